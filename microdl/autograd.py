@@ -1,0 +1,191 @@
+"""The tape: Functions record nodes while grad mode is on; backward() replays them in reverse.
+
+A differentiable op is a subclass of ``Function`` with two static methods::
+
+    forward(ctx, *arrays, **hyper) -> array
+    backward(ctx, grad_out) -> one gradient (array or None) per array input
+
+``Function.apply(*inputs, **hyper)`` unwraps Tensors to arrays, runs ``forward`` and, when any
+input requires a gradient and grad mode is on, records a ``Node``: the Function, the input
+tensors, the context holding what forward saved, and a sequence number that grows with each
+recording. ``run_backward`` collects the nodes reachable from the output, runs them from the
+highest sequence number to the lowest (the tape, reversed) with an explicit stack (no
+recursion, so a chain of 10,000 ops works), sums each gradient back to its input's shape
+(numpy broadcasting, undone) and accumulates leaf gradients with ``+=``.
+"""
+
+import itertools
+import threading
+from contextlib import contextmanager
+
+import numpy as np
+
+_state = threading.local()
+_sequence = itertools.count()
+
+
+def is_grad_enabled():
+    return getattr(_state, "grad_enabled", True)
+
+
+def set_grad_enabled(mode):
+    _state.grad_enabled = bool(mode)
+
+
+@contextmanager
+def no_grad():
+    """Inside this block ops record nothing: outputs do not require grad."""
+    previous = is_grad_enabled()
+    set_grad_enabled(False)
+    try:
+        yield
+    finally:
+        set_grad_enabled(previous)
+
+
+@contextmanager
+def enable_grad():
+    previous = is_grad_enabled()
+    set_grad_enabled(True)
+    try:
+        yield
+    finally:
+        set_grad_enabled(previous)
+
+
+class Context:
+    """What forward keeps for backward: arrays via save_for_backward, scalars as attributes."""
+
+    def __init__(self):
+        self.saved_arrays = ()
+        self.needs_input_grad = ()
+        self.released = False
+
+    def save_for_backward(self, *arrays):
+        self.saved_arrays = arrays
+
+    @property
+    def saved(self):
+        self.check_not_released()
+        return self.saved_arrays
+
+    def check_not_released(self):
+        if self.released:
+            raise RuntimeError(
+                "Trying to backward through the graph a second time (or directly access saved "
+                "tensors after they have already been freed). Saved intermediate values of the "
+                "graph are freed when you call .backward(). Specify retain_graph=True if you "
+                "need to backward through the graph a second time."
+            )
+
+    def release(self):
+        self.saved_arrays = ()
+        self.released = True
+
+
+class Node:
+    __slots__ = ("function", "ctx", "inputs", "sequence")
+
+    def __init__(self, function, ctx, inputs):
+        self.function = function
+        self.ctx = ctx
+        self.inputs = inputs
+        self.sequence = next(_sequence)
+
+
+class Function:
+    @staticmethod
+    def forward(ctx, *arrays, **hyper):
+        raise NotImplementedError("a Function subclass defines forward")
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        raise NotImplementedError("a Function subclass defines backward")
+
+    @classmethod
+    def apply(cls, *inputs, **hyper):
+        from .tensor import Tensor
+
+        ctx = Context()
+        arrays = [t.data if isinstance(t, Tensor) else t for t in inputs]
+        needs = tuple(isinstance(t, Tensor) and t.requires_grad for t in inputs)
+        record = any(needs) and is_grad_enabled()
+        ctx.needs_input_grad = needs
+        out = cls.forward(ctx, *arrays, **hyper)
+        result = Tensor._wrap(out, requires_grad=record)
+        if record:
+            result._node = Node(cls, ctx, inputs)
+        return result
+
+
+def sum_to_shape(grad, shape):
+    """Undo numpy broadcasting: sum grad over the axes that broadcasting added or stretched."""
+    if grad.shape == tuple(shape):
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra > 0:
+        grad = grad.sum(axis=tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if stretched:
+        grad = grad.sum(axis=stretched, keepdims=True)
+    return grad.reshape(shape)
+
+
+def _reachable_nodes(root_node):
+    seen = {id(root_node): root_node}
+    stack = [root_node]
+    while stack:
+        node = stack.pop()
+        for inp in node.inputs:
+            child = getattr(inp, "_node", None)
+            if child is not None and id(child) not in seen:
+                seen[id(child)] = child
+                stack.append(child)
+    return sorted(seen.values(), key=lambda n: n.sequence, reverse=True)
+
+
+def _accumulate_leaf(tensor, grad):
+    from .tensor import Tensor
+
+    if grad.dtype != tensor.data.dtype:
+        grad = grad.astype(tensor.data.dtype)
+    if tensor.grad is None:
+        # NOTE: a fresh array, so a later += never writes into an array an op still holds.
+        tensor.grad = Tensor._wrap(np.array(grad, copy=True))
+    else:
+        tensor.grad.data += grad
+
+
+def run_backward(root, grad, retain_graph=False):
+    """Backpropagate ``grad`` (an array shaped like root) through the tape that made root."""
+    if root._node is None:
+        if root.requires_grad:
+            _accumulate_leaf(root, grad)
+        return
+    pending = {id(root._node): grad}
+    with no_grad():
+        for node in _reachable_nodes(root._node):
+            grad_out = pending.pop(id(node), None)
+            if grad_out is None:
+                continue
+            node.ctx.check_not_released()
+            grads = node.function.backward(node.ctx, grad_out)
+            if not isinstance(grads, tuple):
+                grads = (grads,)
+            if len(grads) != len(node.inputs):
+                raise RuntimeError(
+                    f"{node.function.__name__}.backward returned {len(grads)} gradients for "
+                    f"{len(node.inputs)} inputs"
+                )
+            if not retain_graph:
+                node.ctx.release()
+            for inp, g in zip(node.inputs, grads):
+                if g is None or not getattr(inp, "requires_grad", False):
+                    continue
+                g = sum_to_shape(np.asarray(g), inp.data.shape)
+                if inp._node is None:
+                    _accumulate_leaf(inp, g)
+                elif id(inp._node) in pending:
+                    pending[id(inp._node)] = pending[id(inp._node)] + g
+                else:
+                    pending[id(inp._node)] = g

@@ -1,0 +1,1 @@
+"""The specification: short, readable numpy, one formula docstring per function."""

@@ -1,0 +1,3 @@
+"""Neural-network modules with PyTorch's names."""
+
+from .module import Module, Parameter

@@ -1,0 +1,271 @@
+"""Module and Parameter, with PyTorch's behaviour.
+
+A Module owns parameters (trained, in ``named_parameters``), buffers (state that is saved but not
+trained, like BatchNorm's running statistics; a buffer may be None) and child modules; all three
+are found by attribute assignment. ``state_dict`` flattens them into dotted names
+("0.weight", "1.running_mean") holding numpy arrays; ``train``/``eval`` set ``training``
+recursively.
+"""
+
+from collections import OrderedDict
+
+import numpy as np
+
+from ..tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A tensor that a Module registers as trainable; requires grad by default."""
+
+    def __init__(self, data, requires_grad=True):
+        array = data.data if isinstance(data, Tensor) else np.asarray(data)
+        super().__init__(array, requires_grad=requires_grad, dtype=array.dtype)
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class Module:
+    def __init__(self):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    # ---- registration -------------------------------------------------------------------------
+    def __setattr__(self, name, value):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError("cannot assign attributes before Module.__init__() call")
+        if isinstance(value, Parameter):
+            self.__dict__.pop(name, None)
+            self._buffers.pop(name, None)
+            self._modules.pop(name, None)
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self.__dict__.pop(name, None)
+            self._parameters.pop(name, None)
+            self._buffers.pop(name, None)
+            self._modules[name] = value
+        elif name in self._parameters:
+            if value is not None:
+                raise TypeError(f"cannot assign {type(value).__name__} as parameter '{name}' "
+                                "(nn.Parameter or None expected)")
+            self._parameters[name] = None
+        elif name in self._buffers:
+            self._buffers[name] = value
+        elif name in self._modules and value is None:
+            self._modules[name] = None
+        else:
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name):
+        for registry in ("_parameters", "_buffers", "_modules"):
+            entries = self.__dict__.get(registry)
+            if entries is not None and name in entries:
+                return entries[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name):
+        for registry in (self._parameters, self._buffers, self._modules):
+            if name in registry:
+                del registry[name]
+                return
+        object.__delattr__(self, name)
+
+    def register_parameter(self, name, param):
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"cannot assign {type(param).__name__} object to parameter "
+                            f"'{name}' (nn.Parameter or None required)")
+        self.__dict__.pop(name, None)
+        self._parameters[name] = param
+
+    def register_buffer(self, name, array):
+        """A buffer: saved in state_dict, moved with the module, not trained; may be None."""
+        if array is not None and not isinstance(array, np.ndarray):
+            array = np.asarray(array.data if isinstance(array, Tensor) else array)
+        self.__dict__.pop(name, None)
+        self._buffers[name] = array
+
+    def add_module(self, name, module):
+        self._modules[name] = module
+
+    # ---- calling ------------------------------------------------------------------------------
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"Module [{type(self).__name__}] is missing the required "
+                                  "\"forward\" function")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # ---- traversal ----------------------------------------------------------------------------
+    def named_modules(self, prefix=""):
+        stack = [(prefix, self)]
+        seen = set()
+        while stack:
+            name, module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield name, module
+            children = [(f"{name}.{n}" if name else n, m) for n, m in module._modules.items()
+                        if m is not None]
+            stack.extend(reversed(children))
+
+    def modules(self):
+        for _, module in self.named_modules():
+            yield module
+
+    def named_children(self):
+        for name, module in self._modules.items():
+            if module is not None:
+                yield name, module
+
+    def children(self):
+        for _, module in self.named_children():
+            yield module
+
+    def named_parameters(self, prefix="", recurse=True):
+        seen = set()
+        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for module_name, module in modules:
+            for name, param in module._parameters.items():
+                if param is None or id(param) in seen:
+                    continue
+                seen.add(id(param))
+                yield (f"{module_name}.{name}" if module_name else name), param
+
+    def parameters(self, recurse=True):
+        for _, param in self.named_parameters(recurse=recurse):
+            yield param
+
+    def named_buffers(self, prefix="", recurse=True):
+        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for module_name, module in modules:
+            for name, buf in module._buffers.items():
+                if buf is not None:
+                    yield (f"{module_name}.{name}" if module_name else name), buf
+
+    def buffers(self, recurse=True):
+        for _, buf in self.named_buffers(recurse=recurse):
+            yield buf
+
+    # ---- modes --------------------------------------------------------------------------------
+    def train(self, mode=True):
+        if not isinstance(mode, bool):
+            raise ValueError("training mode is expected to be boolean")
+        for module in self.modules():
+            object.__setattr__(module, "training", mode)
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad=True):
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none=True):
+        for p in self.parameters():
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad.data[...] = 0
+
+    def to(self, device=None, dtype=None):
+        """Move (only "cpu" exists) or cast every floating parameter and buffer, in place."""
+        for module in self.modules():
+            for name, p in module._parameters.items():
+                if p is not None:
+                    p.to(device)
+                    if dtype is not None and np.issubdtype(p.dtype, np.floating):
+                        p.data = p.data.astype(dtype)
+                        p.grad = None
+            for name, b in module._buffers.items():
+                if b is not None and dtype is not None and np.issubdtype(b.dtype, np.floating):
+                    module._buffers[name] = b.astype(dtype)
+        return self
+
+    def float(self):
+        return self.to(dtype=np.float32)
+
+    def double(self):
+        return self.to(dtype=np.float64)
+
+    # ---- state ----------------------------------------------------------------------------------
+    def state_dict(self):
+        """Dotted names -> numpy arrays (copies), parameters then buffers, module by module."""
+        state = OrderedDict()
+        for module_name, module in self.named_modules():
+            prefix = f"{module_name}." if module_name else ""
+            for name, param in module._parameters.items():
+                if param is not None:
+                    state[prefix + name] = param.data.copy()
+            for name, buf in module._buffers.items():
+                if buf is not None:
+                    state[prefix + name] = np.array(buf, copy=True)
+        return state
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy arrays into parameters and buffers by dotted name.
+
+        Shapes must match exactly; with ``strict`` the keys must match too. Returns
+        (missing_keys, unexpected_keys) like PyTorch. Nothing is changed if any check fails.
+        """
+        targets = {}
+        for module_name, module in self.named_modules():
+            prefix = f"{module_name}." if module_name else ""
+            for name, param in module._parameters.items():
+                if param is not None:
+                    targets[prefix + name] = (module, name, True)
+            for name, buf in module._buffers.items():
+                if buf is not None:
+                    targets[prefix + name] = (module, name, False)
+        missing = [k for k in targets if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in targets]
+        errors = []
+        if strict and unexpected:
+            errors.append("Unexpected key(s) in state_dict: "
+                          + ", ".join(f'"{k}"' for k in unexpected) + ".")
+        if strict and missing:
+            errors.append("Missing key(s) in state_dict: "
+                          + ", ".join(f'"{k}"' for k in missing) + ".")
+        arrays = {}
+        for key, (module, name, is_param) in targets.items():
+            if key not in state_dict:
+                continue
+            value = state_dict[key]
+            value = np.asarray(value.data if isinstance(value, Tensor) else value)
+            current = module._parameters[name].data if is_param else module._buffers[name]
+            if value.shape != current.shape:
+                errors.append(f"size mismatch for {key}: copying a param with shape "
+                              f"{value.shape} from checkpoint, the shape in current model is "
+                              f"{current.shape}.")
+            arrays[key] = value
+        if errors:
+            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
+                               + "\n\t".join(errors))
+        for key, value in arrays.items():
+            module, name, is_param = targets[key]
+            if is_param:
+                param = module._parameters[name]
+                param.data[...] = value.astype(param.data.dtype, copy=False)
+            else:
+                buf = module._buffers[name]
+                module._buffers[name] = value.astype(buf.dtype, copy=True)
+        return missing, unexpected
+
+    # ---- printing -------------------------------------------------------------------------------
+    def extra_repr(self):
+        return ""
+
+    def __repr__(self):
+        lines = []
+        extra = self.extra_repr()
+        for name, module in self._modules.items():
+            child = repr(module).replace("\n", "\n  ")
+            lines.append(f"({name}): {child}")
+        if not lines:
+            return f"{type(self).__name__}({extra})"
+        body = "\n  ".join(([extra] if extra else []) + lines)
+        return f"{type(self).__name__}(\n  {body}\n)"

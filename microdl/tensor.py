@@ -1,0 +1,346 @@
+"""Tensor: a numpy array, its gradient, and the tape node of the op that made it.
+
+Arithmetic follows numpy: broadcasting, and numpy's type promotion (a Python scalar takes the
+tensor's dtype; float32 with a float64 array gives float64). Floats default to float32 when the
+data comes from Python lists or scalars; numpy arrays keep their dtype, as ``torch.tensor`` does.
+"""
+
+import numpy as np
+
+from . import autograd
+from .ops import activation, elementwise, matmul, reduce, shape
+
+_DEFAULT_FLOAT = np.float32
+
+
+def _check_device(device):
+    device = str(device)
+    if device != "cpu":
+        raise RuntimeError(
+            f"device {device!r} is not available in this build of microdl: tensors live on "
+            "'cpu' (the CUDA backend is not part of it yet)"
+        )
+    return device
+
+
+def _to_array(data, dtype=None):
+    if isinstance(data, Tensor):
+        data = data.data
+    from_python = not isinstance(data, np.ndarray)
+    array = np.array(data, dtype=dtype, copy=True)
+    if dtype is None and from_python and array.dtype == np.float64:
+        array = array.astype(_DEFAULT_FLOAT)
+    if array.dtype == object:
+        raise TypeError(f"cannot make a tensor from {type(data).__name__} data")
+    return array
+
+
+class Tensor:
+    __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected operator
+
+    def __init__(self, data, requires_grad=False, dtype=None, device="cpu"):
+        _check_device(device)
+        self.data = _to_array(data, dtype)
+        self.grad = None
+        self._node = None
+        self.requires_grad = False
+        self.requires_grad_(requires_grad)
+
+    @classmethod
+    def _wrap(cls, array, requires_grad=False):
+        """A tensor around an existing array: no copy, no checks (for ops and the engine)."""
+        t = cls.__new__(cls)
+        t.data = array
+        t.grad = None
+        t._node = None
+        t.requires_grad = requires_grad
+        return t
+
+    # ---- properties -------------------------------------------------------------------------
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def size(self):
+        return self.data.size
+
+    @property
+    def device(self):
+        return "cpu"
+
+    @property
+    def is_leaf(self):
+        return self._node is None
+
+    @property
+    def T(self):
+        return self.transpose()
+
+    def dim(self):
+        return self.data.ndim
+
+    def numel(self):
+        return self.data.size
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def requires_grad_(self, requires_grad=True):
+        if requires_grad and not np.issubdtype(self.data.dtype, np.floating):
+            raise RuntimeError(
+                "Only Tensors of floating point dtype can require gradients "
+                f"(got dtype {self.data.dtype})"
+            )
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    # ---- conversion ---------------------------------------------------------------------------
+    def numpy(self):
+        if self.requires_grad:
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
+                "instead."
+            )
+        return self.data
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(
+                f"a Tensor with {self.data.size} elements cannot be converted to Scalar"
+            )
+        return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def detach(self):
+        """The same data, cut from the tape: no gradient flows through the result."""
+        return Tensor._wrap(self.data)
+
+    def clone(self):
+        return elementwise.Clone.apply(self)
+
+    def to(self, device=None, dtype=None):
+        if device is not None:
+            _check_device(device)
+        if dtype is not None and np.dtype(dtype) != self.data.dtype:
+            return elementwise.Cast.apply(self, dtype=np.dtype(dtype))
+        return self
+
+    def float(self):
+        return self.to(dtype=np.float32)
+
+    def double(self):
+        return self.to(dtype=np.float64)
+
+    def __repr__(self):
+        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        extras = []
+        if self.data.dtype not in (np.float32, np.int64, np.bool_):
+            extras.append(f"dtype={self.data.dtype}")
+        if self._node is not None:
+            extras.append(f"grad_fn=<{self._node.function.__name__}Backward>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + ", ".join([body] + extras) + ")"
+
+    # ---- autograd -----------------------------------------------------------------------------
+    def backward(self, grad=None, retain_graph=False):
+        """Accumulate d(self)/d(leaf) * grad into every leaf's ``.grad`` that requires grad."""
+        if not self.requires_grad:
+            raise RuntimeError(
+                "element 0 of tensors does not require grad and does not have a grad_fn"
+            )
+        if grad is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"grad can be implicitly created only for scalar outputs (got shape "
+                    f"{self.shape}); pass backward(grad) with a gradient of that shape"
+                )
+            grad = np.ones_like(self.data)
+        else:
+            grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, self.data.dtype)
+            if grad.shape != self.shape:
+                raise RuntimeError(
+                    f"Mismatch in shape: grad_output[0] has a shape of {grad.shape} and "
+                    f"output[0] has a shape of {self.shape}."
+                )
+        autograd.run_backward(self, grad, retain_graph=retain_graph)
+
+    def zero_grad_(self):
+        self.grad = None
+
+    # ---- arithmetic ---------------------------------------------------------------------------
+    def _operand(self, other):
+        if isinstance(other, Tensor):
+            return other
+        if isinstance(other, (bool, int, float)) and np.issubdtype(self.dtype, np.floating):
+            return np.asarray(other, dtype=self.dtype)
+        return np.asarray(other)
+
+    def __add__(self, other):
+        return elementwise.Add.apply(self, self._operand(other))
+
+    def __radd__(self, other):
+        return elementwise.Add.apply(self._operand(other), self)
+
+    def __sub__(self, other):
+        return elementwise.Sub.apply(self, self._operand(other))
+
+    def __rsub__(self, other):
+        return elementwise.Sub.apply(self._operand(other), self)
+
+    def __mul__(self, other):
+        return elementwise.Mul.apply(self, self._operand(other))
+
+    def __rmul__(self, other):
+        return elementwise.Mul.apply(self._operand(other), self)
+
+    def __truediv__(self, other):
+        return elementwise.Div.apply(self, self._operand(other))
+
+    def __rtruediv__(self, other):
+        return elementwise.Div.apply(self._operand(other), self)
+
+    def __neg__(self):
+        return elementwise.Neg.apply(self)
+
+    def __pow__(self, exponent):
+        if isinstance(exponent, Tensor) or np.ndim(exponent) != 0:
+            raise TypeError("pow supports a scalar exponent only (tensor ** number)")
+        return elementwise.Pow.apply(self, exponent=float(exponent))
+
+    def __matmul__(self, other):
+        return matmul.MatMul.apply(self, self._operand(other))
+
+    def __rmatmul__(self, other):
+        return matmul.MatMul.apply(self._operand(other), self)
+
+    def exp(self):
+        return elementwise.Exp.apply(self)
+
+    def log(self):
+        return elementwise.Log.apply(self)
+
+    def sqrt(self):
+        return self ** 0.5
+
+    def abs(self):
+        return elementwise.Abs.apply(self)
+
+    # ---- activations --------------------------------------------------------------------------
+    def relu(self):
+        return activation.ReLU.apply(self)
+
+    def sigmoid(self):
+        return activation.Sigmoid.apply(self)
+
+    def tanh(self):
+        return activation.Tanh.apply(self)
+
+    def softmax(self, dim=-1):
+        return activation.Softmax.apply(self, dim=dim)
+
+    def log_softmax(self, dim=-1):
+        return activation.LogSoftmax.apply(self, dim=dim)
+
+    # ---- reductions (numpy's axis/keepdims; PyTorch's dim/keepdim work too) --------------------
+    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
+        return reduce.Sum.apply(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
+        return reduce.Mean.apply(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
+        return reduce.Max.apply(self, axis=axis, keepdims=keepdims)
+
+    def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
+        return Tensor._wrap(np.argmax(self.data, axis=axis, keepdims=keepdims))
+
+    # ---- shape --------------------------------------------------------------------------------
+    def reshape(self, *new_shape):
+        if len(new_shape) == 1 and isinstance(new_shape[0], (tuple, list)):
+            new_shape = tuple(new_shape[0])
+        return shape.Reshape.apply(self, shape=new_shape)
+
+    view = reshape
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        nd = max(self.ndim, 1)
+        start, end = start_dim % nd, end_dim % nd
+        dims = self.shape
+        merged = int(np.prod(dims[start:end + 1], dtype=np.int64))
+        return self.reshape(dims[:start] + (merged,) + dims[end + 1:])
+
+    def transpose(self, *dims):
+        """No arguments: reverse the axes. Two: swap them (PyTorch). All: permute (numpy)."""
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        if len(dims) == 2 and self.ndim != 2:
+            axes = list(range(self.ndim))
+            a, b = dims[0] % self.ndim, dims[1] % self.ndim
+            axes[a], axes[b] = axes[b], axes[a]
+            dims = tuple(axes)
+        return shape.Transpose.apply(self, axes=dims or None)
+
+    def permute(self, *dims):
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        return shape.Transpose.apply(self, axes=dims)
+
+    def __getitem__(self, index):
+        if isinstance(index, Tensor):
+            index = index.data
+        elif isinstance(index, tuple):
+            index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        return shape.GetItem.apply(self, index=index)
+
+
+def _axis_args(axis, keepdims, dim, keepdim):
+    if dim is not None:
+        axis = dim
+    if keepdim is not None:
+        keepdims = keepdim
+    if isinstance(axis, list):
+        axis = tuple(axis)
+    return axis, bool(keepdims)
+
+
+def tensor(data, requires_grad=False, dtype=None, device="cpu"):
+    """A new tensor holding a copy of ``data`` (PyTorch's ``torch.tensor``)."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
+
+
+def from_numpy(array):
+    """A tensor sharing memory with ``array`` (no copy)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    return Tensor._wrap(array)
+
+
+def zeros(*size, dtype=np.float32, requires_grad=False):
+    size = size[0] if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
+    return Tensor(np.zeros(size, dtype), requires_grad=requires_grad)
+
+
+def ones(*size, dtype=np.float32, requires_grad=False):
+    size = size[0] if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
+    return Tensor(np.ones(size, dtype), requires_grad=requires_grad)
