@@ -1,0 +1,89 @@
+"""Shared pieces of the bench suite: the Case record, the timer, and the machine's yardsticks.
+
+A bench family module (bench/batchnorm.py, bench/conv.py, ...) defines ``cases(quick=False)``
+returning Cases. ``Case.make`` maps a backend name to a zero-argument factory that builds the
+inputs and returns a zero-argument callable to time:
+
+- "numpy" / "numba": microdl with that kernel set (the runner selects it before the factory runs);
+- "torch": PyTorch with 2 threads, run in a separate worker process so its OpenMP threads and
+  microdl's numba and OpenBLAS threads never spin against each other;
+- "copy": a plain numba copy of the same bytes, the memory-bandwidth yardstick.
+"""
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Case:
+    name: str
+    shape: str
+    make: dict = field(default_factory=dict)
+    bytes: int = 0   # bytes a memory-bound kernel must move (read + write)
+    flops: int = 0   # floating-point operations of a compute-bound kernel
+
+    @property
+    def key(self):
+        return f"{self.name} {self.shape}"
+
+
+def time_median(fn, warmup=3, min_repeats=7, min_seconds=0.25, max_repeats=2000):
+    """Median wall time of fn() in seconds, after warm-up, over at least min_seconds."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    start = time.perf_counter()
+    while len(times) < max_repeats:
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+        if len(times) >= min_repeats and time.perf_counter() - start >= min_seconds:
+            break
+    return float(np.median(times))
+
+
+def _numba_copy():
+    from numba import njit, prange
+
+    @njit(parallel=True, cache=True)
+    def parallel_copy(src, dst):
+        # NOTE: 4096-element blocks, zero-based inner loop, so it vectorizes like a memcpy.
+        n = src.size
+        blocks = (n + 4095) // 4096
+        for b in prange(blocks):
+            lo = b * 4096
+            hi = min(lo + 4096, n)
+            dst[lo:hi] = src[lo:hi]
+
+    return parallel_copy
+
+
+def copy_factory(nbytes_moved):
+    """A factory timing a numba copy that reads nbytes_moved / 2 and writes as many."""
+    def make():
+        copy = _numba_copy()
+        n = max(1, nbytes_moved // 8)
+        src = np.random.default_rng(0).random(n, dtype=np.float32)
+        dst = np.empty_like(src)
+        return lambda: copy(src, dst)
+    return make
+
+
+def blas_factory(n=2048):
+    """A factory timing numpy's float32 matmul n x n x n (the BLAS peak yardstick)."""
+    def make():
+        rng = np.random.default_rng(0)
+        a = rng.random((n, n), dtype=np.float32)
+        b = rng.random((n, n), dtype=np.float32)
+        out = np.empty((n, n), np.float32)
+        return lambda: np.matmul(a, b, out=out)
+    return make
+
+
+def torch_threads(n=2):
+    import torch
+
+    torch.set_num_threads(n)
+    return torch

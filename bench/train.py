@@ -1,0 +1,85 @@
+"""Bench rows for whole training steps: forward, loss, backward and an SGD momentum step."""
+
+import numpy as np
+
+from .common import Case, torch_threads
+
+MLP_SIZES = (784, 100, 100, 100, 10)
+
+
+def _microdl_mlp(batch_norm):
+    import microdl.nn as nn
+
+    layers = []
+    for fan_in, fan_out in zip(MLP_SIZES[:-2], MLP_SIZES[1:-1]):
+        layers.append(nn.Linear(fan_in, fan_out))
+        if batch_norm:
+            layers.append(nn.BatchNorm1d(fan_out))
+        layers.append(nn.Sigmoid())
+    layers.append(nn.Linear(MLP_SIZES[-2], MLP_SIZES[-1]))
+    return nn.Sequential(*layers)
+
+
+def _torch_mlp(torch, batch_norm):
+    nn = torch.nn
+    layers = []
+    for fan_in, fan_out in zip(MLP_SIZES[:-2], MLP_SIZES[1:-1]):
+        layers.append(nn.Linear(fan_in, fan_out))
+        if batch_norm:
+            layers.append(nn.BatchNorm1d(fan_out))
+        layers.append(nn.Sigmoid())
+    layers.append(nn.Linear(MLP_SIZES[-2], MLP_SIZES[-1]))
+    return nn.Sequential(*layers)
+
+
+def _batches(batch, count=16):
+    rng = np.random.default_rng(0)
+    xs = rng.random((count, batch, MLP_SIZES[0]), dtype=np.float32)
+    ys = rng.integers(0, MLP_SIZES[-1], (count, batch))
+    return xs, ys
+
+
+def _mlp_case(batch_norm, batch=60):
+    def microdl_factory():
+        import microdl
+        import microdl.functional as F
+        from microdl.optim import SGD
+
+        microdl.manual_seed(0)
+        model = _microdl_mlp(batch_norm)
+        opt = SGD(model.parameters(), lr=0.1, momentum=0.9)
+        xs, ys = _batches(batch)
+        state = {"i": 0}
+
+        def step():
+            i = state["i"] = (state["i"] + 1) % len(xs)
+            opt.zero_grad()
+            loss = F.cross_entropy(model(microdl.from_numpy(xs[i])), ys[i])
+            loss.backward()
+            opt.step()
+        return step
+
+    def torch_factory():
+        torch = torch_threads()
+        torch.manual_seed(0)
+        model = _torch_mlp(torch, batch_norm)
+        opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        xs, ys = _batches(batch)
+        xs, ys = torch.from_numpy(xs), torch.from_numpy(ys)
+        state = {"i": 0}
+
+        def step():
+            i = state["i"] = (state["i"] + 1) % len(xs)
+            opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(model(xs[i]), ys[i])
+            loss.backward()
+            opt.step()
+        return step
+
+    name = "MLP+BN step" if batch_norm else "MLP step"
+    return Case(name, f"784-100-100-100-10 sigmoid, batch {batch}",
+                {"numpy": microdl_factory, "numba": microdl_factory, "torch": torch_factory})
+
+
+def cases(quick=False):
+    return [_mlp_case(False), _mlp_case(True)]
