@@ -61,10 +61,16 @@ class Linear(Function):
             raise RuntimeError(f"linear: bias of shape {bias.shape} does not match weight of "
                                f"shape {weight.shape} (expected ({weight.shape[0]},))")
         ctx.save_for_backward(x, weight)
-        y = np.matmul(x, weight.T)
-        if bias is not None:
-            y += bias
-        return y
+        x2 = x.reshape(-1, x.shape[-1])
+        # NOTE: OpenBLAS runs W @ x^T 1.3-1.7x faster than x @ W^T at small batch shapes
+        # (bench/core.py); one pass then transposes it into a C-contiguous y and adds the bias.
+        y = np.empty((x2.shape[0], weight.shape[0]), np.result_type(x, weight))
+        yt = np.matmul(weight, x2.T)
+        if bias is None:
+            np.copyto(y, yt.T)
+        else:
+            np.add(yt.T, bias, out=y)
+        return y.reshape(x.shape[:-1] + (weight.shape[0],))
 
     @staticmethod
     def backward(ctx, g):
