@@ -27,7 +27,12 @@ MICRODL_BACKENDS = ("numpy", "numba")
 def _collect(quick, only):
     cases = []
     for family in FAMILIES:
-        module = importlib.import_module(f"bench.{family}")
+        try:
+            module = importlib.import_module(f"bench.{family}")
+        except ModuleNotFoundError as missing:
+            if missing.name != f"bench.{family}":
+                raise
+            continue  # a family whose bench module is not written yet
         for case in module.cases(quick=quick):
             if only is None or re.search(only, case.key):
                 cases.append((family, case))

@@ -259,3 +259,18 @@ def test_bad_arguments_are_errors():
         fit(model, cross_entropy, opt, [], epochs=1, progress=False)
     with pytest.raises(ValueError, match="no samples"):
         evaluate(model, [])
+
+
+def test_fit_with_the_library_modules_optimizer_and_scheduler():
+    from microdl import nn, optim
+
+    train, val = loaders()
+    microdl.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 3))
+    opt = optim.SGD(model.parameters(), lr=0.2, momentum=0.9)
+    scheduler = optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+    history = fit(model, nn.CrossEntropyLoss(), opt, train, epochs=4, val_loader=val,
+                  scheduler=scheduler, progress=False)
+    np.testing.assert_allclose(history.lr, [0.2, 0.2, 0.1, 0.1])
+    assert history.val_accuracy[-1] > 0.95
+    assert model.training
