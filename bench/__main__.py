@@ -65,7 +65,11 @@ def _run_torch(args):
         cmd.append("--quick")
     if args.only:
         cmd += ["--only", args.only]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    # PyTorch runs as its users run it: without the spin cap microdl sets for itself.
+    from microdl._threads import applied
+
+    env = {k: v for k, v in os.environ.items() if k not in applied}
+    done = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

@@ -115,6 +115,8 @@ class Tensor:
         return self.data
 
     def __array__(self, dtype=None, copy=None):
+        if copy:
+            return np.array(self.data, dtype=dtype, copy=True)
         return self.data if dtype is None else self.data.astype(dtype)
 
     def item(self):
