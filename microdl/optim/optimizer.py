@@ -4,6 +4,8 @@ import copy
 
 import numpy as np
 
+from ..tensor import Tensor
+
 
 class Optimizer:
     def __init__(self, params, defaults):
@@ -21,7 +23,7 @@ class Optimizer:
     def add_param_group(self, group):
         group = dict(group)
         params = group["params"]
-        group["params"] = [params] if not isinstance(params, (list, tuple)) else list(params)
+        group["params"] = [params] if isinstance(params, Tensor) else list(params)
         for p in group["params"]:
             if not getattr(p, "requires_grad", False):
                 raise ValueError("optimizer can only optimize Tensors that require grad")
