@@ -53,8 +53,15 @@ class Softmax(Module):
         return f"dim={self.dim}"
 
 
-class LogSoftmax(Softmax):
+class LogSoftmax(Module):
     """y = x - log sum exp(x) along dim."""
+
+    def __init__(self, dim=-1):
+        super().__init__()
+        self.dim = dim
 
     def forward(self, input):
         return F.log_softmax(input, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"

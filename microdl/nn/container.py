@@ -1,4 +1,4 @@
-"""Sequential: children named "0", "1", ... called in order."""
+"""Sequential: children named "0", "1", ... (or the keys of an OrderedDict), called in order."""
 
 from collections import OrderedDict
 
@@ -6,18 +6,22 @@ from .module import Module
 
 
 class Sequential(Module):
+    """y = m_n(... m_1(m_0(x))); its state_dict keys are "0.weight", "2.bias", ... as PyTorch's."""
+
     def __init__(self, *modules):
         super().__init__()
         if len(modules) == 1 and isinstance(modules[0], OrderedDict):
             for name, module in modules[0].items():
-                self.add_module(name, module)
+                self._add(name, module)
         else:
             for index, module in enumerate(modules):
-                self.add_module(str(index), module)
-        for name, module in self._modules.items():
-            if not isinstance(module, Module):
-                raise TypeError(f"Sequential: child {name} is a {type(module).__name__}, "
-                                "not a Module")
+                self._add(str(index), module)
+
+    def _add(self, name, module):
+        if not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass (Sequential "
+                            f"child {name})")
+        self.add_module(name, module)
 
     def forward(self, input):
         for module in self._modules.values():
@@ -31,11 +35,14 @@ class Sequential(Module):
         return iter(self._modules.values())
 
     def __getitem__(self, index):
-        modules = list(self._modules.values())
         if isinstance(index, slice):
             return Sequential(OrderedDict(list(self._modules.items())[index]))
-        return modules[index]
+        size = len(self._modules)
+        if not -size <= index < size:
+            raise IndexError(f"index {index} is out of range")
+        return list(self._modules.values())[index]
 
     def append(self, module):
-        self.add_module(str(len(self._modules)), module)
+        """Add module at the end, named by its position; returns self."""
+        self._add(str(len(self._modules)), module)
         return self

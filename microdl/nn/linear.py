@@ -19,8 +19,9 @@ class Identity(Module):
 class Linear(Module):
     """y = x W^T + b, W of shape (out_features, in_features).
 
-    Initialised as PyTorch does: W from kaiming_uniform_(a=sqrt(5)), i.e. U(-1/sqrt(fan_in),
-    1/sqrt(fan_in)), and b from U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+    Initialised as PyTorch does: W from kaiming_uniform_(a=sqrt(5)), which works out to
+    U(-1/sqrt(in_features), 1/sqrt(in_features)) (gain sqrt(2 / (1 + 5)) times sqrt(3 / fan_in)),
+    and b from the same U(-1/sqrt(in_features), 1/sqrt(in_features)).
     """
 
     def __init__(self, in_features, out_features, bias=True, dtype=np.float32):
@@ -30,8 +31,9 @@ class Linear(Module):
                              f"out_features={out_features})")
         self.in_features, self.out_features = in_features, out_features
         self.weight = Parameter(np.empty((out_features, in_features), dtype))
-        self.bias = Parameter(np.empty(out_features, dtype)) if bias else None
-        if not bias:
+        if bias:
+            self.bias = Parameter(np.empty(out_features, dtype))
+        else:
             self.register_parameter("bias", None)
         self.reset_parameters()
 

@@ -1,6 +1,7 @@
 """Optimizer base: parameter groups with defaults, per-parameter state, state_dict."""
 
 import copy
+from collections import defaultdict
 
 import numpy as np
 
@@ -8,25 +9,45 @@ from ..tensor import Tensor
 
 
 class Optimizer:
+    """Holds ``param_groups`` (dicts: 'params' plus the hyper-parameters, defaults filled in) and
+    ``state`` (Parameter -> dict, e.g. SGD's momentum_buffer), as torch.optim.Optimizer does."""
+
     def __init__(self, params, defaults):
+        if isinstance(params, Tensor):
+            raise TypeError("params argument given to the optimizer should be an iterable of "
+                            f"Tensors or dicts, but got {type(params).__name__}")
         self.defaults = dict(defaults)
-        self.state = {}
+        self.state = defaultdict(dict)
         self.param_groups = []
-        params = list(params)
-        if not params:
+        groups = list(params)
+        if not groups:
             raise ValueError("optimizer got an empty parameter list")
-        if not isinstance(params[0], dict):
-            params = [{"params": params}]
-        for group in params:
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
             self.add_param_group(group)
 
-    def add_param_group(self, group):
-        group = dict(group)
+    def add_param_group(self, param_group):
+        """Append a group: its 'params' plus any hyper-parameters that override the defaults."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
+        group = dict(param_group)
         params = group["params"]
-        group["params"] = [params] if isinstance(params, Tensor) else list(params)
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, set):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, "
+                            "but the ordering of tensors in sets will change between runs. "
+                            "Please use a list instead.")
+        group["params"] = list(params)
         for p in group["params"]:
-            if not getattr(p, "requires_grad", False):
-                raise ValueError("optimizer can only optimize Tensors that require grad")
+            if not isinstance(p, Tensor):
+                raise TypeError("optimizer can only optimize Tensors, but one of the params is "
+                                f"{type(p).__name__}")
+            if not p.is_leaf:
+                raise ValueError("can't optimize a non-leaf Tensor")
+        if len({id(p) for p in group["params"]}) != len(group["params"]):
+            raise ValueError("optimizer contains a parameter group with duplicate parameters")
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if any(id(p) in seen for p in group["params"]):
             raise ValueError("some parameters appear in more than one parameter group")
@@ -35,6 +56,7 @@ class Optimizer:
         self.param_groups.append(group)
 
     def zero_grad(self, set_to_none=True):
+        """Drop every gradient (or, with set_to_none=False, fill it with zeros)."""
         for group in self.param_groups:
             for p in group["params"]:
                 if set_to_none or p.grad is None:
@@ -42,46 +64,69 @@ class Optimizer:
                 else:
                     p.grad.data[...] = 0
 
-    def step(self):
-        raise NotImplementedError("an Optimizer subclass defines step")
+    def step(self, closure=None):
+        raise NotImplementedError(f"{type(self).__name__} does not define step()")
 
     def state_dict(self):
-        """{'state': {index: {name: array or number}}, 'param_groups': [{..., 'params': [index]}]}
-        with parameters numbered in group order, as PyTorch does."""
+        """PyTorch's layout: {'state': {index: {name: value}}, 'param_groups': [{..., 'params':
+        [index, ...]}]}, parameters numbered 0, 1, ... in group order. Arrays are copies."""
         index, groups = {}, []
         for group in self.param_groups:
-            ids = []
             for p in group["params"]:
                 index.setdefault(id(p), len(index))
-                ids.append(index[id(p)])
-            groups.append({**{k: v for k, v in group.items() if k != "params"}, "params": ids})
-        state = {index[id(p)]: {k: (v.copy() if isinstance(v, np.ndarray) else v)
-                                for k, v in s.items()}
-                 for p, s in ((p, self.state[p]) for g in self.param_groups
-                              for p in g["params"] if p in self.state)}
+            packed = {k: v for k, v in group.items() if k != "params"}
+            packed["params"] = [index[id(p)] for p in group["params"]]
+            groups.append(packed)
+        state = {}
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p in self.state:
+                    state[index[id(p)]] = {k: (v.copy() if isinstance(v, np.ndarray) else v)
+                                           for k, v in self.state[p].items()}
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict):
-        groups = state_dict["param_groups"]
-        if len(groups) != len(self.param_groups):
+        """Restore what state_dict() returned: state and hyper-parameters, matched by position.
+
+        Floating arrays are cast to their parameter's dtype. Raises ValueError, changing
+        nothing, when the groups or the state do not fit this optimizer's parameters.
+        """
+        missing = [k for k in ("state", "param_groups") if k not in state_dict]
+        if missing:
+            raise ValueError(f"optimizer state dict is missing the key(s) {missing}: expected "
+                             "the dict returned by Optimizer.state_dict()")
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
             raise ValueError("loaded state dict has a different number of parameter groups "
-                             f"({len(groups)} vs {len(self.param_groups)})")
-        for saved, group in zip(groups, self.param_groups):
+                             f"({len(saved_groups)} saved, {len(self.param_groups)} here)")
+        params = {}
+        for i, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
             if len(saved["params"]) != len(group["params"]):
                 raise ValueError("loaded state dict contains a parameter group that doesn't "
-                                 "match the size of optimizer's group")
-        params = {}
-        for saved, group in zip(groups, self.param_groups):
-            for i, p in zip(saved["params"], group["params"]):
-                params[int(i)] = p
-        self.state = {}
-        for i, s in state_dict["state"].items():
-            p = params[int(i)]
-            self.state[p] = {k: (np.array(v, dtype=p.dtype) if isinstance(v, np.ndarray)
-                                 and k.endswith("buffer") else copy.deepcopy(v))
-                             for k, v in s.items()}
-        for saved, group in zip(groups, self.param_groups):
-            group.update({k: v for k, v in saved.items() if k != "params"})
+                                 f"match the size of optimizer's group (group {i}: "
+                                 f"{len(saved['params'])} saved, {len(group['params'])} here)")
+            params.update(zip((int(k) for k in saved["params"]), group["params"]))
+        state = defaultdict(dict)
+        for key, saved_state in state_dict["state"].items():
+            if int(key) not in params:
+                raise ValueError(f"loaded state dict has state for parameter {key}, which no "
+                                 "parameter group lists")
+            p = params[int(key)]
+            state[p] = {name: self._cast_state(p, key, name, value)
+                        for name, value in saved_state.items()}
+        self.state = state
+        for saved, group in zip(saved_groups, self.param_groups):
+            group.update({k: copy.deepcopy(v) for k, v in saved.items() if k != "params"})
+
+    @staticmethod
+    def _cast_state(param, key, name, value):
+        if not isinstance(value, np.ndarray):
+            return copy.deepcopy(value)
+        if value.shape != param.shape:
+            raise ValueError(f"loaded state dict has {name!r} of shape {value.shape} for "
+                             f"parameter {key}, whose shape is {param.shape}")
+        dtype = param.dtype if np.issubdtype(value.dtype, np.floating) else value.dtype
+        return np.array(value, dtype=dtype, copy=True)
 
     def __repr__(self):
         lines = [f"{type(self).__name__} ("]

@@ -3,13 +3,22 @@
 import numpy as np
 
 from .. import backend
+from ..autograd import enable_grad
 from .optimizer import Optimizer
 
 
 class SGD(Optimizer):
-    """p -= lr * d, with d = grad + weight_decay * p, passed through (Nesterov) momentum:
-    buf = d on the first step, then buf = momentum * buf + (1 - dampening) * d;
-    d = d + momentum * buf with nesterov, else d = buf. maximize flips the gradient's sign."""
+    """Per parameter p with gradient g (-g when maximize):
+
+        d = g + weight_decay * p
+        if momentum != 0:
+            buf = d on the first step, then buf = momentum * buf + (1 - dampening) * d
+            d = d + momentum * buf  with nesterov,  else  d = buf
+        p = p - lr * d
+
+    The update is the kernel ``optim.sgd_update_``; the buffer lives in
+    ``state[p]['momentum_buffer']`` (only when momentum != 0, as in PyTorch).
+    """
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
                  nesterov=False, maximize=False):
@@ -25,18 +34,26 @@ class SGD(Optimizer):
                                       weight_decay=weight_decay, nesterov=nesterov,
                                       maximize=maximize))
 
-    def step(self):
+    def step(self, closure=None):
+        """One update of every parameter that has a gradient; returns closure()'s loss if given."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
         update = backend.kernels("optim").sgd_update_
         for group in self.param_groups:
-            momentum = group["momentum"]
+            lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
+            weight_decay, nesterov = group["weight_decay"], group["nesterov"]
             for p in group["params"]:
                 if p.grad is None:
                     continue
                 grad = -p.grad.data if group["maximize"] else p.grad.data
-                state = self.state.setdefault(p, {})
-                buf = state.get("momentum_buffer")
-                first = momentum != 0 and buf is None
-                if first:
-                    buf = state["momentum_buffer"] = np.empty_like(p.data)
-                update(p.data, grad, buf, group["lr"], momentum,
-                       group["dampening"], group["weight_decay"], group["nesterov"], first)
+                buf, first = None, False
+                if momentum != 0:
+                    state = self.state[p]
+                    buf = state.get("momentum_buffer")
+                    if buf is None:
+                        buf = state["momentum_buffer"] = np.empty(p.data.shape, p.data.dtype)
+                        first = True
+                update(p.data, grad, buf, lr, momentum, dampening, weight_decay, nesterov, first)
+        return loss
