@@ -22,6 +22,17 @@ import numpy as np
 
 _state = threading.local()
 _sequence = itertools.count()
+_tensor_class = None
+
+
+def _tensor():
+    """microdl.Tensor, imported on first use (tensor.py imports this module)."""
+    global _tensor_class
+    if _tensor_class is None:
+        from .tensor import Tensor
+
+        _tensor_class = Tensor
+    return _tensor_class
 
 
 def is_grad_enabled():
@@ -104,8 +115,7 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **hyper):
-        from .tensor import Tensor
-
+        Tensor = _tensor()
         ctx = Context()
         arrays = [t.data if isinstance(t, Tensor) else t for t in inputs]
         needs = tuple(isinstance(t, Tensor) and t.requires_grad for t in inputs)
@@ -145,13 +155,11 @@ def _reachable_nodes(root_node):
 
 
 def _accumulate_leaf(tensor, grad):
-    from .tensor import Tensor
-
     if grad.dtype != tensor.data.dtype:
         grad = grad.astype(tensor.data.dtype)
     if tensor.grad is None:
         # NOTE: a fresh array, so a later += never writes into an array an op still holds.
-        tensor.grad = Tensor._wrap(np.array(grad, copy=True))
+        tensor.grad = _tensor()._wrap(np.array(grad, copy=True))
     else:
         tensor.grad.data += grad
 

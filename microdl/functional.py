@@ -7,6 +7,7 @@ from .ops import activation as _act
 from .ops import elementwise as _ew
 from .ops import loss as _loss
 from .ops import matmul as _mm
+from .ops import normalization as _norm
 from .tensor import Tensor
 
 
@@ -60,3 +61,36 @@ def cross_entropy(input, target, reduction="mean"):
 def mse_loss(input, target, reduction="mean"):
     """Mean (or sum, or elementwise) of (input - target)**2."""
     return _loss.MSELoss.apply(input, _tensor_or_array(target), reduction=reduction)
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    """Per channel (axis 1): y = (x - mean) / sqrt(var + eps) * weight + bias.
+
+    Training uses the batch's mean and biased variance and, when running_mean/running_var are
+    given, updates them in place: r = (1 - momentum) * r + momentum * stat (var unbiased there).
+    Otherwise the running statistics are used.
+    """
+    x = input.data if isinstance(input, Tensor) else np.asarray(input)
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm: expected an input with at least 2 dimensions (N, C, ...) "
+                         f"(got {x.ndim}D input)")
+    channels = x.shape[1]
+    if isinstance(running_mean, Tensor):
+        running_mean = running_mean.data
+    if isinstance(running_var, Tensor):
+        running_var = running_var.data
+    for name, value in (("running_mean", running_mean), ("running_var", running_var),
+                        ("weight", weight), ("bias", bias)):
+        if value is not None and value.size != channels:
+            raise RuntimeError(f"{name} should contain {channels} elements not {value.size}")
+    if training:
+        if x.size == channels:
+            raise ValueError("Expected more than 1 value per channel when training, got input "
+                             f"size {list(x.shape)}")
+    elif running_mean is None or running_var is None:
+        raise RuntimeError("batch_norm: running_mean and running_var must be defined in "
+                           "evaluation mode")
+    return _norm.BatchNorm.apply(input, weight, bias, running_mean=running_mean,
+                                 running_var=running_var, training=bool(training),
+                                 momentum=momentum, eps=eps)

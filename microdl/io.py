@@ -1,10 +1,12 @@
 """save / load: (nested) state dicts to one .npz file, written atomically.
 
 A state can be a model's ``state_dict()``, an optimizer's, or a dict holding several of them
-with plain values (epoch numbers, random-generator state, strings, lists, None). Arrays are
-stored as the .npz members "a0", "a1", ...; everything else goes to a JSON manifest member that
-also records the tree's shape, so ``load`` rebuilds the same nesting. Files are read with
-``allow_pickle=False``: loading never runs code from the file.
+with plain values (epoch numbers, random-generator state, strings, lists, tuples, None). Arrays
+(and tensors, stored as their arrays) become the .npz members "a0", "a1", ...; the tree itself
+goes to a JSON manifest member, with each array replaced by its member number and each dict
+stored as a list of [key, value] pairs so that non-string keys (an optimizer's parameter
+indices) come back with their type. Files are read with ``allow_pickle=False``: loading never
+runs code from the file.
 
 The write goes to a temporary file in the same folder, is flushed and fsynced, then renamed over
 the target: a crash or a full disk mid-write leaves the previous file as it was.
@@ -12,7 +14,7 @@ the target: a crash or a full disk mid-write leaves the previous file as it was.
 
 import json
 import os
-import tempfile
+import uuid
 import zipfile
 from pathlib import Path
 
@@ -29,17 +31,19 @@ class CheckpointError(ValueError):
 
 
 def _encode(value, arrays):
-    """Replace arrays by references, keep JSON values; dict keys keep their type."""
+    """The JSON tree of value; its arrays are appended to ``arrays`` and referenced by number."""
     if isinstance(value, Tensor):
         value = value.data
     if isinstance(value, np.ndarray):
+        if value.dtype.hasobject:
+            raise TypeError("save: cannot store an array of Python objects (dtype object); "
+                            "it could only be read back by unpickling")
         arrays.append(value)
         return {"__array__": len(arrays) - 1}
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, dict):
-        items = [[_encode(k, arrays), _encode(v, arrays)] for k, v in value.items()]
-        return {"__dict__": items}
+        return {"__dict__": [[_encode(k, arrays), _encode(v, arrays)] for k, v in value.items()]}
     if isinstance(value, tuple):
         return {"__tuple__": [_encode(v, arrays) for v in value]}
     if isinstance(value, list):
@@ -61,48 +65,71 @@ def _decode(value, arrays):
     return value
 
 
+def _fsync_directory(folder):
+    # NOTE: makes the rename itself durable; not possible on every OS (Windows), so best effort.
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def save(state, path):
-    """Write ``state`` (arrays, tensors, numbers, strings, None, nested dicts/lists) to path."""
+    """Write ``state`` (arrays, tensors, numbers, strings, None, nested dicts/lists/tuples) to
+    ``path``, atomically: either the whole new file is there afterwards or the old one is."""
     path = Path(path)
     arrays = []
     manifest = json.dumps({"format": FORMAT, "tree": _encode(state, arrays)})
     members = {f"a{i}": a for i, a in enumerate(arrays)}
     members[_MANIFEST] = np.frombuffer(manifest.encode("utf-8"), dtype=np.uint8)
-    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+    # NOTE: open(..., "xb") rather than mkstemp, so the file gets the usual umask permissions.
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
-        with os.fdopen(fd, "wb") as f:
+        with open(tmp, "xb") as f:
             np.savez(f, **members)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        tmp.unlink(missing_ok=True)
         raise
+    _fsync_directory(path.parent)
     return path
 
 
 def load(path):
-    """Read a file written by ``save``; a clear CheckpointError for anything else."""
+    """Read a file written by ``save``; CheckpointError, naming the path, for anything else.
+
+    Arrays come back as numpy arrays (a saved Tensor too), dicts as plain dicts.
+    """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise CheckpointError(f"{path}: no such checkpoint file")
+    if not path.is_file():
+        raise CheckpointError(f"{path}: not a file")
     if not zipfile.is_zipfile(path):
-        raise CheckpointError(f"{path}: not a microdl checkpoint (not an .npz archive; "
+        raise CheckpointError(f"{path}: not a microdl checkpoint (not an .npz archive: "
                               "truncated, corrupted or another format)")
     try:
         with np.load(path, allow_pickle=False) as archive:
             if _MANIFEST not in archive.files:
                 raise CheckpointError(f"{path}: an .npz file but not a microdl checkpoint "
-                                      f"(no {_MANIFEST} entry)")
+                                      f"(no {_MANIFEST} entry; written by numpy.savez?)")
             manifest = json.loads(bytes(archive[_MANIFEST]).decode("utf-8"))
-            if manifest.get("format") != FORMAT:
-                raise CheckpointError(f"{path}: unknown checkpoint format "
-                                      f"{manifest.get('format')!r} (expected {FORMAT})")
+            if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+                found = manifest.get("format") if isinstance(manifest, dict) else None
+                raise CheckpointError(f"{path}: unknown checkpoint format {found!r} "
+                                      f"(expected {FORMAT!r})")
             arrays = {name: archive[name] for name in archive.files if name != _MANIFEST}
             return _decode(manifest["tree"], arrays)
     except CheckpointError:
         raise
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError, TypeError) as error:
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError, TypeError,
+            AttributeError, UnicodeDecodeError) as error:
         raise CheckpointError(f"{path}: not a readable microdl checkpoint (truncated or "
                               f"corrupted): {type(error).__name__}: {error}") from None

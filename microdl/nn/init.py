@@ -1,22 +1,33 @@
 """Weight initialisation with PyTorch's names and formulas, drawing from microdl's generator.
 
-Each function fills ``tensor.data`` in place (keeping its dtype) and returns the tensor.
+Each function fills ``tensor.data`` (or a numpy array itself) in place, keeping its dtype, and
+returns the tensor. Draws come from ``microdl.random.default_generator()``, so
+``microdl.manual_seed`` makes them repeat.
 """
 
 import math
-
-import numpy as np
+import warnings
 
 from ..random import default_generator
+from ..tensor import Tensor
 
 
 def _fill(tensor, values):
-    tensor.data[...] = values
+    array = tensor.data if isinstance(tensor, Tensor) else tensor
+    array[...] = values
     return tensor
 
 
+def _no_op_if_empty(tensor):
+    if math.prod(tensor.shape) == 0:
+        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=3)
+        return True
+    return False
+
+
 def calculate_gain(nonlinearity, param=None):
-    """The recommended gain: 1 for linear/sigmoid, 5/3 tanh, sqrt(2) relu, leaky relu's."""
+    """The recommended gain: 1 for linear, conv and sigmoid, 5/3 for tanh, sqrt(2) for relu,
+    sqrt(2 / (1 + negative_slope^2)) for leaky_relu (slope 0.01 by default), 3/4 for selu."""
     linear = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
               "conv_transpose3d", "sigmoid")
     if nonlinearity in linear:
@@ -26,7 +37,12 @@ def calculate_gain(nonlinearity, param=None):
     if nonlinearity == "relu":
         return math.sqrt(2.0)
     if nonlinearity == "leaky_relu":
-        slope = 0.01 if param is None else param
+        if param is None:
+            slope = 0.01
+        elif isinstance(param, (int, float)) and not isinstance(param, bool):
+            slope = param
+        else:
+            raise ValueError(f"negative_slope {param} not a valid number")
         return math.sqrt(2.0 / (1 + slope ** 2))
     if nonlinearity == "selu":
         return 3.0 / 4
@@ -34,10 +50,12 @@ def calculate_gain(nonlinearity, param=None):
 
 
 def _calculate_fan_in_and_fan_out(tensor):
-    if tensor.ndim < 2:
+    """fan_in = shape[1] * receptive field, fan_out = shape[0] * receptive field, where the
+    receptive field is the product of the dims after the first two (1 for a matrix)."""
+    if len(tensor.shape) < 2:
         raise ValueError("Fan in and fan out can not be computed for tensor with fewer than 2 "
                          "dimensions")
-    receptive = int(np.prod(tensor.shape[2:])) if tensor.ndim > 2 else 1
+    receptive = math.prod(tensor.shape[2:])
     return tensor.shape[1] * receptive, tensor.shape[0] * receptive
 
 
@@ -59,14 +77,17 @@ def normal_(tensor, mean=0.0, std=1.0):
 
 
 def constant_(tensor, val):
+    """Every element = val."""
     return _fill(tensor, val)
 
 
 def zeros_(tensor):
+    """Every element = 0."""
     return _fill(tensor, 0)
 
 
 def ones_(tensor):
+    """Every element = 1."""
     return _fill(tensor, 1)
 
 
@@ -85,12 +106,16 @@ def xavier_normal_(tensor, gain=1.0):
 
 def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu"):
     """U(-b, b), b = gain * sqrt(3 / fan), gain = calculate_gain(nonlinearity, a)."""
+    if _no_op_if_empty(tensor):
+        return tensor
     gain = calculate_gain(nonlinearity, a)
     bound = gain * math.sqrt(3.0 / _fan(tensor, mode))
     return uniform_(tensor, -bound, bound)
 
 
 def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu"):
-    """N(0, std^2), std = gain / sqrt(fan)."""
+    """N(0, std^2), std = gain / sqrt(fan), gain = calculate_gain(nonlinearity, a)."""
+    if _no_op_if_empty(tensor):
+        return tensor
     gain = calculate_gain(nonlinearity, a)
     return normal_(tensor, 0.0, gain / math.sqrt(_fan(tensor, mode)))

@@ -28,7 +28,7 @@ PLANE_MIN = 256
 CHUNK_ELEMENTS = 1 << 15
 
 
-# ---- statistics helpers, shared by the layouts (inlined by numba) ---------------------------------
+# ---- statistics helpers, shared by the layouts (inlined by numba) --------------------------------
 
 @njit(cache=True, error_model="numpy")
 def _finish_stats(s1, s2, k, m, running_mean, running_var, momentum, eps, c, mean, invstd):
@@ -43,7 +43,7 @@ def _finish_stats(s1, s2, k, m, running_mean, running_var, momentum, eps, c, mea
         running_var[c] = (1.0 - momentum) * running_var[c] + momentum * var * m / (m - 1)
 
 
-# ---- "rows" layout: x2 is the (N, C*S) view -------------------------------------------------------
+# ---- "rows" layout: x2 is the (N, C*S) view ------------------------------------------------------
 
 @serial_and_parallel()
 def _bn_train_rows(x2, S, weight, bias, y2, mean, invstd, running_mean, running_var, momentum,
@@ -197,7 +197,7 @@ def _bn_backward_rows(x2, g2, S, weight, mean, invstd, gx2, grad_weight, grad_bi
                 dr[j] = lane_a[j] * gr[j] + lane_k[j] * (xr[j] - lane_mean[j]) + lane_c[j]
 
 
-# ---- "channels" layout: x3 is (N, C, S) with large S ----------------------------------------------
+# ---- "channels" layout: x3 is (N, C, S) with large S ---------------------------------------------
 
 @serial_and_parallel()
 def _bn_train_channels(x3, weight, bias, y3, mean, invstd, running_mean, running_var, momentum,
@@ -284,7 +284,7 @@ def _bn_backward_channels(x3, g3, weight, mean, invstd, gx3, grad_weight, grad_b
                 dr[s] = a * gr[s] + kx * (xr[s] - mu) + c0
 
 
-# ---- the kernels ----------------------------------------------------------------------------------
+# ---- the kernels ---------------------------------------------------------------------------------
 
 def _layout(x):
     """"serial", "channels" or "rows" for an (N, C, S) array (module settings read per call)."""
@@ -300,11 +300,12 @@ def _chunk_rows(x, layout):
     N, C, S = x.shape
     if layout == "serial":
         return N
-    return max(1, -(-chunk_elements // (C * S)))
+    return max(1, -(-CHUNK_ELEMENTS // (C * S)))
 
 
 def batch_norm_forward_train(x, weight, bias, out, mean, invstd, running_mean, running_var,
                              momentum, eps):
+    """See numpy_ref: batch statistics, fused normalize + affine, running statistics."""
     layout = _layout(x)
     if layout == "channels":
         _bn_train_channels.parallel(x, weight, bias, out, mean, invstd, running_mean,
@@ -318,6 +319,7 @@ def batch_norm_forward_train(x, weight, bias, out, mean, invstd, running_mean, r
 
 
 def batch_norm_forward_eval(x, weight, bias, running_mean, running_var, out, mean, invstd, eps):
+    """See numpy_ref: normalize with the running statistics."""
     layout = _layout(x)
     if layout == "channels":
         _bn_eval_channels.parallel(x, weight, bias, running_mean, running_var, out, mean,
@@ -331,6 +333,7 @@ def batch_norm_forward_eval(x, weight, bias, running_mean, running_var, out, mea
 
 def batch_norm_backward(x, grad_out, weight, mean, invstd, grad_in, grad_weight, grad_bias,
                         training):
+    """See numpy_ref: one pass for sum(dy) and sum(dy * (x - mean)), one pass for dx."""
     layout = _layout(x)
     if layout == "channels":
         _bn_backward_channels.parallel(x, grad_out, weight, mean, invstd, grad_in, grad_weight,

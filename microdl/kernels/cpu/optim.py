@@ -5,7 +5,9 @@ from numba import prange
 from ._jit import flat, flat_out, serial_and_parallel
 
 
-@serial_and_parallel()
+# NOTE: an update runs once per parameter per step, after the worker thread has gone idle
+# (microdl caps OpenMP spinning); waking it costs more than a 2x split saves below 2^18 elements.
+@serial_and_parallel(threshold=1 << 18)
 def _sgd(p, g, buf, lr, momentum, keep, weight_decay, use_momentum, nesterov, first_step):
     # keep = 1 - dampening. The flags are loop-invariant, so LLVM unswitches the branches.
     for i in prange(p.size):

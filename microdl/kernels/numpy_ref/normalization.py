@@ -26,7 +26,8 @@ def batch_norm_forward_train(x, weight, bias, out, mean, invstd, running_mean, r
     m = x.shape[0] * x.shape[2]
     xd = x.astype(np.float64)
     mu = xd.mean(axis=(0, 2))
-    var = ((xd - mu[None, :, None]) ** 2).mean(axis=(0, 2))  # NOTE: two passes, never E[x^2]-E[x]^2
+    # NOTE: two passes, never E[x^2] - E[x]^2.
+    var = ((xd - mu[None, :, None]) ** 2).mean(axis=(0, 2))
     mean[...] = mu
     invstd[...] = 1.0 / np.sqrt(var + eps)
     w, b = _affine(weight, bias, x.shape[1])

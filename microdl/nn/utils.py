@@ -1,0 +1,60 @@
+"""Model utilities beyond PyTorch's modules: folding BatchNorm into the layer before it."""
+
+import copy
+
+import numpy as np
+
+from .batchnorm import _BatchNorm
+from .container import Sequential
+from .linear import Identity, Linear
+from .module import Parameter
+
+
+def _foldable_layer_types():
+    from .. import nn
+
+    conv = getattr(nn, "Conv2d", None)  # NOTE: written by another module; may not exist yet
+    return (Linear,) if conv is None else (Linear, conv)
+
+
+def _fold_into(layer, bn):
+    """W' = W * s (per output channel), b' = (b - running_mean) * s + beta,
+    s = gamma / sqrt(running_var + eps); exact for an eval-mode BatchNorm."""
+    w = layer.weight.data
+    scale = 1.0 / np.sqrt(bn.running_var.astype(np.float64) + bn.eps)
+    if bn.weight is not None:
+        scale = scale * bn.weight.data
+    shift = -bn.running_mean.astype(np.float64) * scale
+    if bn.bias is not None:
+        shift = shift + bn.bias.data
+    if layer.bias is not None:
+        shift = shift + layer.bias.data.astype(np.float64) * scale
+    shape = (-1,) + (1,) * (w.ndim - 1)
+    layer.weight.data[...] = (w.astype(np.float64) * scale.reshape(shape)).astype(w.dtype)
+    if layer.bias is None:
+        layer.bias = Parameter(shift.astype(w.dtype))
+    else:
+        layer.bias.data[...] = shift.astype(layer.bias.dtype)
+
+
+def fold_batchnorm(model):
+    """A deep copy of ``model`` where each eval-mode BatchNorm (with running statistics) that
+    directly follows a Linear (or Conv2d) inside a Sequential is folded into that layer's
+    weight and bias and replaced by Identity. The model itself is left unchanged.
+
+    y = gamma * (W x + b - mean) / sqrt(var + eps) + beta = (s W) x + (s (b - mean) + beta).
+    """
+    folded = copy.deepcopy(model)
+    layer_types = _foldable_layer_types()
+    for module in folded.modules():
+        if not isinstance(module, Sequential):
+            continue
+        names = list(module._modules)
+        for before, name in zip(names, names[1:]):
+            layer, bn = module._modules[before], module._modules[name]
+            if (isinstance(layer, layer_types) and isinstance(bn, _BatchNorm)
+                    and not bn.training and bn.running_mean is not None
+                    and bn.num_features == layer.weight.shape[0]):
+                _fold_into(layer, bn)
+                module._modules[name] = Identity()
+    return folded
