@@ -30,7 +30,7 @@ CHUNK_ELEMENTS = 1 << 15
 
 # ---- statistics helpers, shared by the layouts (inlined by numba) --------------------------------
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _finish_stats(s1, s2, k, m, running_mean, running_var, momentum, eps, c, mean, invstd):
     mu = s1 / m
     var = (s2 - s1 * mu) / m
