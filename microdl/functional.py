@@ -4,10 +4,12 @@ import numpy as np
 
 from . import random
 from .ops import activation as _act
+from .ops import conv as _conv
 from .ops import elementwise as _ew
 from .ops import loss as _loss
 from .ops import matmul as _mm
 from .ops import normalization as _norm
+from .ops import pool as _pool
 from .tensor import Tensor
 
 
@@ -94,3 +96,44 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     return _norm.BatchNorm.apply(input, weight, bias, running_mean=running_mean,
                                  running_var=running_var, training=bool(training),
                                  momentum=momentum, eps=eps)
+
+
+def _unbatched(fn, input, *args):
+    """Run a 4-D op on a 3-D (C, H, W) input as a batch of one, as PyTorch accepts both."""
+    out = fn(input.reshape(1, *input.shape), *args)
+    return out.reshape(*out.shape[1:])
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """y[n, co, oh, ow] = bias[co] + sum over c, i, j of weight[co, c, i, j] *
+    x[n, g * C/groups + c, oh * sh - ph + i * dh, ow * sw - pw + j * dw] (zero outside x),
+    g = co's group (PyTorch's conv2d: a cross-correlation). padding may be "valid" or "same"."""
+    if input.ndim == 3:
+        return _unbatched(conv2d, input, weight, bias, stride, padding, dilation, groups)
+    stride, dilation = _conv.pair(stride, "stride"), _conv.pair(dilation, "dilation")
+    padding, crop = _conv.conv2d_padding(padding, tuple(weight.shape[2:]), stride, dilation)
+    out = _conv.Conv2d.apply(input, weight, bias, stride=stride, padding=padding,
+                             dilation=dilation, groups=int(groups))
+    return out[:, :, crop[0]:, crop[1]:] if any(crop) else out
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0):
+    """y[n, c, oh, ow] = max of x[n, c, oh * sh - ph + i, ow * sw - pw + j] over the window
+    (padding is -inf); stride defaults to kernel_size."""
+    if input.ndim == 3:
+        return _unbatched(max_pool2d, input, kernel_size, stride, padding)
+    kernel_size = _conv.pair(kernel_size, "kernel_size")
+    stride = kernel_size if stride is None else _conv.pair(stride, "stride")
+    return _pool.MaxPool2d.apply(input, kernel_size=kernel_size, stride=stride,
+                                 padding=_conv.pair(padding, "padding"))
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0):
+    """y[n, c, oh, ow] = mean of the kh * kw window, zero padding counted (count_include_pad);
+    stride defaults to kernel_size."""
+    if input.ndim == 3:
+        return _unbatched(avg_pool2d, input, kernel_size, stride, padding)
+    kernel_size = _conv.pair(kernel_size, "kernel_size")
+    stride = kernel_size if stride is None else _conv.pair(stride, "stride")
+    return _pool.AvgPool2d.apply(input, kernel_size=kernel_size, stride=stride,
+                                 padding=_conv.pair(padding, "padding"))

@@ -72,3 +72,85 @@ def test_values_that_cannot_be_stored_are_refused(tmp_path):
     with pytest.raises(TypeError, match="cannot store a value of type object"):
         microdl.save({"x": object()}, tmp_path / "x.npz")
     assert not list(tmp_path.iterdir())
+
+
+def test_types_dtypes_and_keys_come_back_as_saved(tmp_path):
+    state = {
+        0: {"momentum_buffer": np.arange(6, dtype=np.float32).reshape(2, 3)},
+        "scalars": [np.array(3, np.int64), np.float64(2.5), np.bool_(True)],
+        "dtypes": [np.zeros(2, np.float16), np.array([1, 2], np.uint8), np.array([True]),
+                   np.zeros((0, 4), np.float64)],
+        "tensor": microdl.tensor([1.0, 2.0]),
+        "nan": float("nan"), "inf": float("-inf"), "nested": {"a": {"b": [None, (1, "x")]}},
+        (1, 2): "tuple key", "empty": {},
+    }
+    back = microdl.load(microdl.save(state, str(tmp_path / "types.npz")))
+    assert set(back) == set(state)
+    np.testing.assert_array_equal(back[0]["momentum_buffer"], state[0]["momentum_buffer"])
+    assert back["scalars"][0].shape == () and back["scalars"][0].dtype == np.int64
+    assert back["scalars"][1:] == [2.5, True] and type(back["scalars"][2]) is bool
+    for got, want in zip(back["dtypes"], state["dtypes"]):
+        assert got.dtype == want.dtype and got.shape == want.shape
+    assert isinstance(back["tensor"], np.ndarray) and back["tensor"].dtype == np.float32
+    assert np.isnan(back["nan"]) and back["inf"] == float("-inf")
+    assert back["nested"] == {"a": {"b": [None, (1, "x")]}}
+    assert back[(1, 2)] == "tuple key" and back["empty"] == {}
+
+
+def test_overwrite_keeps_permissions_of_a_normal_file(tmp_path):
+    path = tmp_path / "ckpt.npz"
+    microdl.save({"w": np.zeros(2)}, path)
+    microdl.save({"w": np.ones(2)}, path)
+    np.testing.assert_array_equal(microdl.load(path)["w"], np.ones(2))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert os.listdir(tmp_path) == ["ckpt.npz"]
+
+
+def test_a_failed_rename_leaves_no_temp_file(tmp_path, monkeypatch):
+    path = tmp_path / "ckpt.npz"
+    microdl.save({"w": np.arange(3.0)}, path)
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        microdl.save({"w": np.zeros(3)}, path)
+    monkeypatch.undo()
+    np.testing.assert_array_equal(microdl.load(path)["w"], np.arange(3.0))
+    assert os.listdir(tmp_path) == ["ckpt.npz"]
+
+
+def test_a_flipped_byte_is_caught(tmp_path):
+    path = microdl.save({"w": np.arange(4096.0)}, tmp_path / "ckpt.npz")
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # inside the array's bytes: the zip CRC no longer matches
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match=r"ckpt.npz: not a readable microdl checkpoint "
+                                              r"\(truncated or corrupted\)"):
+        microdl.load(path)
+
+
+def test_other_bad_files(tmp_path):
+    with pytest.raises(CheckpointError, match="not a file"):
+        microdl.load(tmp_path)
+    np.savez(tmp_path / "other.npz", __microdl__=np.frombuffer(b'{"format": "v9"}', np.uint8))
+    with pytest.raises(CheckpointError, match="unknown checkpoint format 'v9'"):
+        microdl.load(tmp_path / "other.npz")
+    np.savez(tmp_path / "bad.npz", __microdl__=np.frombuffer(b"[1, 2", np.uint8))
+    with pytest.raises(CheckpointError, match="bad.npz: not a readable microdl checkpoint"):
+        microdl.load(tmp_path / "bad.npz")
+    np.savez(tmp_path / "pickled.npz", __microdl__=np.frombuffer(
+        b'{"format": "microdl-state-v1", "tree": {"__array__": 0}}', np.uint8),
+        a0=np.array([object()], dtype=object))
+    with pytest.raises(CheckpointError, match="pickled.npz"):
+        microdl.load(tmp_path / "pickled.npz")  # allow_pickle=False: never unpickled
+    assert issubclass(CheckpointError, ValueError)
+
+
+def test_object_arrays_are_refused_at_save(tmp_path):
+    with pytest.raises(TypeError, match="array of Python objects"):
+        microdl.save({"x": np.array([1, "a"], dtype=object)}, tmp_path / "x.npz")
+    assert not list(tmp_path.iterdir())

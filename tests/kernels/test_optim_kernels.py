@@ -122,7 +122,6 @@ def test_wrong_shapes_are_refused_before_numba_writes_out_of_bounds():
 
 def test_one_compiled_version_per_dtype():
     start, grads = inputs(20, np.float32)
-    before = len(cpu_optim._sgd.serial.signatures)
     for options in OPTIONS.values():
         run(CPU, start, grads, options)
     # ints, floats and numpy scalars for the hyper-parameters all reach one signature.
@@ -131,4 +130,3 @@ def test_one_compiled_version_per_dtype():
     CPU.sgd_update_(p, grads[0], None, np.float64(0.1), 0.0, 0.0, 0.0, np.bool_(False), False)
     float32_signatures = [s for s in cpu_optim._sgd.serial.signatures if "float32" in str(s[0])]
     assert len(float32_signatures) == 1
-    assert len(cpu_optim._sgd.serial.signatures) <= max(before, 1) + 1

@@ -1,5 +1,7 @@
 """Modules: PyTorch's names, state_dict, errors, repr, and an MLP that matches PyTorch."""
 
+from collections import OrderedDict
+
 import numpy as np
 import pytest
 
@@ -21,6 +23,40 @@ def torch_mlp(torch, sizes=(784, 100, 100, 100, 10)):
     for fan_in, fan_out in zip(sizes[:-2], sizes[1:-1]):
         layers += [torch.nn.Linear(fan_in, fan_out), torch.nn.Sigmoid()]
     return torch.nn.Sequential(*layers, torch.nn.Linear(sizes[-2], sizes[-1]))
+
+
+def torch_or_skip():
+    torch = pytest.importorskip("torch")
+    torch.set_num_threads(1)
+    return torch
+
+
+def test_linear_default_init_statistics():
+    microdl.manual_seed(0)
+    layer = nn.Linear(1000, 400)
+    bound = 1 / np.sqrt(1000)
+    w = layer.weight.data.astype(np.float64)
+    # U(-b, b): mean 0, standard deviation b / sqrt(3), every value inside the interval.
+    assert abs(w.mean()) < 0.01 * bound
+    assert w.std() == pytest.approx(bound / np.sqrt(3), rel=0.01)
+    assert np.abs(w).max() <= bound and np.abs(w).max() > 0.999 * bound
+    b = layer.bias.data.astype(np.float64)
+    assert np.abs(b).max() <= bound and b.std() == pytest.approx(bound / np.sqrt(3), rel=0.15)
+    assert nn.Linear(3, 2, dtype=np.float64).weight.dtype == np.float64
+
+
+def test_linear_forward_and_no_bias():
+    microdl.manual_seed(3)
+    layer = nn.Linear(4, 3)
+    x = np.random.default_rng(0).random((5, 4), dtype=np.float32)
+    np.testing.assert_allclose(layer(microdl.tensor(x)).data,
+                               x @ layer.weight.data.T + layer.bias.data, rtol=1e-6)
+    plain = nn.Linear(4, 3, bias=False)
+    assert [n for n, _ in plain.named_parameters()] == ["weight"]
+    assert list(plain.state_dict()) == ["weight"]
+    assert repr(plain) == "Linear(in_features=4, out_features=3, bias=False)"
+    np.testing.assert_allclose(plain(microdl.tensor(x)).data, x @ plain.weight.data.T,
+                               rtol=1e-6)
 
 
 def test_linear_default_init_bounds_and_shapes():
@@ -51,6 +87,110 @@ def test_sequential_names_and_state_dict_keys_match_pytorch():
                                     torch.nn.Dropout(0.1), torch.nn.Linear(3, 2))
     assert list(model.state_dict()) == list(reference.state_dict())
     assert repr(model) == repr(reference)
+
+
+def test_sequential_indexing_iteration_append_and_ordered_dict():
+    relu, sig = nn.ReLU(), nn.Sigmoid()
+    model = nn.Sequential(nn.Linear(3, 3), relu, sig)
+    assert model[-1] is sig and model[1] is relu and list(model)[1] is relu
+    head = model[1:]
+    assert isinstance(head, nn.Sequential) and list(head._modules) == ["1", "2"]
+    with pytest.raises(IndexError, match="index 3 is out of range"):
+        model[3]
+    assert model.append(nn.Linear(3, 2)) is model and len(model) == 4
+    assert list(model.state_dict()) == ["0.weight", "0.bias", "3.weight", "3.bias"]
+    with pytest.raises(TypeError, match="int is not a Module subclass"):
+        model.append(3)
+    named = nn.Sequential(OrderedDict([("fc", nn.Linear(3, 2)), ("act", nn.Tanh())]))
+    assert list(named.state_dict()) == ["fc.weight", "fc.bias"] and named.fc is named[0]
+    x = microdl.tensor(np.ones((2, 3), np.float32))
+    np.testing.assert_allclose(named(x).data, np.tanh(named.fc(x).data), rtol=1e-6)
+    with pytest.raises(TypeError, match="is not a Module subclass"):
+        nn.Sequential(nn.ReLU(), lambda t: t)
+
+
+def test_nested_names_match_pytorch():
+    torch = torch_or_skip()
+    ours = nn.Sequential(OrderedDict([
+        ("features", nn.Sequential(nn.Flatten(), nn.Linear(12, 6), nn.LeakyReLU(0.2))),
+        ("head", nn.Sequential(nn.Dropout(0.25), nn.Linear(6, 2))),
+    ]))
+    theirs = torch.nn.Sequential(OrderedDict([
+        ("features", torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 6),
+                                         torch.nn.LeakyReLU(0.2))),
+        ("head", torch.nn.Sequential(torch.nn.Dropout(0.25), torch.nn.Linear(6, 2))),
+    ]))
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert [n for n, _ in ours.named_modules()] == [n for n, _ in theirs.named_modules()]
+    assert repr(ours) == repr(theirs)
+    theirs.load_state_dict({k: torch.tensor(v) for k, v in ours.state_dict().items()})
+    x = np.random.default_rng(0).random((4, 3, 4), dtype=np.float32)
+    ours.eval()
+    theirs.eval()
+    np.testing.assert_allclose(ours(microdl.tensor(x)).data,
+                               theirs(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_every_module_repr_matches_pytorch():
+    torch = torch_or_skip()
+    pairs = [
+        (nn.ReLU(), torch.nn.ReLU()), (nn.Sigmoid(), torch.nn.Sigmoid()),
+        (nn.Tanh(), torch.nn.Tanh()), (nn.LeakyReLU(), torch.nn.LeakyReLU()),
+        (nn.LeakyReLU(0.2), torch.nn.LeakyReLU(0.2)), (nn.Softmax(dim=1), torch.nn.Softmax(1)),
+        (nn.LogSoftmax(dim=1), torch.nn.LogSoftmax(1)), (nn.Flatten(), torch.nn.Flatten()),
+        (nn.Flatten(0, 2), torch.nn.Flatten(0, 2)), (nn.Dropout(), torch.nn.Dropout()),
+        (nn.Dropout(0.1), torch.nn.Dropout(0.1)), (nn.Identity(), torch.nn.Identity()),
+        (nn.Linear(784, 100), torch.nn.Linear(784, 100)),
+        (nn.CrossEntropyLoss(), torch.nn.CrossEntropyLoss()), (nn.MSELoss(), torch.nn.MSELoss()),
+    ]
+    for ours, theirs in pairs:
+        assert repr(ours) == repr(theirs)
+    assert repr(mlp()) == repr(torch_mlp(torch))
+
+
+@pytest.mark.parametrize("name, args", [
+    ("ReLU", ()), ("Sigmoid", ()), ("Tanh", ()), ("LeakyReLU", (0.2,)), ("Softmax", (1,)),
+    ("LogSoftmax", (1,)), ("Identity", ()), ("Flatten", ()), ("Flatten", (0, 1)),
+])
+def test_activation_and_shape_modules_forward_and_backward_match_pytorch(name, args):
+    torch = torch_or_skip()
+    x = np.random.default_rng(1).standard_normal((4, 3, 5)).astype(np.float32) * 3
+    if name in ("Softmax", "LogSoftmax"):
+        x = x[:, :, 0]
+    weights = np.random.default_rng(2).standard_normal(x.shape).astype(np.float32)
+    ours_in = microdl.tensor(x, requires_grad=True)
+    out = getattr(nn, name)(*args)(ours_in)
+    theirs_in = torch.tensor(x, requires_grad=True)
+    ref = getattr(torch.nn, name)(*args)(theirs_in)
+    assert out.shape == tuple(ref.shape)
+    np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-5, atol=1e-6)
+    flat_weights = weights.reshape(out.shape)
+    (out * microdl.tensor(flat_weights)).sum().backward()
+    (ref * torch.tensor(flat_weights)).sum().backward()
+    np.testing.assert_allclose(ours_in.grad.data, theirs_in.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_dropout_scaling_is_seeded_and_unbiased():
+    x = microdl.tensor(np.full((400, 250), 3.0, np.float32), requires_grad=True)
+    drop = nn.Dropout(0.3)
+    microdl.manual_seed(5)
+    y = drop(x)
+    microdl.manual_seed(5)
+    np.testing.assert_array_equal(drop(x).data, y.data)  # the same seed, the same mask
+    kept = y.data != 0
+    np.testing.assert_allclose(y.data[kept], 3.0 / 0.7, rtol=1e-6)
+    assert kept.mean() == pytest.approx(0.7, abs=0.01)
+    assert y.data.mean() == pytest.approx(3.0, rel=0.02)  # E[y] = x
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.data, kept / np.float32(0.7), rtol=1e-6)
+    drop.eval()
+    assert drop(x) is x
+    assert not nn.Dropout(1.0)(x).data.any()
+    np.testing.assert_array_equal(nn.Dropout(0.0)(x).data, x.data)
+    for p in (-0.1, 1.5):
+        with pytest.raises(ValueError, match="dropout probability has to be between 0 and 1, "
+                                             f"but got {p}"):
+            nn.Dropout(p)
 
 
 def test_state_dict_round_trip_and_copies():
@@ -102,6 +242,25 @@ def test_zero_grad_and_parameters():
     assert all(p.grad is not None for p in model.parameters())
     model.zero_grad()
     assert all(p.grad is None for p in model.parameters())
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_losses_match_pytorch(reduction):
+    torch = torch_or_skip()
+    rng = np.random.default_rng(4)
+    logits = rng.standard_normal((6, 5)).astype(np.float32)
+    labels = rng.integers(0, 5, 6)
+    target = rng.standard_normal((6, 5)).astype(np.float32)
+    for ours, theirs, y in [(nn.CrossEntropyLoss(reduction), torch.nn.CrossEntropyLoss(
+            reduction=reduction), labels), (nn.MSELoss(reduction), torch.nn.MSELoss(
+                reduction=reduction), target)]:
+        x = microdl.tensor(logits, requires_grad=True)
+        tx = torch.tensor(logits, requires_grad=True)
+        out, ref = ours(x, y), theirs(tx, torch.tensor(y))
+        np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-5, atol=1e-6)
+        out.sum().backward()
+        ref.sum().backward()
+        np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_losses_as_modules():

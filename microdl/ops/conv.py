@@ -1,0 +1,186 @@
+"""2-D convolution: im2col into a column buffer, one BLAS product for the whole batch, a reorder.
+
+With K = C/groups * kh * kw and the column matrix cols (C * kh * kw, N * OH * OW) from im2col,
+each group g computes Y_g = W_g @ cols_g, W_g (Cout/groups, K) being the group's filters as rows
+and cols_g the group's block of rows. Backward, with dY_g the gradient in the same layout:
+dW_g = dY_g @ cols_g^T, dcols_g = W_g^T @ dY_g, dx = col2im(dcols), db = sum of dY over N, OH, OW.
+
+Column buffers come from a small pool so a training loop does not allocate (and page-fault)
+tens of MiB per step.
+"""
+
+import weakref
+from collections import OrderedDict
+
+import numpy as np
+
+from .. import backend
+from ..autograd import Function
+
+
+class BufferPool:
+    """Scratch arrays reused across calls, by (shape, dtype).
+
+    ``take`` hands out a fresh view of a pooled array and keeps only a weak reference to that
+    view: the array is busy while the view object lives and free once it is garbage. A buffer
+    that a ctx saved for backward therefore stays reserved until backward releases the ctx (or
+    the graph is dropped), and a second forward before it gets another buffer. Callers must keep
+    the returned array itself alive while they use it (a reshape of it does not count). The
+    pool keeps at most ``per_shape`` arrays per key and the ``shapes`` most recent keys.
+    """
+
+    def __init__(self, per_shape=3, shapes=16):
+        self.per_shape, self.shapes = per_shape, shapes
+        self._slots = OrderedDict()  # key -> list of [array, weakref to the view handed out]
+
+    def take(self, shape, dtype):
+        key = (tuple(shape), np.dtype(dtype).str)
+        slots = self._slots.pop(key, [])
+        self._slots[key] = slots
+        while len(self._slots) > self.shapes:
+            self._slots.popitem(last=False)
+        for slot in slots:
+            if slot[1]() is None:
+                view = slot[0].view()
+                slot[1] = weakref.ref(view)
+                return view
+        array = np.empty(shape, dtype)
+        view = array.view()
+        if len(slots) < self.per_shape:
+            slots.append([array, weakref.ref(view)])
+        return view
+
+    def clear(self):
+        self._slots.clear()
+
+
+buffers = BufferPool()
+
+
+def pair(value, name):
+    """An int or a 2-sequence of ints as a (height, width) tuple."""
+    values = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(values) != 2 or not all(isinstance(v, (int, np.integer)) for v in values):
+        raise TypeError(f"{name} must be an int or a pair of ints (got {value!r})")
+    return int(values[0]), int(values[1])
+
+
+def conv2d_padding(padding, kernel_size, stride, dilation):
+    """Symmetric (ph, pw) for conv2d plus the output rows/columns to drop at the start.
+
+    "valid" is 0. "same" needs total padding d * (k - 1) per axis, split as PyTorch splits it:
+    total // 2 before, the rest after; when the total is odd the op pads the larger half on
+    both sides and the first output row (column) is dropped, which gives the same result.
+    """
+    if not isinstance(padding, str):
+        return pair(padding, "padding"), (0, 0)
+    if padding == "valid":
+        return (0, 0), (0, 0)
+    if padding != "same":
+        raise ValueError(f"Invalid padding string '{padding}', should be one of ['valid', "
+                         "'same']")
+    if stride != (1, 1):
+        raise ValueError("padding='same' is not supported for strided convolutions")
+    totals = [d * (k - 1) for k, d in zip(kernel_size, dilation)]
+    return tuple(t - t // 2 for t in totals), tuple(t % 2 for t in totals)
+
+
+def _shape_list(shape):
+    return "[" + ", ".join(str(n) for n in shape) + "]"
+
+
+def check_conv2d(x, weight, bias, stride, padding, dilation, groups):
+    """Validate conv2d arguments as PyTorch words its errors; returns (OH, OW)."""
+    if x.ndim != 4:
+        raise RuntimeError("Expected 3D (unbatched) or 4D (batched) input to conv2d, but got "
+                           f"input of size: {_shape_list(x.shape)}")
+    if weight.ndim != 4:
+        raise RuntimeError("conv2d: expected a 4-D weight (out_channels, in_channels/groups, "
+                           f"kH, kW), but got weight of size {_shape_list(weight.shape)}")
+    if not (np.issubdtype(x.dtype, np.floating) and x.dtype == weight.dtype
+            and (bias is None or bias.dtype == x.dtype)):
+        raise RuntimeError(f"conv2d: input ({x.dtype}), weight ({weight.dtype}) and bias "
+                           f"({None if bias is None else bias.dtype}) must share one floating "
+                           "point dtype")
+    if min(stride) <= 0:
+        raise RuntimeError("non-positive stride is not supported")
+    if min(padding) < 0:
+        raise RuntimeError("negative padding is not supported")
+    if min(dilation) <= 0:
+        raise RuntimeError("dilation should be greater than zero")
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    cout = weight.shape[0]
+    if cout % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} "
+                           f"at dimension 0, but got weight of size {_shape_list(weight.shape)} "
+                           "instead")
+    if x.shape[1] != weight.shape[1] * groups:
+        raise RuntimeError(f"Given groups={groups}, weight of size {_shape_list(weight.shape)}, "
+                           f"expected input{_shape_list(x.shape)} to have "
+                           f"{weight.shape[1] * groups} channels, but got {x.shape[1]} channels "
+                           "instead")
+    if bias is not None and bias.shape != (cout,):
+        raise RuntimeError(f"Given weight of size {_shape_list(weight.shape)}, expected bias to "
+                           f"be 1-dimensional with {cout} elements, but got bias of size "
+                           f"{_shape_list(bias.shape)} instead")
+    padded = [s + 2 * p for s, p in zip(x.shape[2:], padding)]
+    spans = [d * (k - 1) + 1 for k, d in zip(weight.shape[2:], dilation)]
+    if padded[0] < spans[0] or padded[1] < spans[1]:
+        raise RuntimeError(f"Calculated padded input size per channel: ({padded[0]} x "
+                           f"{padded[1]}). Kernel size: ({spans[0]} x {spans[1]}). Kernel size "
+                           "can't be greater than actual input size")
+    return tuple((p - k) // s + 1 for p, k, s in zip(padded, spans, stride))
+
+
+def _matmul_per_group(a, b, out, groups, transpose_a=False, transpose_b=False):
+    """out_g = op(a_g) @ op(b_g) for the row blocks of a, b, out (one BLAS call per group)."""
+    for a_g, b_g, out_g in zip(np.split(a, groups), np.split(b, groups), np.split(out, groups)):
+        np.matmul(a_g.T if transpose_a else a_g, b_g.T if transpose_b else b_g, out=out_g)
+
+
+class Conv2d(Function):
+    """y[n, co] = b[co] + sum over c, i, j of W[co, c, i, j] * x_padded[n, c, oh*s + i*d, ow*s + j*d]
+    (channels c of co's group); gradients as in the module docstring."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1),
+                groups=1):
+        oh, ow = check_conv2d(x, weight, bias, stride, padding, dilation, groups)
+        n, cout, kernel = x.shape[0], weight.shape[0], weight.shape[2:]
+        kern = backend.kernels("conv")
+        cols = buffers.take((x.shape[1] * kernel[0] * kernel[1], n, oh, ow), x.dtype)
+        kern.im2col(np.ascontiguousarray(x), cols, kernel, stride, padding, dilation)
+        y_cols = buffers.take((cout, n, oh, ow), x.dtype)
+        _matmul_per_group(weight.reshape(cout, -1), cols.reshape(len(cols), -1),
+                          y_cols.reshape(cout, -1), groups)
+        out = np.empty((n, cout, oh, ow), x.dtype)
+        kern.cols_to_output(y_cols, np.zeros(cout, x.dtype) if bias is None else bias, out)
+        # NOTE: cols is kept only when dW will be wanted; otherwise it goes back to the pool now
+        # (with no graph recorded, ctx and the cols it holds are dropped as forward returns).
+        ctx.save_for_backward(cols if ctx.needs_input_grad[1] else None, weight)
+        ctx.x_shape, ctx.geometry, ctx.groups = x.shape, (kernel, stride, padding, dilation), groups
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        cols, weight = ctx.saved
+        need_x, need_w, need_b = (tuple(ctx.needs_input_grad) + (False,) * 3)[:3]
+        kern, cout, groups = backend.kernels("conv"), weight.shape[0], ctx.groups
+        dy = buffers.take((cout,) + g.shape[:1] + g.shape[2:], weight.dtype)
+        db = np.empty(cout, weight.dtype)
+        kern.output_grad_to_cols(g.astype(weight.dtype, copy=False), dy, db)
+        dy2 = dy.reshape(cout, -1)
+        dw = dx = None
+        if need_w:
+            dw = np.empty(weight.shape, weight.dtype)
+            _matmul_per_group(dy2, cols.reshape(len(cols), -1), dw.reshape(cout, -1), groups,
+                              transpose_b=True)
+        if need_x:
+            taps = weight.shape[2] * weight.shape[3]
+            dcols = buffers.take((ctx.x_shape[1] * taps,) + dy.shape[1:], dy.dtype)
+            _matmul_per_group(weight.reshape(cout, -1), dy2, dcols.reshape(len(dcols), -1),
+                              groups, transpose_a=True)
+            dx = np.empty(ctx.x_shape, weight.dtype)
+            kern.col2im(dcols, dx, *ctx.geometry)
+        return dx, dw, db if need_b else None

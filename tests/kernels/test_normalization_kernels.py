@@ -1,0 +1,176 @@
+"""Batch-norm kernels: numba against numpy_ref on every layout path, numerics, determinism."""
+
+import numba
+import numpy as np
+import pytest
+
+from microdl.kernels.cpu import normalization as nb
+from microdl.kernels.numpy_ref import normalization as ref
+
+# (shape (N, C, S), layout the default settings pick)
+LAYOUTS = [
+    ((60, 100, 1), "serial"),
+    ((3, 4, 5), "serial"),
+    ((256, 1024, 1), "rows"),
+    ((256, 64, 16), "rows"),
+    ((33, 37, 64), "rows"),
+    ((64, 8, 300), "channels"),
+    ((5, 3, 5003), "channels"),
+]
+
+
+def _tol(dtype):
+    return dict(rtol=1e-4, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-9, atol=1e-11)
+
+
+def _inputs(shape, dtype, rng, affine=True, track=True):
+    C = shape[1]
+    x = (rng.standard_normal(shape) * rng.uniform(0.5, 3, (1, C, 1))
+         + rng.uniform(-4, 4, (1, C, 1))).astype(dtype)
+    empty = np.empty(0, dtype)
+    w = rng.uniform(0.5, 1.5, C).astype(dtype) if affine else empty
+    b = rng.standard_normal(C).astype(dtype) if affine else empty
+    rm = rng.standard_normal(C).astype(dtype) if track else empty
+    rv = rng.uniform(0.5, 2, C).astype(dtype) if track else empty
+    g = rng.standard_normal(shape).astype(dtype)
+    return x, w, b, rm, rv, g
+
+
+def _forward_train(module, x, w, b, rm, rv, momentum=0.1, eps=1e-5):
+    C = x.shape[1]
+    y = np.empty_like(x)
+    mean, invstd = np.empty(C), np.empty(C)
+    rm, rv = rm.copy(), rv.copy()
+    module.batch_norm_forward_train(x, w, b, y, mean, invstd, rm, rv, momentum, eps)
+    return y, mean, invstd, rm, rv
+
+
+def _forward_eval(module, x, w, b, rm, rv, eps=1e-5):
+    C = x.shape[1]
+    y = np.empty_like(x)
+    mean, invstd = np.empty(C), np.empty(C)
+    module.batch_norm_forward_eval(x, w, b, rm, rv, y, mean, invstd, eps)
+    return y, mean, invstd
+
+
+def _backward(module, x, g, w, mean, invstd, training):
+    C = x.shape[1]
+    gdtype = w.dtype if w.size else x.dtype
+    gx, gw, gb = np.empty_like(x), np.empty(C, gdtype), np.empty(C, gdtype)
+    module.batch_norm_backward(x, g, w, mean, invstd, gx, gw, gb, training)
+    return gx, gw, gb
+
+
+def _close(a, b, dtype):
+    for u, v in zip(a, b):
+        np.testing.assert_allclose(u, v, **_tol(dtype))
+
+
+@pytest.mark.parametrize("shape,layout", LAYOUTS)
+def test_default_layout_choice(shape, layout):
+    assert nb._layout(np.empty(shape, np.float32)) == layout
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("affine", [True, False])
+@pytest.mark.parametrize("shape,layout", LAYOUTS)
+def test_forward_train_matches_reference(shape, layout, affine, dtype, rng):
+    x, w, b, rm, rv, _ = _inputs(shape, dtype, rng, affine=affine)
+    _close(_forward_train(nb, x, w, b, rm, rv), _forward_train(ref, x, w, b, rm, rv), dtype)
+
+
+@pytest.mark.parametrize("shape,layout", LAYOUTS)
+def test_forward_train_untracked_and_cumulative(shape, layout, rng):
+    x, w, b, _, _, _ = _inputs(shape, np.float32, rng, track=False)
+    empty = np.empty(0, np.float32)
+    _close(_forward_train(nb, x, w, b, empty, empty), _forward_train(ref, x, w, b, empty, empty),
+           np.float32)
+    x, w, b, rm, rv, _ = _inputs(shape, np.float32, rng)
+    _close(_forward_train(nb, x, w, b, rm, rv, momentum=1 / 3, eps=1e-3),
+           _forward_train(ref, x, w, b, rm, rv, momentum=1 / 3, eps=1e-3), np.float32)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("affine", [True, False])
+@pytest.mark.parametrize("shape,layout", LAYOUTS)
+def test_forward_eval_matches_reference(shape, layout, affine, dtype, rng):
+    x, w, b, rm, rv, _ = _inputs(shape, dtype, rng, affine=affine)
+    _close(_forward_eval(nb, x, w, b, rm, rv), _forward_eval(ref, x, w, b, rm, rv), dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("affine", [True, False])
+@pytest.mark.parametrize("shape,layout", LAYOUTS)
+def test_backward_matches_reference(shape, layout, affine, training, dtype, rng):
+    x, w, b, rm, rv, g = _inputs(shape, dtype, rng, affine=affine)
+    if training:
+        _, mean, invstd, _, _ = _forward_train(ref, x, w, b, rm, rv)
+    else:
+        _, mean, invstd = _forward_eval(ref, x, w, b, rm, rv)
+    _close(_backward(nb, x, g, w, mean, invstd, training),
+           _backward(ref, x, g, w, mean, invstd, training), dtype)
+
+
+@pytest.mark.parametrize("settings,layout", [
+    (dict(TINY_ELEMENTS=0, PLANE_MIN=1), "channels"),
+    (dict(TINY_ELEMENTS=0, PLANE_MIN=10 ** 9, CHUNK_ELEMENTS=64), "rows"),
+    (dict(TINY_ELEMENTS=10 ** 9), "serial"),
+])
+@pytest.mark.parametrize("shape", [(7, 5, 16), (40, 3, 1), (9, 2, 300), (2, 6, 1)])
+def test_each_layout_forced_on_odd_shapes(shape, settings, layout, monkeypatch, rng):
+    for name, value in settings.items():
+        monkeypatch.setattr(nb, name, value)
+    x, w, b, rm, rv, g = _inputs(shape, np.float32, rng)
+    assert nb._layout(x) == layout
+    _close(_forward_train(nb, x, w, b, rm, rv), _forward_train(ref, x, w, b, rm, rv), np.float32)
+    _close(_forward_eval(nb, x, w, b, rm, rv), _forward_eval(ref, x, w, b, rm, rv), np.float32)
+    _, mean, invstd, _, _ = _forward_train(ref, x, w, b, rm, rv)
+    for training in (True, False):
+        _close(_backward(nb, x, g, w, mean, invstd, training),
+               _backward(ref, x, g, w, mean, invstd, training), np.float32)
+
+
+@pytest.mark.parametrize("module", [ref, nb], ids=["numpy", "numba"])
+@pytest.mark.parametrize("shape", [(4096, 3, 1), (64, 3, 1024), (16, 3, 16)])
+def test_variance_of_a_large_mean_channel_in_float32(module, shape, rng):
+    x = (1e4 + rng.standard_normal(shape)).astype(np.float32)
+    C = shape[1]
+    empty = np.empty(0, np.float32)
+    y, mean, invstd, _, _ = _forward_train(module, x, empty, empty, empty, empty, eps=0.0)
+    exact = x.astype(np.float64).var(axis=(0, 2))
+    np.testing.assert_allclose(1 / invstd ** 2, exact, rtol=1e-3)
+    np.testing.assert_allclose(mean, x.astype(np.float64).mean(axis=(0, 2)), rtol=1e-9)
+    assert np.isfinite(y).all() and C == 3
+
+
+@pytest.mark.parametrize("module", [ref, nb], ids=["numpy", "numba"])
+@pytest.mark.parametrize("shape", [(60, 4, 1), (256, 64, 16), (8, 4, 512)])
+def test_constant_channel_gives_finite_output_and_nan_propagates(module, shape, rng):
+    x, w, b, rm, rv, g = _inputs(shape, np.float32, rng)
+    x[:, 0] = 7.25
+    x[1, 1, 0] = np.nan
+    y, mean, invstd, rm2, rv2 = _forward_train(module, x, w, b, rm, rv)
+    assert np.isfinite(y[:, 0]).all()
+    np.testing.assert_allclose(y[:, 0], b[0], atol=1e-6)
+    assert np.isnan(y[:, 1]).all() and np.isnan(rm2[1]) and np.isnan(rv2[1])
+    assert np.isfinite(y[:, 2:]).all()
+    gx, gw, gb = _backward(module, x, g, w, mean, invstd, True)
+    assert np.isfinite(gx[:, 0]).all() and np.isnan(gx[:, 1]).all()
+
+
+@pytest.mark.parametrize("shape", [(256, 64, 16), (4096, 512, 1), (64, 16, 1024)])
+def test_bitwise_identical_whatever_the_thread_count(shape, rng):
+    x, w, b, rm, rv, g = _inputs(shape, np.float32, rng)
+    results = []
+    previous = numba.get_num_threads()
+    try:
+        for threads in (1, numba.config.NUMBA_NUM_THREADS):
+            numba.set_num_threads(threads)
+            y, mean, invstd, rm2, rv2 = _forward_train(nb, x, w, b, rm, rv)
+            results.append((y, mean, invstd, rm2, rv2)
+                           + _backward(nb, x, g, w, mean, invstd, True))
+    finally:
+        numba.set_num_threads(previous)
+    for a, b_ in zip(*results):
+        assert np.array_equal(a, b_, equal_nan=True)

@@ -1,0 +1,226 @@
+"""BatchNorm1d / BatchNorm2d against PyTorch, module behaviour, errors, fold_batchnorm."""
+
+import numpy as np
+import pytest
+
+import microdl
+import microdl.nn as nn
+
+OPTIONS = [
+    dict(),
+    dict(momentum=None),
+    dict(momentum=0.3, eps=1e-3),
+    dict(affine=False),
+    dict(track_running_stats=False),
+    dict(affine=False, track_running_stats=False, momentum=None),
+]
+SHAPES = [("BatchNorm1d", (16, 5)), ("BatchNorm1d", (8, 5, 7)), ("BatchNorm2d", (6, 5, 4, 3)),
+          ("BatchNorm1d", (300, 260)), ("BatchNorm2d", (4, 6, 20, 20)),
+          ("BatchNorm2d", (64, 8, 4, 4))]
+
+
+def _torch():
+    torch = pytest.importorskip("torch")
+    torch.set_num_threads(1)
+    return torch
+
+
+def _pair(torch, kind, channels, options, rng):
+    ours = getattr(nn, kind)(channels, **options)
+    theirs = getattr(torch.nn, kind)(channels, **options)
+    if ours.affine:
+        ours.weight.data[...] = rng.uniform(0.5, 1.5, channels)
+        ours.bias.data[...] = rng.standard_normal(channels)
+    theirs.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in
+                            ours.state_dict().items()})
+    return ours, theirs
+
+
+def _step(torch, ours, theirs, x, g):
+    for p in list(ours.parameters()):
+        p.grad = None
+    theirs.zero_grad()
+    xo = microdl.tensor(x, requires_grad=True)
+    xt = torch.tensor(x, requires_grad=True)
+    yo, yt = ours(xo), theirs(xt)
+    yo.backward(g)
+    yt.backward(torch.from_numpy(g))
+    return xo, xt, yo, yt
+
+
+def _assert_same_state(ours, theirs, rtol):
+    ours_state, theirs_state = ours.state_dict(), theirs.state_dict()
+    assert list(ours_state) == list(theirs_state)
+    for key, value in theirs_state.items():
+        assert ours_state[key].shape == tuple(value.shape), key
+        assert ours_state[key].dtype == value.numpy().dtype, key
+        np.testing.assert_allclose(ours_state[key], value.numpy(), rtol=rtol, atol=rtol,
+                                   err_msg=key)
+
+
+@pytest.mark.parametrize("options", OPTIONS, ids=lambda o: ",".join(f"{k}={v}" for k, v in
+                                                                     o.items()) or "default")
+@pytest.mark.parametrize("kind,shape", SHAPES)
+def test_training_steps_then_eval_match_pytorch(kind, shape, options, kernel_set):
+    torch = _torch()
+    rng = np.random.default_rng(7)
+    ours, theirs = _pair(torch, kind, shape[1], options, rng)
+    for step in range(4):
+        x = (rng.standard_normal(shape) * (1 + step) + rng.uniform(-3, 3, (1, shape[1]) +
+                                                                      (1,) * (len(shape) - 2)))
+        x = x.astype(np.float32)
+        g = rng.standard_normal(shape).astype(np.float32)
+        if step == 3:
+            ours.eval()
+            theirs.eval()
+        xo, xt, yo, yt = _step(torch, ours, theirs, x, g)
+        np.testing.assert_allclose(yo.data, yt.detach().numpy(), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(xo.grad.data, xt.grad.numpy(), rtol=1e-4, atol=1e-5)
+        if ours.affine:
+            np.testing.assert_allclose(ours.weight.grad.data, theirs.weight.grad.numpy(),
+                                       rtol=1e-4, atol=1e-4)
+            np.testing.assert_allclose(ours.bias.grad.data, theirs.bias.grad.numpy(),
+                                       rtol=1e-4, atol=1e-4)
+        _assert_same_state(ours, theirs, rtol=1e-5)
+        assert yo.dtype == np.float32
+    if ours.track_running_stats:
+        assert int(ours.num_batches_tracked) == 3 == int(theirs.num_batches_tracked)
+
+
+def test_float64_module_matches_pytorch(kernel_set):
+    torch = _torch()
+    rng = np.random.default_rng(3)
+    ours = nn.BatchNorm2d(3, dtype=np.float64)
+    theirs = torch.nn.BatchNorm2d(3, dtype=torch.float64)
+    x = rng.standard_normal((4, 3, 5, 5))
+    g = rng.standard_normal(x.shape)
+    xo, xt, yo, yt = _step(torch, ours, theirs, x, g)
+    assert yo.dtype == np.float64
+    np.testing.assert_allclose(yo.data, yt.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(xo.grad.data, xt.grad.numpy(), rtol=1e-10, atol=1e-12)
+    _assert_same_state(ours, theirs, rtol=1e-12)
+
+
+def test_buffers_parameters_and_repr():
+    bn = nn.BatchNorm2d(64)
+    assert repr(bn) == ("BatchNorm2d(64, eps=1e-05, momentum=0.1, affine=True, "
+                        "track_running_stats=True)")
+    assert list(bn.state_dict()) == ["weight", "bias", "running_mean", "running_var",
+                                     "num_batches_tracked"]
+    assert bn.num_batches_tracked.shape == () and bn.num_batches_tracked.dtype == np.int64
+    assert [n for n, _ in bn.named_parameters()] == ["weight", "bias"]
+    plain = nn.BatchNorm1d(3, affine=False, track_running_stats=False)
+    assert plain.weight is None and plain.bias is None and plain.running_mean is None
+    assert plain.state_dict() == {} and list(plain.parameters()) == []
+    assert "affine=False, track_running_stats=False" in repr(plain)
+
+
+def test_reset_running_stats_and_parameters(rng):
+    bn = nn.BatchNorm1d(4)
+    for _ in range(3):
+        bn(microdl.tensor(rng.standard_normal((10, 4)).astype(np.float32) + 2))
+    bn.weight.data[...] = 3
+    assert int(bn.num_batches_tracked) == 3 and bn.running_mean.any()
+    bn.reset_running_stats()
+    np.testing.assert_array_equal(bn.running_mean, 0)
+    np.testing.assert_array_equal(bn.running_var, 1)
+    assert int(bn.num_batches_tracked) == 0
+    np.testing.assert_array_equal(bn.weight.data, 3)
+    bn.reset_parameters()
+    np.testing.assert_array_equal(bn.weight.data, 1)
+    np.testing.assert_array_equal(bn.bias.data, 0)
+
+
+def test_untracked_module_uses_batch_stats_in_eval(rng):
+    bn = nn.BatchNorm1d(3, track_running_stats=False).eval()
+    x = rng.standard_normal((20, 3)).astype(np.float32) * 4 + 1
+    y = bn(microdl.tensor(x)).data
+    np.testing.assert_allclose(y.mean(axis=0), 0, atol=1e-5)
+    np.testing.assert_allclose(y.var(axis=0), 1, rtol=1e-3)
+
+
+def test_errors_use_pytorch_wording():
+    with pytest.raises(ValueError, match=r"expected 4D input \(got 3D input\)"):
+        nn.BatchNorm2d(3)(microdl.tensor(np.zeros((2, 3, 4), np.float32)))
+    with pytest.raises(ValueError, match=r"expected 2D or 3D input \(got 4D input\)"):
+        nn.BatchNorm1d(3)(microdl.tensor(np.zeros((2, 3, 4, 4), np.float32)))
+    with pytest.raises(RuntimeError, match="running_mean should contain 4 elements not 3"):
+        nn.BatchNorm1d(3)(microdl.tensor(np.zeros((2, 4), np.float32)))
+    with pytest.raises(ValueError, match=r"Expected more than 1 value per channel when "
+                                         r"training, got input size \[1, 4\]"):
+        nn.BatchNorm1d(4)(microdl.tensor(np.zeros((1, 4), np.float32)))
+    y = nn.BatchNorm2d(2)(microdl.tensor(np.arange(8, dtype=np.float32).reshape(1, 2, 2, 2)))
+    assert np.isfinite(y.data).all()
+    assert nn.BatchNorm1d(4).eval()(microdl.tensor(np.ones((1, 4), np.float32))).shape == (1, 4)
+
+
+def test_state_dict_round_trip_with_pytorch():
+    torch = _torch()
+    theirs = torch.nn.BatchNorm1d(5, momentum=None)
+    theirs(torch.randn(10, 5) * 3 + 1)
+    ours = nn.BatchNorm1d(5, momentum=None)
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    _assert_same_state(ours, theirs, rtol=0)
+    x = np.random.default_rng(0).standard_normal((7, 5)).astype(np.float32)
+    np.testing.assert_allclose(ours(microdl.tensor(x)).data,
+                               theirs(torch.from_numpy(x)).detach().numpy(), rtol=1e-5,
+                               atol=1e-6)
+    assert int(ours.num_batches_tracked) == 2 == int(theirs.num_batches_tracked)
+
+
+def _trained(model, x, steps=3):
+    model.train()
+    for i in range(steps):
+        model(microdl.tensor(x * (1 + i)))
+    return model.eval()
+
+
+def test_fold_batchnorm_after_linear(rng):
+    microdl.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 5), nn.BatchNorm1d(5), nn.ReLU(),
+                          nn.Linear(5, 4, bias=False), nn.BatchNorm1d(4, momentum=None),
+                          nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3, affine=False)))
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm1d) and m.affine:
+            m.weight.data[...] = rng.uniform(0.5, 2, m.num_features)
+            m.bias.data[...] = rng.standard_normal(m.num_features)
+    x = rng.standard_normal((32, 6)).astype(np.float32)
+    _trained(model, x)
+    before = {k: v.copy() for k, v in model.state_dict().items()}
+    folded = nn.utils.fold_batchnorm(model)
+    assert isinstance(folded[1], nn.Identity) and isinstance(folded[4], nn.Identity)
+    assert isinstance(folded[5][1], nn.Identity) and folded[3].bias is not None
+    assert not any(isinstance(m, nn.BatchNorm1d) for m in folded.modules())
+    for key, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, before[key])
+    with microdl.no_grad():
+        np.testing.assert_allclose(folded(microdl.tensor(x)).data, model(microdl.tensor(x)).data,
+                                   rtol=1e-5, atol=1e-5)
+
+
+def test_fold_batchnorm_leaves_training_mode_and_unpaired_batchnorm(rng):
+    model = nn.Sequential(nn.BatchNorm1d(3), nn.Linear(3, 3), nn.ReLU(), nn.BatchNorm1d(3))
+    _trained(model, rng.standard_normal((8, 3)).astype(np.float32))
+    folded = nn.utils.fold_batchnorm(model)
+    assert isinstance(folded[0], nn.BatchNorm1d) and isinstance(folded[3], nn.BatchNorm1d)
+    training = nn.Sequential(nn.Linear(3, 3), nn.BatchNorm1d(3))
+    assert isinstance(nn.utils.fold_batchnorm(training)[1], nn.BatchNorm1d)
+
+
+def test_fold_batchnorm_after_conv2d(rng):
+    if not hasattr(nn, "Conv2d"):
+        pytest.skip("microdl.nn.Conv2d is not written yet")
+    microdl.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
+                          nn.Conv2d(4, 3, 3, bias=False), nn.BatchNorm2d(3))
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.weight.data[...] = rng.uniform(0.5, 2, m.num_features)
+            m.bias.data[...] = rng.standard_normal(m.num_features)
+    x = rng.standard_normal((4, 2, 6, 6)).astype(np.float32)
+    _trained(model, x)
+    folded = nn.utils.fold_batchnorm(model)
+    assert isinstance(folded[1], nn.Identity) and isinstance(folded[4], nn.Identity)
+    with microdl.no_grad():
+        np.testing.assert_allclose(folded(microdl.tensor(x)).data, model(microdl.tensor(x)).data,
+                                   rtol=1e-5, atol=1e-5)
