@@ -145,6 +145,14 @@ def markdown(report):
     return "\n".join(lines) + "\n"
 
 
+def _write_atomically(path, text):
+    """Write through a temp file and a rename: a reader never sees half a report."""
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small shapes, short timings")
@@ -165,11 +173,9 @@ def main(argv=None):
           "numba / copy |\n|---|---|---|---|---|---|---|---|", flush=True)
     report = run(args)
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=1)
+        _write_atomically(args.json, json.dumps(report, indent=1))
     if args.md:
-        with open(args.md, "w") as f:
-            f.write(markdown(report))
+        _write_atomically(args.md, markdown(report))
     print(f"\nBLAS yardstick: {report['blas_gflops_2048']:.0f} GFLOP/s; "
           f"{len(report['rows'])} rows in {report['seconds']:.0f} s")
 

@@ -81,5 +81,61 @@ def _mlp_case(batch_norm, batch=60):
                 {"numpy": microdl_factory, "numba": microdl_factory, "torch": torch_factory})
 
 
+def _cnn_layers(nn):
+    """conv3x3 32 + BN + ReLU + maxpool 2, conv3x3 64 + BN + ReLU + maxpool 2, linear 3136->10
+    (the same module names in microdl and PyTorch)."""
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(64 * 7 * 7, 10))
+
+
+def _cnn_case(batch=64):
+    def images():
+        rng = np.random.default_rng(0)
+        return (rng.standard_normal((4, batch, 1, 28, 28), dtype=np.float32),
+                rng.integers(0, 10, (4, batch)))
+
+    def microdl_factory():
+        import microdl
+        import microdl.functional as F
+        import microdl.nn as nn
+        from microdl.optim import SGD
+
+        microdl.manual_seed(0)
+        model = _cnn_layers(nn)
+        opt = SGD(model.parameters(), lr=0.05, momentum=0.9)
+        xs, ys = images()
+        state = {"i": 0}
+
+        def step():
+            i = state["i"] = (state["i"] + 1) % len(xs)
+            opt.zero_grad()
+            F.cross_entropy(model(microdl.from_numpy(xs[i])), ys[i]).backward()
+            opt.step()
+        return step
+
+    def torch_factory():
+        torch = torch_threads()
+        torch.manual_seed(0)
+        model = _cnn_layers(torch.nn)
+        opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        xs, ys = images()
+        xs, ys = torch.from_numpy(xs), torch.from_numpy(ys)
+        state = {"i": 0}
+
+        def step():
+            i = state["i"] = (state["i"] + 1) % len(xs)
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(model(xs[i]), ys[i]).backward()
+            opt.step()
+        return step
+
+    return Case("CNN step", f"conv32-BN-ReLU-pool, conv64-BN-ReLU-pool, fc10, batch {batch}",
+                {"numba": microdl_factory, "torch": torch_factory})
+
+
 def cases(quick=False):
-    return [_mlp_case(False), _mlp_case(True)]
+    if quick:
+        return [_mlp_case(False), _mlp_case(True)]
+    return [_mlp_case(False), _mlp_case(True), _cnn_case()]

@@ -1,0 +1,143 @@
+"""conv2d: gradients by finite differences, values and gradients against PyTorch, errors, and
+the column-buffer pool's safety (a buffer saved for backward is never handed out again)."""
+
+import numpy as np
+import pytest
+
+import microdl
+import microdl.functional as F
+from microdl import gradcheck, tensor
+from microdl.ops import conv as conv_op
+
+# stride, padding, dilation, groups (input has 4 channels, weight 4 out-channels)
+COMBOS = [
+    (1, 0, 1, 1),
+    (1, 1, 1, 1),
+    (2, 1, 1, 1),
+    ((1, 2), (2, 0), 1, 1),
+    (1, 1, 2, 1),
+    (2, (1, 2), (2, 1), 2),
+    (1, 1, 1, 4),
+]
+
+
+def conv_inputs(rng, groups, dtype=np.float64, x_shape=(2, 4, 6, 5), kernel=(3, 2)):
+    x = tensor(rng.standard_normal(x_shape).astype(dtype), requires_grad=True)
+    w = tensor(rng.standard_normal((4, x_shape[1] // groups) + kernel).astype(dtype),
+               requires_grad=True)
+    b = tensor(rng.standard_normal(4).astype(dtype), requires_grad=True)
+    return x, w, b
+
+
+@pytest.mark.parametrize("stride, padding, dilation, groups", COMBOS)
+def test_conv2d_gradcheck(stride, padding, dilation, groups, kernel_set, rng):
+    x, w, b = conv_inputs(rng, groups)
+    assert gradcheck(lambda x, w, b: F.conv2d(x, w, b, stride, padding, dilation, groups),
+                     [x, w, b])
+
+
+def test_conv2d_gradcheck_without_bias_and_with_same_padding(kernel_set, rng):
+    x, w, _ = conv_inputs(rng, 1, kernel=(2, 3))
+    assert gradcheck(lambda x, w: F.conv2d(x, w, padding="same"), [x, w])
+    assert F.conv2d(x, w, padding="same").shape == x.shape[:1] + (4,) + x.shape[2:]
+
+
+@pytest.mark.parametrize("stride, padding, dilation, groups",
+                         COMBOS + [(1, "same", 1, 1), (1, "same", (2, 1), 1), (1, "valid", 1, 2)])
+@pytest.mark.parametrize("kernel", [(3, 3), (2, 3)])
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
+def test_conv2d_matches_torch(stride, padding, dilation, groups, kernel, kernel_set, rng):
+    torch = pytest.importorskip("torch")
+    torch.set_num_threads(1)
+    x, w, b = conv_inputs(rng, groups, np.float32, (3, 4, 9, 8), kernel)
+    y = F.conv2d(x, w, b, stride, padding, dilation, groups)
+    g = rng.standard_normal(y.shape).astype(np.float32)
+    y.backward(g)
+    tx, tw, tb = (torch.tensor(t.data, requires_grad=True) for t in (x, w, b))
+    ty = torch.nn.functional.conv2d(tx, tw, tb, stride, padding, dilation, groups)
+    ty.backward(torch.tensor(g))
+    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-4, atol=1e-4)
+    for mine, theirs in ((x, tx), (w, tw), (b, tb)):
+        np.testing.assert_allclose(mine.grad.data, theirs.grad.numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_conv2d_unbatched_input_matches_batched(rng):
+    x, w, b = conv_inputs(rng, 1, np.float32)
+    single = F.conv2d(x[0], w, b, padding=1)
+    np.testing.assert_allclose(single.data, F.conv2d(x, w, b, padding=1).data[0], rtol=1e-6)
+
+
+def test_conv2d_only_the_gradients_asked_for(rng):
+    x, w, b = conv_inputs(rng, 1, np.float32)
+    frozen = tensor(w.data)  # weight without grad: no cols kept, dx still right
+    F.conv2d(x, frozen, b).sum().backward()
+    data_only = tensor(x.data)
+    F.conv2d(data_only, w, None).sum().backward()
+    assert x.grad is not None and w.grad is not None and data_only.grad is None
+
+
+def test_saved_columns_survive_later_forwards(kernel_set, rng):
+    # Two forwards of the same shape, then both backwards: each must use its own columns.
+    x1, w, b = conv_inputs(rng, 1, np.float32)
+    x2 = tensor(rng.standard_normal(x1.shape).astype(np.float32), requires_grad=True)
+    g = rng.standard_normal((2, 4, 4, 4)).astype(np.float32)
+    y1, y2 = F.conv2d(x1, w, b), F.conv2d(x2, w, b)
+    with microdl.no_grad():
+        F.conv2d(tensor(np.ones_like(x1.data)), w, b)  # a third, unrecorded forward
+    y2.backward(g)
+    dw2 = w.grad.data.copy()
+    w.grad = None
+    y1.backward(g, retain_graph=True)
+    dw1 = w.grad.data.copy()
+    F.conv2d(x2, w, b)  # a forward between the two backwards of a retained graph
+    w.grad = None
+    y1.backward(g)
+    np.testing.assert_array_equal(w.grad.data, dw1)
+    for x, dw in ((x1, dw1), (x2, dw2)):
+        fresh = tensor(w.data, requires_grad=True)
+        conv_op.buffers.clear()
+        F.conv2d(tensor(x.data), fresh, b).backward(g)
+        np.testing.assert_allclose(dw, fresh.grad.data, rtol=1e-6)
+    assert not np.allclose(dw1, dw2)
+
+
+def test_buffer_pool_reuses_only_released_buffers():
+    pool = conv_op.BufferPool(per_shape=2)
+    a = pool.take((3, 4), np.float32)
+    b = pool.take((3, 4), np.float32)
+    assert not np.shares_memory(a, b)
+    base = a.base
+    del a
+    c = pool.take((3, 4), np.float32)
+    assert c.base is base  # a's array came back once a was gone
+    d = pool.take((3, 4), np.float32)  # both pooled arrays busy: a fresh, untracked one
+    assert not np.shares_memory(d, b) and not np.shares_memory(d, c)
+
+
+@pytest.mark.parametrize("x_shape, w_shape, kwargs, message", [
+    ((28, 28), (32, 3, 3, 3), {}, r"Expected 3D \(unbatched\) or 4D \(batched\) input to "
+                                     r"conv2d, but got input of size: \[28, 28\]"),
+    ((64, 1, 28, 28), (32, 3, 3, 3), {},
+     r"Given groups=1, weight of size \[32, 3, 3, 3\], expected input\[64, 1, 28, 28\] to have "
+     r"3 channels, but got 1 channels instead"),
+    ((1, 3, 2, 2), (4, 3, 3, 3), {}, r"Calculated padded input size per channel: \(2 x 2\). "
+                                     r"Kernel size: \(3 x 3\). Kernel size can't be greater "
+                                     r"than actual input size"),
+    ((1, 3, 5, 5), (4, 3, 3, 3), {"stride": 0}, "non-positive stride is not supported"),
+    ((1, 3, 5, 5), (4, 3, 3, 3), {"padding": -1}, "negative padding is not supported"),
+    ((1, 4, 5, 5), (3, 2, 3, 3), {"groups": 2}, "expected weight to be divisible by 2"),
+])
+def test_conv2d_errors_name_the_shapes(x_shape, w_shape, kwargs, message):
+    x = tensor(np.zeros(x_shape, np.float32))
+    with pytest.raises(RuntimeError, match=message):
+        F.conv2d(x, tensor(np.zeros(w_shape, np.float32)), **kwargs)
+
+
+def test_conv2d_padding_strings_are_checked():
+    x, w = tensor(np.zeros((1, 1, 5, 5), np.float32)), tensor(np.zeros((1, 1, 3, 3), np.float32))
+    with pytest.raises(ValueError, match="Invalid padding string 'full'"):
+        F.conv2d(x, w, padding="full")
+    with pytest.raises(ValueError, match="not supported for strided convolutions"):
+        F.conv2d(x, w, stride=2, padding="same")
+    with pytest.raises(RuntimeError, match="must share one floating point dtype"):
+        F.conv2d(x, tensor(np.zeros((1, 1, 3, 3))))
