@@ -57,19 +57,28 @@ class _BatchNorm(Module):
 
     def forward(self, input):
         self._check_input_dim(input)
-        factor = 0.0 if self.momentum is None else self.momentum
+        # NOTE: the registries are read directly; Module.__getattr__ costs ~0.4 us a name, and
+        # BatchNorm1d on (60, 100) runs in ~10 us.
+        buffers, params = self._buffers, self._parameters
+        momentum = self.momentum
+        factor = 0.0 if momentum is None else momentum
         if self.training and self.track_running_stats:
-            # NOTE: counted before the checks in F.batch_norm run, as PyTorch does.
-            self.num_batches_tracked += 1
-            if self.momentum is None:
-                factor = 1.0 / float(self.num_batches_tracked)
+            tracked = buffers["num_batches_tracked"]
+            if tracked is not None:
+                # NOTE: counted before F.batch_norm checks the input, as PyTorch does.
+                # in place (a 0-d int64 array); `tracked += 1` is a ufunc call: 0.7 us, not 70 ns
+                count = tracked.item() + 1
+                tracked[...] = count
+                if momentum is None:
+                    factor = 1.0 / count
+        running_mean, running_var = buffers["running_mean"], buffers["running_var"]
         if self.training:
             batch_stats = True
         else:
-            batch_stats = self.running_mean is None and self.running_var is None
-        use_buffers = not self.training or self.track_running_stats
-        return F.batch_norm(input, self.running_mean if use_buffers else None,
-                            self.running_var if use_buffers else None, self.weight, self.bias,
+            batch_stats = running_mean is None and running_var is None
+        if self.training and not self.track_running_stats:
+            running_mean = running_var = None
+        return F.batch_norm(input, running_mean, running_var, params["weight"], params["bias"],
                             batch_stats, factor, self.eps)
 
     def extra_repr(self):

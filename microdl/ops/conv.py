@@ -93,11 +93,15 @@ def check_conv2d(x, weight, bias, stride, padding, dilation, groups):
     """Validate conv2d arguments as PyTorch words its errors; returns (OH, OW)."""
     if x.ndim != 4:
         raise RuntimeError("Expected 3D (unbatched) or 4D (batched) input to conv2d, but got "
-                           f"input of size: {_shape_list(x.shape)}")
+                           f"input of size: {_shape_list(x.shape)} (the op supports only 4D "
+                           "(N, C, H, W) input; F.conv2d runs a 3D input as a batch of one)")
     if weight.ndim != 4:
         raise RuntimeError("conv2d: expected a 4-D weight (out_channels, in_channels/groups, "
                            f"kH, kW), but got weight of size {_shape_list(weight.shape)}")
-    if not (np.issubdtype(x.dtype, np.floating) and x.dtype == weight.dtype
+    if not np.issubdtype(x.dtype, np.floating):
+        raise RuntimeError(f"conv2d: expected a floating point input, but got dtype {x.dtype} "
+                           "(integer and boolean inputs are not supported)")
+    if not (x.dtype == weight.dtype
             and (bias is None or bias.dtype == x.dtype)):
         raise RuntimeError(f"conv2d: input ({x.dtype}), weight ({weight.dtype}) and bias "
                            f"({None if bias is None else bias.dtype}) must share one floating "
@@ -133,15 +137,25 @@ def check_conv2d(x, weight, bias, stride, padding, dilation, groups):
     return tuple((p - k) // s + 1 for p, k, s in zip(padded, spans, stride))
 
 
-def _matmul_per_group(a, b, out, groups, transpose_a=False, transpose_b=False):
-    """out_g = op(a_g) @ op(b_g) for the row blocks of a, b, out (one BLAS call per group)."""
+def _matmul_per_group(a, b, out, groups, transpose_a=False):
+    """out_g = op(a_g) @ b_g for the row blocks of a, b, out (one BLAS call per group)."""
     for a_g, b_g, out_g in zip(np.split(a, groups), np.split(b, groups), np.split(out, groups)):
-        np.matmul(a_g.T if transpose_a else a_g, b_g.T if transpose_b else b_g, out=out_g)
+        np.matmul(a_g.T if transpose_a else a_g, b_g, out=out_g)
+
+
+def _weight_grad_per_group(dy, cols, dw, groups):
+    """dW_g = dY_g @ cols_g^T, computed as (cols_g @ dY_g^T)^T: OpenBLAS ran that orientation
+    1.2x faster on one thread, and with two threads on a busy machine the direct one collapsed
+    (2 against 61 GFLOP/s at 64x32x14x14->64)."""
+    for dy_g, cols_g, dw_g in zip(np.split(dy, groups), np.split(cols, groups),
+                                  np.split(dw, groups)):
+        np.copyto(dw_g, np.matmul(cols_g, dy_g.T).T)
 
 
 class Conv2d(Function):
-    """y[n, co] = b[co] + sum over c, i, j of W[co, c, i, j] * x_padded[n, c, oh*s + i*d, ow*s + j*d]
-    (channels c of co's group); gradients as in the module docstring."""
+    """y[n, co, oh, ow] = b[co] + sum over c, i, j of W[co, c, i, j] *
+    x_padded[n, c, oh * sh + i * dh, ow * sw + j * dw] (c in co's group); gradients as in the
+    module docstring."""
 
     @staticmethod
     def forward(ctx, x, weight, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1),
@@ -174,8 +188,7 @@ class Conv2d(Function):
         dw = dx = None
         if need_w:
             dw = np.empty(weight.shape, weight.dtype)
-            _matmul_per_group(dy2, cols.reshape(len(cols), -1), dw.reshape(cout, -1), groups,
-                              transpose_b=True)
+            _weight_grad_per_group(dy2, cols.reshape(len(cols), -1), dw.reshape(cout, -1), groups)
         if need_x:
             taps = weight.shape[2] * weight.shape[3]
             dcols = buffers.take((ctx.x_shape[1] * taps,) + dy.shape[1:], dy.dtype)

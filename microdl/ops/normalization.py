@@ -16,8 +16,8 @@ from ..autograd import Function
 
 _EMPTY = {}
 _POOL = []
-POOL_MIN_BYTES = 32 << 20
-POOL_SIZE = 4
+POOL_MIN_BYTES = 1 << 20
+POOL_SIZE = 8
 
 
 def _empty(dtype):
@@ -28,21 +28,20 @@ def _empty(dtype):
     return array
 
 
-def _output(shape, dtype):
+def _output(shape, dtype, nbytes):
     """np.empty, except that large arrays come from a small pool when nobody else holds them.
 
-    NOTE: fresh arrays above ~32 MiB get unmapped pages (writing one costs ~10x the copy); a
-    pooled array is reused only when the pool's reference is the last one, so an array a user,
-    a tensor or a saved context still holds is never overwritten.
+    NOTE: fresh multi-MiB arrays get unmapped pages (writing one costs several times the copy,
+    ~10x above 32 MiB); a pooled array is reused only when the pool's reference is the last one
+    (no tensor, saved context, view or user variable holds it), so nothing live is overwritten.
     """
-    nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
     if nbytes < POOL_MIN_BYTES:
         return np.empty(shape, dtype)
     for i in range(len(_POOL)):
-        array = _POOL[i]
-        # the pool's list slot and getrefcount's own argument: nobody else
-        if array.shape == shape and array.dtype == dtype and sys.getrefcount(_POOL[i]) == 2:
-            return array
+        # 2 = the pool's list slot + getrefcount's own argument: nobody else holds it
+        if sys.getrefcount(_POOL[i]) == 2 and _POOL[i].shape == shape and \
+                _POOL[i].dtype == dtype:
+            return _POOL[i]
     array = np.empty(shape, dtype)
     _POOL.append(array)
     if len(_POOL) > POOL_SIZE:
@@ -54,7 +53,10 @@ def _as_ncs(x):
     """(N, C), (N, C, L) or (N, C, H, W) as a C-contiguous (N, C, S) array (a view if possible)."""
     if not x.flags.c_contiguous:
         x = np.ascontiguousarray(x)
-    return x.reshape(x.shape[0], x.shape[1], -1)
+    shape = x.shape
+    if len(shape) == 3:
+        return x
+    return x.reshape(shape[0], shape[1], -1)
 
 
 class BatchNorm(Function):
@@ -68,7 +70,7 @@ class BatchNorm(Function):
         empty = _empty(x.dtype)
         w = empty if weight is None else weight
         b = empty if bias is None else bias
-        y = _output(x3.shape, x.dtype)
+        y = _output(x3.shape, x.dtype, x.nbytes)
         mean = np.empty(C)
         invstd = np.empty(C)
         kernels = backend.kernels("normalization")
@@ -87,7 +89,7 @@ class BatchNorm(Function):
     def backward(ctx, g):
         x3, w, mean, invstd = ctx.saved
         g3 = _as_ncs(g)
-        gx = _output(x3.shape, x3.dtype)
+        gx = _output(x3.shape, x3.dtype, x3.nbytes)
         C = x3.shape[1]
         gdtype = x3.dtype if w.size == 0 else w.dtype
         gw = np.empty(C, gdtype)

@@ -62,6 +62,29 @@ def _assert_same_state(ours, theirs, rtol):
                                                                      o.items()) or "default")
 @pytest.mark.parametrize("kind,shape", SHAPES)
 def test_training_steps_then_eval_match_pytorch(kind, shape, options, kernel_set):
+    _compare_with_pytorch(kind, shape, options)
+
+
+@pytest.mark.parametrize("options", [dict(), dict(momentum=None, affine=False)])
+@pytest.mark.parametrize("kind,shape,layout", [("BatchNorm1d", (64, 40), "rows"),
+                                               ("BatchNorm2d", (16, 5, 4, 4), "rows"),
+                                               ("BatchNorm2d", (8, 6, 16, 16), "channels")])
+def test_parallel_layouts_match_pytorch(kind, shape, layout, options, monkeypatch):
+    """Module-sized shapes take the serial kernels; force the parallel ones end to end."""
+    from microdl.kernels.cpu import normalization as kernels
+
+    monkeypatch.setattr(kernels, "TINY_ELEMENTS", 0)
+    ncs = (shape[0], shape[1], int(np.prod(shape[2:])))
+    assert kernels._layout(np.empty(ncs, np.float32)) == layout
+    previous = microdl.get_kernels()
+    microdl.set_kernels("numba")
+    try:
+        _compare_with_pytorch(kind, shape, options)
+    finally:
+        microdl.set_kernels(previous)
+
+
+def _compare_with_pytorch(kind, shape, options):
     torch = _torch()
     rng = np.random.default_rng(7)
     ours, theirs = _pair(torch, kind, shape[1], options, rng)

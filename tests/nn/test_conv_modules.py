@@ -72,3 +72,48 @@ def test_pool_modules_match_functional_and_torch(name, rng):
     np.testing.assert_allclose(mine(tensor(x)).data, theirs(torch.tensor(x)).numpy(),
                                rtol=1e-6, atol=1e-6)
     assert repr(mine) == f"{name}(kernel_size=3, stride=2, padding=1)"
+
+
+def _cnn(nn_module, bn):
+    layers = [nn_module.Conv2d(1, 4, 3, padding=1)]
+    layers += [nn_module.BatchNorm2d(4)] if bn else []
+    layers += [nn_module.ReLU(), nn_module.MaxPool2d(2), nn_module.Conv2d(4, 6, 3, padding=1)]
+    layers += [nn_module.BatchNorm2d(6)] if bn else []
+    layers += [nn_module.ReLU(), nn_module.AvgPool2d(2), nn_module.Flatten(),
+               nn_module.Linear(6 * 2 * 2, 3)]
+    return nn_module.Sequential(*layers)
+
+
+@pytest.mark.parametrize("kernels", ["numpy", "numba"])
+def test_conv_bn_relu_pool_linear_sgd_steps_match_torch(kernels, rng):
+    torch = pytest.importorskip("torch")
+    torch.set_num_threads(1)
+    bn = hasattr(nn, "BatchNorm2d")
+    if not bn:
+        pytest.skip("microdl.nn.BatchNorm2d does not exist yet")
+    previous = microdl.get_kernels()
+    microdl.set_kernels(kernels)
+    try:
+        mine, theirs = _cnn(nn, bn).train(), _cnn(torch.nn, bn).train()
+        mine.load_state_dict({k: v.detach().numpy().copy()
+                              for k, v in theirs.state_dict().items()})
+        opt_m = microdl.optim.SGD(mine.parameters(), lr=0.1, momentum=0.9)
+        opt_t = torch.optim.SGD(theirs.parameters(), lr=0.1, momentum=0.9)
+        loss_m, loss_t = nn.CrossEntropyLoss(), torch.nn.CrossEntropyLoss()
+        for _ in range(4):
+            x = rng.standard_normal((5, 1, 8, 8)).astype(np.float32)
+            y = rng.integers(0, 3, 5)
+            opt_m.zero_grad()
+            opt_t.zero_grad()
+            lm = loss_m(mine(tensor(x)), y)
+            lt = loss_t(theirs(torch.tensor(x)), torch.tensor(y))
+            lm.backward()
+            lt.backward()
+            opt_m.step()
+            opt_t.step()
+            np.testing.assert_allclose(lm.item(), lt.item(), rtol=1e-4, atol=1e-5)
+        for name, value in theirs.state_dict().items():
+            np.testing.assert_allclose(mine.state_dict()[name], value.numpy(), rtol=1e-4,
+                                       atol=1e-5, err_msg=name)
+    finally:
+        microdl.set_kernels(previous)

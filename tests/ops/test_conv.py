@@ -141,3 +141,9 @@ def test_conv2d_padding_strings_are_checked():
         F.conv2d(x, w, stride=2, padding="same")
     with pytest.raises(RuntimeError, match="must share one floating point dtype"):
         F.conv2d(x, tensor(np.zeros((1, 1, 3, 3))))
+
+
+def test_conv2d_rejects_integer_input():
+    w = tensor(np.zeros((1, 1, 3, 3), np.float32))
+    with pytest.raises(RuntimeError, match="expected a floating point input, but got dtype int64"):
+        F.conv2d(tensor(np.zeros((1, 1, 5, 5), np.int64)), w)

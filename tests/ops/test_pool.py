@@ -92,3 +92,9 @@ def test_pool_errors_as_torch_words_them(name):
         pool(x, 2, 2, 2)
     with pytest.raises(RuntimeError, match=r"3D or 4D \(batch mode\) tensor expected"):
         pool(tensor(np.zeros((2, 2), np.float32)), 2)
+
+
+@pytest.mark.parametrize("name", ["max_pool2d", "avg_pool2d"])
+def test_pools_reject_integer_input(name):
+    with pytest.raises(TypeError, match="expected a floating point tensor"):
+        getattr(F, name)(tensor(np.zeros((1, 1, 4, 4), np.int32)), 2)

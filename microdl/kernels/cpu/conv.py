@@ -1,60 +1,99 @@
 """Numba twins of numpy_ref/conv.py.
 
 Every kernel runs ``prange`` over an axis whose iterations own disjoint outputs: im2col and
-col2im over (c, n) input planes (col2im accumulates the taps of one plane in a padded copy of
-that plane, which stays in L1), the output reorder over (n, co), the gradient reorder and bias
-sum over co. Copies are slice assignments or zero-based loops (``range(lo, hi)`` indexing
-compiled to gathers here).
+col2im over (c, n) input planes (col2im accumulates the taps of one plane in private copies of
+that plane, which stay in L1), the output reorder over (n, co), the gradient reorder and bias
+sum over co. Inner loops are zero-based over slices (``range(lo, hi)`` indexing compiled to
+gathers here).
 """
 
 import numpy as np
-from numba import prange
+from numba import njit, prange
 
 from ._jit import serial_and_parallel
 
 
+@njit(cache=True, error_model="numpy")
+def _shift_bounds(off, sw, w, ow_):
+    """Output columns [lo, hi) whose input column ow * sw + off lies inside [0, w)."""
+    lo = 0 if off >= 0 else (sw - 1 - off) // sw
+    hi = min(ow_, (w - 1 - off) // sw + 1) if w - 1 - off >= 0 else 0
+    return lo, max(lo, hi)
+
+
+# Both kernels work on one (c, n) plane at a time through ``shifted``, a zero-padded copy of the
+# plane with one copy per kernel column j: shifted[j, r, ow] = x_padded[r, ow * sw + j * dw].
+# Its rows are exactly OW long, so with stride 1 the tap (i, j) is the contiguous run of
+# OH * OW values from row i * dh of copy j: one long copy per tap instead of OH short ones
+# (1.5-2x faster on 14x14 and 8x8 planes). n runs fastest in t so consecutive iterations write
+# consecutive stretches of the same cols rows.
+
 @serial_and_parallel()
-def _im2col(x, cols, kh, kw, sh, sw, ph, pw, dh, dw):
+def _im2col(x, cols, oh_, ow_, kh, kw, sh, sw, ph, pw, dh, dw):
     n_, c_, h, w = x.shape
-    oh_, ow_ = cols.shape[2], cols.shape[3]
-    # NOTE: n runs fastest so consecutive iterations write consecutive stretches of the same
-    # cols rows; n-major order scattered the writes over every row (TLB misses, 2-8x slower).
+    hp, p_ = h + 2 * ph, oh_ * ow_
     for t in prange(n_ * c_):
         c = t // n_
         n = t - c * n_
-        # A zero-padded copy of the plane turns every tap into one branch-free strided copy.
-        padded = np.zeros((h + 2 * ph, w + 2 * pw), x.dtype)
-        padded[ph:ph + h, pw:pw + w] = x[n, c]
+        src = x[n, c]
+        shifted = np.zeros(kw * hp * ow_, x.dtype)
+        for j in range(kw):
+            lo, hi = _shift_bounds(j * dw - pw, sw, w, ow_)
+            for ih in range(h):
+                seg = shifted[(j * hp + ih + ph) * ow_ + lo:(j * hp + ih + ph) * ow_ + hi]
+                if sw == 1:
+                    part = src[ih, lo + j * dw - pw:hi + j * dw - pw]
+                    for k in range(hi - lo):
+                        seg[k] = part[k]
+                else:
+                    row = src[ih]
+                    for k in range(hi - lo):
+                        seg[k] = row[(lo + k) * sw + j * dw - pw]
         for i in range(kh):
             for j in range(kw):
-                cols[(c * kh + i) * kw + j, n] = padded[i * dh:i * dh + sh * (oh_ - 1) + 1:sh,
-                                                        j * dw:j * dw + sw * (ow_ - 1) + 1:sw]
+                dst = cols[(c * kh + i) * kw + j, n]
+                for oh in range(1 if sh == 1 else oh_):
+                    run = p_ if sh == 1 else ow_
+                    base = (j * hp + i * dh + oh * sh) * ow_
+                    part = shifted[base:base + run]
+                    seg = dst[oh * ow_:oh * ow_ + run]
+                    for k in range(run):
+                        seg[k] = part[k]
 
 
 @serial_and_parallel()
-def _col2im(cols, grad_in, kh, kw, sh, sw, ph, pw, dh, dw):
+def _col2im(cols, grad_in, oh_, ow_, kh, kw, sh, sw, ph, pw, dh, dw):
     n_, c_, h, w = grad_in.shape
-    oh_, ow_ = cols.shape[2], cols.shape[3]
+    hp, p_ = h + 2 * ph, oh_ * ow_
     for t in prange(n_ * c_):
         c = t // n_
         n = t - c * n_
-        # Each iteration owns plane (n, c): taps accumulate in a padded copy that stays in L1.
-        padded = np.zeros((h + 2 * ph, w + 2 * pw), grad_in.dtype)
+        # Each iteration owns plane (n, c): taps accumulate in its private shifted copies.
+        shifted = np.zeros(kw * hp * ow_, cols.dtype)
         for i in range(kh):
             for j in range(kw):
                 src = cols[(c * kh + i) * kw + j, n]
-                # NOTE: explicit loops: a slice += here allocated a temporary (3x slower).
-                for oh in range(oh_):
-                    row = padded[i * dh + oh * sh]
-                    part = src[oh]
-                    if sw == 1:
-                        seg = row[j * dw:j * dw + ow_]
-                        for k in range(ow_):
-                            seg[k] += part[k]
-                    else:
-                        for k in range(ow_):
-                            row[j * dw + k * sw] += part[k]
-        grad_in[n, c] = padded[ph:ph + h, pw:pw + w]
+                for oh in range(1 if sh == 1 else oh_):
+                    run = p_ if sh == 1 else ow_
+                    base = (j * hp + i * dh + oh * sh) * ow_
+                    part = shifted[base:base + run]
+                    seg = src[oh * ow_:oh * ow_ + run]
+                    for k in range(run):
+                        part[k] += seg[k]
+        dst = grad_in[n, c]
+        dst[:, :] = 0
+        for j in range(kw):
+            lo, hi = _shift_bounds(j * dw - pw, sw, w, ow_)
+            for ih in range(h):
+                seg = shifted[(j * hp + ih + ph) * ow_ + lo:(j * hp + ih + ph) * ow_ + hi]
+                if sw == 1:
+                    part = dst[ih, lo + j * dw - pw:hi + j * dw - pw]
+                    for k in range(hi - lo):
+                        part[k] += seg[k]
+                else:
+                    row = dst[ih]
+                    for k in range(hi - lo):
+                        row[(lo + k) * sw + j * dw - pw] += seg[k]
 
 
 @serial_and_parallel()
@@ -95,11 +134,15 @@ def _rows(array, shape):
 
 
 def im2col(x, cols, kernel_size, stride, padding, dilation):
-    _im2col.run(cols.size, x, cols, *kernel_size, *stride, *padding, *dilation)
+    k, n, oh, ow = cols.shape
+    _im2col.run(cols.size, x, _rows(cols, (k, n, oh * ow)), oh, ow, *kernel_size, *stride,
+                *padding, *dilation)
 
 
 def col2im(cols, grad_in, kernel_size, stride, padding, dilation):
-    _col2im.run(cols.size, cols, grad_in, *kernel_size, *stride, *padding, *dilation)
+    k, n, oh, ow = cols.shape
+    _col2im.run(cols.size, np.ascontiguousarray(cols).reshape(k, n, oh * ow), grad_in, oh, ow,
+                *kernel_size, *stride, *padding, *dilation)
 
 
 def cols_to_output(y_cols, bias, out):

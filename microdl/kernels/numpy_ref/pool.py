@@ -57,7 +57,8 @@ def avg_pool2d_forward(x, out, kernel_size, stride, padding):
 
 
 def avg_pool2d_backward(grad_out, grad_in, kernel_size, stride, padding):
-    """grad_in[n, c, h, w] = sum of grad_out[n, c, oh, ow] / (kh * kw) over windows holding (h, w)."""
+    """grad_in[n, c, h, w] = sum of grad_out[n, c, oh, ow] / (kh * kw) over the windows (oh, ow)
+    that hold (h, w)."""
     (kh, kw), (sh, sw), (ph, pw) = kernel_size, stride, padding
     n, c, h, w = grad_in.shape
     oh, ow = grad_out.shape[2:]
