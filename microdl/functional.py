@@ -73,6 +73,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     given, updates them in place: r = (1 - momentum) * r + momentum * stat (var unbiased there).
     Otherwise the running statistics are used.
     """
+    if momentum is None:
+        raise TypeError("batch_norm: momentum must be a number; for a cumulative average pass "
+                        "1 / num_batches_tracked, as nn.BatchNorm does with momentum=None")
     x = input.data if isinstance(input, Tensor) else np.asarray(input)
     if x.ndim < 2:
         raise ValueError(f"batch_norm: expected an input with at least 2 dimensions (N, C, ...) "

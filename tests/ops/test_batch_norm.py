@@ -114,3 +114,10 @@ def test_pooled_outputs_are_never_overwritten_while_held(monkeypatch):
     fourth = F.batch_norm(x, None, None, training=True)
     assert id(fourth.data.base) in buffers   # a pooled buffer nobody holds any more: reused
     assert len(norm_op._POOL) == len(buffers)
+
+
+def test_functional_momentum_none_gets_a_clear_error():
+    x = microdl.tensor(np.ones((4, 3), np.float32))
+    with pytest.raises(TypeError, match="momentum must be a number"):
+        F.batch_norm(x, np.zeros(3, np.float32), np.ones(3, np.float32), training=True,
+                     momentum=None)
