@@ -7,21 +7,8 @@ from .common import Case, torch_threads
 MLP_SIZES = (784, 100, 100, 100, 10)
 
 
-def _microdl_mlp(batch_norm):
-    import microdl.nn as nn
-
-    layers = []
-    for fan_in, fan_out in zip(MLP_SIZES[:-2], MLP_SIZES[1:-1]):
-        layers.append(nn.Linear(fan_in, fan_out))
-        if batch_norm:
-            layers.append(nn.BatchNorm1d(fan_out))
-        layers.append(nn.Sigmoid())
-    layers.append(nn.Linear(MLP_SIZES[-2], MLP_SIZES[-1]))
-    return nn.Sequential(*layers)
-
-
-def _torch_mlp(torch, batch_norm):
-    nn = torch.nn
+def _mlp(nn, batch_norm):
+    """The MLP in microdl's or PyTorch's nn (the same module names in both)."""
     layers = []
     for fan_in, fan_out in zip(MLP_SIZES[:-2], MLP_SIZES[1:-1]):
         layers.append(nn.Linear(fan_in, fan_out))
@@ -46,7 +33,9 @@ def _mlp_case(batch_norm, batch=60):
         from microdl.optim import SGD
 
         microdl.manual_seed(0)
-        model = _microdl_mlp(batch_norm)
+        import microdl.nn as nn
+
+        model = _mlp(nn, batch_norm)
         opt = SGD(model.parameters(), lr=0.1, momentum=0.9)
         xs, ys = _batches(batch)
         state = {"i": 0}
@@ -62,7 +51,7 @@ def _mlp_case(batch_norm, batch=60):
     def torch_factory():
         torch = torch_threads()
         torch.manual_seed(0)
-        model = _torch_mlp(torch, batch_norm)
+        model = _mlp(torch.nn, batch_norm)
         opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
         xs, ys = _batches(batch)
         xs, ys = torch.from_numpy(xs), torch.from_numpy(ys)
