@@ -15,14 +15,18 @@ recursion, so a chain of 10,000 ops works), sums each gradient back to its input
 """
 
 import itertools
+import sys
 import threading
 from contextlib import contextmanager
 
 import numpy as np
 
+from . import _buffers
+
 _state = threading.local()
 _sequence = itertools.count()
 _tensor_class = None
+_profiler = None  # the active microdl.profiler.Profile, set and cleared by profiler.profile()
 
 
 def _tensor():
@@ -121,11 +125,32 @@ class Function:
         needs = tuple(isinstance(t, Tensor) and t.requires_grad for t in inputs)
         record = any(needs) and is_grad_enabled()
         ctx.needs_input_grad = needs
-        out = cls.forward(ctx, *arrays, **hyper)
+        if _profiler is None:
+            out = cls.forward(ctx, *arrays, **hyper)
+        else:
+            start = _profiler.enter()
+            try:
+                out = cls.forward(ctx, *arrays, **hyper)
+            finally:
+                _profiler.exit(f"{cls.__name__}.forward", _backend_name(out), start)
         result = Tensor._wrap(out, requires_grad=record)
         if record:
             result._node = Node(cls, ctx, inputs)
         return result
+
+
+def _backend_name(array):
+    from .backend import get_kernels
+
+    return get_kernels() if isinstance(array, np.ndarray) or array is None else "cuda"
+
+
+def _timed_backward(node, grad_out):
+    start = _profiler.enter()
+    try:
+        return node.function.backward(node.ctx, grad_out)
+    finally:
+        _profiler.exit(f"{node.function.__name__}.backward", _backend_name(grad_out), start)
 
 
 def sum_to_shape(grad, shape):
@@ -154,18 +179,53 @@ def _reachable_nodes(root_node):
     return sorted(seen.values(), key=lambda n: n.sequence, reverse=True)
 
 
-def _accumulate_leaf(tensor, grad):
+def _refs_seen_by_callee(array):
+    return sys.getrefcount(array)
+
+
+def _probe_refs():
+    g = np.empty(1)
+    return _refs_seen_by_callee(g)
+
+
+# NOTE: the count when only the caller's one local variable holds an array, measured with the
+# same call pattern the engine uses (interpreters differ in which references they count).
+_OWNED_REFS = _probe_refs()
+
+
+def _adoptable(g):
+    """Whether array g may become a leaf's .grad without a copy: it owns its memory, and no input,
+    saved context, other gradient or view holds it (only the engine's local variable, and maybe
+    the buffer pool, which never hands out an array that someone else holds)."""
+    return type(g) is np.ndarray and g.base is None and g.flags.writeable
+
+
+def _accumulate_leaf(tensor, grad, owned=False):
+    """tensor.grad += grad; the first gradient is adopted when owned, else copied.
+
+    NOTE: the copy makes ``tensor.grad`` an array of its own, so a later ``+=`` never writes into
+    an array an op still holds; adopting an owned one saves a pass over it (for a leaf the size of
+    a BatchNorm input, several ms)."""
     if grad.dtype != tensor.data.dtype:
-        grad = grad.astype(tensor.data.dtype)
+        grad, owned = grad.astype(tensor.data.dtype), True
     if tensor.grad is None:
-        # NOTE: a fresh array, so a later += never writes into an array an op still holds.
-        tensor.grad = _tensor()._wrap(np.array(grad, copy=True))
+        tensor.grad = _tensor()._wrap(grad if owned else np.array(grad, copy=True))
     else:
         tensor.grad.data += grad
 
 
 def run_backward(root, grad, retain_graph=False):
     """Backpropagate ``grad`` (an array shaped like root) through the tape that made root."""
+    if _profiler is None:
+        return _run_backward(root, grad, retain_graph)
+    start = _profiler.enter()
+    try:
+        return _run_backward(root, grad, retain_graph)
+    finally:
+        _profiler.exit("autograd.engine", _backend_name(grad), start)
+
+
+def _run_backward(root, grad, retain_graph):
     if root._node is None:
         if root.requires_grad:
             _accumulate_leaf(root, grad)
@@ -177,7 +237,10 @@ def run_backward(root, grad, retain_graph=False):
             if grad_out is None:
                 continue
             node.ctx.check_not_released()
-            grads = node.function.backward(node.ctx, grad_out)
+            if _profiler is None:
+                grads = node.function.backward(node.ctx, grad_out)
+            else:
+                grads = _timed_backward(node, grad_out)
             if not isinstance(grads, tuple):
                 grads = (grads,)
             if len(grads) != len(node.inputs):
@@ -187,12 +250,16 @@ def run_backward(root, grad, retain_graph=False):
                 )
             if not retain_graph:
                 node.ctx.release()
-            for inp, g in zip(node.inputs, grads):
+            grads = list(grads)
+            for i, inp in enumerate(node.inputs):
+                g, grads[i] = grads[i], None  # the list lets go, so _owned can see who holds g
                 if g is None or not getattr(inp, "requires_grad", False):
                     continue
                 g = sum_to_shape(np.asarray(g), inp.data.shape)
                 if inp._node is None:
-                    _accumulate_leaf(inp, g)
+                    owned = _adoptable(g) and \
+                        _refs_seen_by_callee(g) <= _OWNED_REFS + _buffers.is_pooled(g)
+                    _accumulate_leaf(inp, g, owned)
                 elif id(inp._node) in pending:
                     pending[id(inp._node)] = pending[id(inp._node)] + g
                 else:

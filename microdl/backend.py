@@ -17,6 +17,7 @@ KERNEL_SETS = {"numba": "microdl.kernels.cpu", "numpy": "microdl.kernels.numpy_r
 
 _current = None
 _families = {}
+_kernel_hook = None  # set by microdl.profiler while a profile is active: times kernel calls
 
 
 def _check_name(name):
@@ -49,6 +50,8 @@ def kernels(family):
     if module is None:
         module = importlib.import_module(f"{KERNEL_SETS[get_kernels()]}.{family}")
         _families[family] = module
+    if _kernel_hook is not None:
+        return _kernel_hook(module, family)
     return module
 
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .. import backend
+from .. import _buffers, backend
 from ..autograd import Function
 
 
@@ -17,7 +17,7 @@ class ReLU(Function):
     @staticmethod
     def forward(ctx, x):
         _check_float(x, "relu")
-        y = np.empty_like(x, order="C")
+        y = _buffers.empty(x.shape, x.dtype)
         backend.kernels("activation").relu_forward(x, y)
         ctx.save_for_backward(y)
         return y
@@ -25,7 +25,7 @@ class ReLU(Function):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved
-        gi = np.empty_like(y)
+        gi = _buffers.empty_like(y)
         backend.kernels("activation").relu_backward(y, g, gi)
         return gi
 
@@ -36,7 +36,7 @@ class LeakyReLU(Function):
     @staticmethod
     def forward(ctx, x, negative_slope=0.01):
         _check_float(x, "leaky_relu")
-        y = np.empty_like(x, order="C")
+        y = _buffers.empty(x.shape, x.dtype)
         backend.kernels("activation").leaky_relu_forward(x, y, negative_slope)
         ctx.save_for_backward(x)
         ctx.negative_slope = negative_slope
@@ -45,7 +45,7 @@ class LeakyReLU(Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved
-        gi = np.empty_like(x, order="C")
+        gi = _buffers.empty(x.shape, x.dtype)
         backend.kernels("activation").leaky_relu_backward(x, g, gi, ctx.negative_slope)
         return gi
 
@@ -56,7 +56,7 @@ class Sigmoid(Function):
     @staticmethod
     def forward(ctx, x):
         _check_float(x, "sigmoid")
-        y = np.empty_like(x, order="C")
+        y = _buffers.empty(x.shape, x.dtype)
         backend.kernels("activation").sigmoid_forward(x, y)
         ctx.save_for_backward(y)
         return y
@@ -64,7 +64,7 @@ class Sigmoid(Function):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved
-        gi = np.empty_like(y)
+        gi = _buffers.empty_like(y)
         backend.kernels("activation").sigmoid_backward(y, g, gi)
         return gi
 
@@ -75,7 +75,7 @@ class Tanh(Function):
     @staticmethod
     def forward(ctx, x):
         _check_float(x, "tanh")
-        y = np.empty_like(x, order="C")
+        y = _buffers.empty(x.shape, x.dtype)
         backend.kernels("activation").tanh_forward(x, y)
         ctx.save_for_backward(y)
         return y
@@ -83,7 +83,7 @@ class Tanh(Function):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved
-        gi = np.empty_like(y)
+        gi = _buffers.empty_like(y)
         backend.kernels("activation").tanh_backward(y, g, gi)
         return gi
 
@@ -110,7 +110,7 @@ class Softmax(Function):
     def forward(ctx, x, dim=-1):
         _check_float(x, "softmax")
         rows, moved_shape = _rows_view(x, dim)
-        y = np.empty_like(rows)
+        y = _buffers.empty_like(rows)
         backend.kernels("softmax").softmax_forward(rows, y)
         ctx.save_for_backward(y)
         ctx.dim, ctx.moved_shape = dim, moved_shape
@@ -120,7 +120,7 @@ class Softmax(Function):
     def backward(ctx, g):
         (y,) = ctx.saved
         g_rows, _ = _rows_view(g, ctx.dim)
-        gi = np.empty_like(y)
+        gi = _buffers.empty_like(y)
         backend.kernels("softmax").softmax_backward(y, g_rows, gi)
         return _rows_back(gi, ctx.moved_shape, ctx.dim)
 
@@ -132,7 +132,7 @@ class LogSoftmax(Function):
     def forward(ctx, x, dim=-1):
         _check_float(x, "log_softmax")
         rows, moved_shape = _rows_view(x, dim)
-        y = np.empty_like(rows)
+        y = _buffers.empty_like(rows)
         backend.kernels("softmax").log_softmax_forward(rows, y)
         ctx.save_for_backward(y)
         ctx.dim, ctx.moved_shape = dim, moved_shape
@@ -142,6 +142,6 @@ class LogSoftmax(Function):
     def backward(ctx, g):
         (y,) = ctx.saved
         g_rows, _ = _rows_view(g, ctx.dim)
-        gi = np.empty_like(y)
+        gi = _buffers.empty_like(y)
         backend.kernels("softmax").log_softmax_backward(y, g_rows, gi)
         return _rows_back(gi, ctx.moved_shape, ctx.dim)

@@ -5,56 +5,14 @@ each group g computes Y_g = W_g @ cols_g, W_g (Cout/groups, K) being the group's
 and cols_g the group's block of rows. Backward, with dY_g the gradient in the same layout:
 dW_g = dY_g @ cols_g^T, dcols_g = W_g^T @ dY_g, dx = col2im(dcols), db = sum of dY over N, OH, OW.
 
-Column buffers come from a small pool so a training loop does not allocate (and page-fault)
-tens of MiB per step.
+Column buffers and outputs come from ``microdl._buffers``, so a training loop does not allocate
+(and page-fault) tens of MiB per step.
 """
-
-import weakref
-from collections import OrderedDict
 
 import numpy as np
 
-from .. import backend
+from .. import _buffers, backend
 from ..autograd import Function
-
-
-class BufferPool:
-    """Scratch arrays reused across calls, by (shape, dtype).
-
-    ``take`` hands out a fresh view of a pooled array and keeps only a weak reference to that
-    view: the array is busy while the view object lives and free once it is garbage. A buffer
-    that a ctx saved for backward therefore stays reserved until backward releases the ctx (or
-    the graph is dropped), and a second forward before it gets another buffer. Callers must keep
-    the returned array itself alive while they use it (a reshape of it does not count). The
-    pool keeps at most ``per_shape`` arrays per key and the ``shapes`` most recent keys.
-    """
-
-    def __init__(self, per_shape=3, shapes=16):
-        self.per_shape, self.shapes = per_shape, shapes
-        self._slots = OrderedDict()  # key -> list of [array, weakref to the view handed out]
-
-    def take(self, shape, dtype):
-        key = (tuple(shape), np.dtype(dtype).str)
-        slots = self._slots.pop(key, [])
-        self._slots[key] = slots
-        while len(self._slots) > self.shapes:
-            self._slots.popitem(last=False)
-        for slot in slots:
-            if slot[1]() is None:
-                view = slot[0].view()
-                slot[1] = weakref.ref(view)
-                return view
-        array = np.empty(shape, dtype)
-        view = array.view()
-        if len(slots) < self.per_shape:
-            slots.append([array, weakref.ref(view)])
-        return view
-
-    def clear(self):
-        self._slots.clear()
-
-
-buffers = BufferPool()
 
 
 def pair(value, name):
@@ -163,12 +121,12 @@ class Conv2d(Function):
         oh, ow = check_conv2d(x, weight, bias, stride, padding, dilation, groups)
         n, cout, kernel = x.shape[0], weight.shape[0], weight.shape[2:]
         kern = backend.kernels("conv")
-        cols = buffers.take((x.shape[1] * kernel[0] * kernel[1], n, oh, ow), x.dtype)
+        cols = _buffers.empty((x.shape[1] * kernel[0] * kernel[1], n, oh, ow), x.dtype)
         kern.im2col(np.ascontiguousarray(x), cols, kernel, stride, padding, dilation)
-        y_cols = buffers.take((cout, n, oh, ow), x.dtype)
+        y_cols = _buffers.empty((cout, n, oh, ow), x.dtype)
         _matmul_per_group(weight.reshape(cout, -1), cols.reshape(len(cols), -1),
                           y_cols.reshape(cout, -1), groups)
-        out = np.empty((n, cout, oh, ow), x.dtype)
+        out = _buffers.empty((n, cout, oh, ow), x.dtype)
         kern.cols_to_output(y_cols, np.zeros(cout, x.dtype) if bias is None else bias, out)
         # NOTE: cols is kept only when dW will be wanted; otherwise it goes back to the pool now
         # (with no graph recorded, ctx and the cols it holds are dropped as forward returns).
@@ -181,19 +139,19 @@ class Conv2d(Function):
         cols, weight = ctx.saved
         need_x, need_w, need_b = (tuple(ctx.needs_input_grad) + (False,) * 3)[:3]
         kern, cout, groups = backend.kernels("conv"), weight.shape[0], ctx.groups
-        dy = buffers.take((cout,) + g.shape[:1] + g.shape[2:], weight.dtype)
+        dy = _buffers.empty((cout,) + g.shape[:1] + g.shape[2:], weight.dtype)
         db = np.empty(cout, weight.dtype)
         kern.output_grad_to_cols(g.astype(weight.dtype, copy=False), dy, db)
         dy2 = dy.reshape(cout, -1)
         dw = dx = None
         if need_w:
-            dw = np.empty(weight.shape, weight.dtype)
+            dw = _buffers.empty(weight.shape, weight.dtype)
             _weight_grad_per_group(dy2, cols.reshape(len(cols), -1), dw.reshape(cout, -1), groups)
         if need_x:
             taps = weight.shape[2] * weight.shape[3]
-            dcols = buffers.take((ctx.x_shape[1] * taps,) + dy.shape[1:], dy.dtype)
+            dcols = _buffers.empty((ctx.x_shape[1] * taps,) + dy.shape[1:], dy.dtype)
             _matmul_per_group(weight.reshape(cout, -1), dy2, dcols.reshape(len(dcols), -1),
                               groups, transpose_a=True)
-            dx = np.empty(ctx.x_shape, weight.dtype)
+            dx = _buffers.empty(ctx.x_shape, weight.dtype)
             kern.col2im(dcols, dx, *ctx.geometry)
         return dx, dw, db if need_b else None

@@ -7,17 +7,12 @@ dbias = sum(dy), dweight = sum(dy * xhat), dx = weight * invstd * (dy - dbias/m 
 (training) or dx = dy * weight * invstd (eval).
 """
 
-import sys
-
 import numpy as np
 
-from .. import backend
+from .. import _buffers, backend
 from ..autograd import Function
 
 _EMPTY = {}
-_POOL = []
-POOL_MIN_BYTES = 1 << 20
-POOL_SIZE = 8
 
 
 def _empty(dtype):
@@ -25,27 +20,6 @@ def _empty(dtype):
     array = _EMPTY.get(dtype)
     if array is None:
         array = _EMPTY[dtype] = np.empty(0, dtype)
-    return array
-
-
-def _output(shape, dtype, nbytes):
-    """np.empty, except that large arrays come from a small pool when nobody else holds them.
-
-    NOTE: fresh multi-MiB arrays get unmapped pages (writing one costs several times the copy,
-    ~10x above 32 MiB); a pooled array is reused only when the pool's reference is the last one
-    (no tensor, saved context, view or user variable holds it), so nothing live is overwritten.
-    """
-    if nbytes < POOL_MIN_BYTES:
-        return np.empty(shape, dtype)
-    for i in range(len(_POOL)):
-        # 2 = the pool's list slot + getrefcount's own argument: nobody else holds it
-        if sys.getrefcount(_POOL[i]) == 2 and _POOL[i].shape == shape and \
-                _POOL[i].dtype == dtype:
-            return _POOL[i]
-    array = np.empty(shape, dtype)
-    _POOL.append(array)
-    if len(_POOL) > POOL_SIZE:
-        del _POOL[0]
     return array
 
 
@@ -70,7 +44,7 @@ class BatchNorm(Function):
         empty = _empty(x.dtype)
         w = empty if weight is None else weight
         b = empty if bias is None else bias
-        y = _output(x3.shape, x.dtype, x.nbytes)
+        y = _buffers.empty(x3.shape, x.dtype)
         mean = np.empty(C)
         invstd = np.empty(C)
         kernels = backend.kernels("normalization")
@@ -89,7 +63,7 @@ class BatchNorm(Function):
     def backward(ctx, g):
         x3, w, mean, invstd = ctx.saved
         g3 = _as_ncs(g)
-        gx = _output(x3.shape, x3.dtype, x3.nbytes)
+        gx = _buffers.empty(x3.shape, x3.dtype)
         C = x3.shape[1]
         gdtype = x3.dtype if w.size == 0 else w.dtype
         gw = np.empty(C, gdtype)

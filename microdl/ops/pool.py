@@ -3,7 +3,7 @@ average pooling divides by kh * kw, count_include_pad=True; no ceil_mode, no dil
 
 import numpy as np
 
-from .. import backend
+from .. import _buffers, backend
 from ..autograd import Function
 
 
@@ -40,9 +40,9 @@ class MaxPool2d(Function):
     @staticmethod
     def forward(ctx, x, kernel_size, stride, padding=(0, 0)):
         out_hw = check_pool2d(x, kernel_size, stride, padding, "max_pool2d")
-        out = np.empty(x.shape[:2] + out_hw, x.dtype)
+        out = _buffers.empty(x.shape[:2] + out_hw, x.dtype)
         plane = x.shape[2] * x.shape[3]
-        indices = np.empty(out.shape, np.int32 if plane < 2 ** 31 else np.int64)
+        indices = _buffers.empty(out.shape, np.int32 if plane < 2 ** 31 else np.int64)
         backend.kernels("pool").max_pool2d_forward(np.ascontiguousarray(x), out, indices,
                                                    kernel_size, stride, padding)
         ctx.save_for_backward(indices)
@@ -52,7 +52,7 @@ class MaxPool2d(Function):
     @staticmethod
     def backward(ctx, g):
         (indices,) = ctx.saved
-        dx = np.empty(ctx.x_shape, g.dtype)
+        dx = _buffers.empty(ctx.x_shape, g.dtype)
         backend.kernels("pool").max_pool2d_backward(np.ascontiguousarray(g), indices, dx,
                                                     *ctx.geometry)
         return dx
@@ -65,7 +65,7 @@ class AvgPool2d(Function):
     @staticmethod
     def forward(ctx, x, kernel_size, stride, padding=(0, 0)):
         out_hw = check_pool2d(x, kernel_size, stride, padding, "avg_pool2d")
-        out = np.empty(x.shape[:2] + out_hw, x.dtype)
+        out = _buffers.empty(x.shape[:2] + out_hw, x.dtype)
         backend.kernels("pool").avg_pool2d_forward(np.ascontiguousarray(x), out, kernel_size,
                                                    stride, padding)
         ctx.x_shape, ctx.geometry = x.shape, (kernel_size, stride, padding)
@@ -73,6 +73,6 @@ class AvgPool2d(Function):
 
     @staticmethod
     def backward(ctx, g):
-        dx = np.empty(ctx.x_shape, g.dtype)
+        dx = _buffers.empty(ctx.x_shape, g.dtype)
         backend.kernels("pool").avg_pool2d_backward(np.ascontiguousarray(g), dx, *ctx.geometry)
         return dx

@@ -6,7 +6,6 @@ import pytest
 import microdl
 import microdl.functional as F
 from microdl.gradcheck import gradcheck
-from microdl.ops import normalization as norm_op
 
 
 def _leaf(array):
@@ -94,26 +93,6 @@ def test_non_contiguous_input_and_gradient(kernel_set, rng):
     x2 = _leaf(x.data.copy())
     F.batch_norm(x2, None, None, training=True).backward(np.ascontiguousarray(g))
     np.testing.assert_allclose(x.grad.data, x2.grad.data, rtol=1e-12, atol=1e-12)
-
-
-def test_pooled_outputs_are_never_overwritten_while_held(monkeypatch):
-    monkeypatch.setattr(norm_op, "POOL_MIN_BYTES", 0)
-    monkeypatch.setattr(norm_op, "_POOL", [])
-    x = np.random.default_rng(0).standard_normal((6, 2, 4)).astype(np.float32)
-    first = F.batch_norm(x, None, None, training=True)
-    kept = first.data.copy()
-    second = F.batch_norm(x + 1, None, None, training=True)
-    assert second.data is not first.data
-    np.testing.assert_array_equal(first.data, kept)
-    view = second.data[0]
-    del second
-    third = F.batch_norm(x, None, None, training=True)
-    assert not np.shares_memory(third.data, view)
-    buffers = [id(a) for a in norm_op._POOL]
-    del first, third
-    fourth = F.batch_norm(x, None, None, training=True)
-    assert id(fourth.data.base) in buffers   # a pooled buffer nobody holds any more: reused
-    assert len(norm_op._POOL) == len(buffers)
 
 
 def test_functional_momentum_none_gets_a_clear_error():

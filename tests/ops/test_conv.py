@@ -7,7 +7,7 @@ import pytest
 import microdl
 import microdl.functional as F
 from microdl import gradcheck, tensor
-from microdl.ops import conv as conv_op
+from microdl import _buffers
 
 # stride, padding, dilation, groups (input has 4 channels, weight 4 out-channels)
 COMBOS = [
@@ -95,23 +95,10 @@ def test_saved_columns_survive_later_forwards(kernel_set, rng):
     np.testing.assert_array_equal(w.grad.data, dw1)
     for x, dw in ((x1, dw1), (x2, dw2)):
         fresh = tensor(w.data, requires_grad=True)
-        conv_op.buffers.clear()
+        _buffers.clear()
         F.conv2d(tensor(x.data), fresh, b).backward(g)
         np.testing.assert_allclose(dw, fresh.grad.data, rtol=1e-6)
     assert not np.allclose(dw1, dw2)
-
-
-def test_buffer_pool_reuses_only_released_buffers():
-    pool = conv_op.BufferPool(per_shape=2)
-    a = pool.take((3, 4), np.float32)
-    b = pool.take((3, 4), np.float32)
-    assert not np.shares_memory(a, b)
-    base = a.base
-    del a
-    c = pool.take((3, 4), np.float32)
-    assert c.base is base  # a's array came back once a was gone
-    d = pool.take((3, 4), np.float32)  # both pooled arrays busy: a fresh, untracked one
-    assert not np.shares_memory(d, b) and not np.shares_memory(d, c)
 
 
 @pytest.mark.parametrize("x_shape, w_shape, kwargs, message", [

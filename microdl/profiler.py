@@ -1,0 +1,174 @@
+"""Where a training step's time goes: per op (forward, backward) and per kernel, per backend.
+
+::
+
+    with microdl.profiler.profile() as prof:
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+    print(prof.table())
+
+While a ``profile`` block is active, ``Function.apply`` times each op's forward, the engine times
+each op's backward, and every kernel that an op fetches through ``backend.kernels`` is timed on
+the way out. Calls nest (an op's forward contains its kernels), so each row has a *total* time
+(everything between entry and exit) and a *self* time (total minus the rows nested inside it);
+self times add up to the profiled time, as in ``torch.profiler``'s key averages. The engine's own
+bookkeeping during backward (walking the tape, summing broadcast gradients, accumulating leaf
+gradients) is the row ``autograd.engine``; ``record_function(name)`` adds a row for any block.
+
+When no profile is active, the hooks cost one global test per op and per kernel lookup: the
+timer is never read (a test checks that).
+"""
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from . import autograd, backend
+
+_clock = time.perf_counter
+_active = None
+
+
+@dataclass
+class Row:
+    """Figures for one (name, backend): calls, and total and self time in seconds."""
+
+    name: str
+    backend: str
+    calls: int = 0
+    total: float = 0.0
+    self_time: float = 0.0
+
+    @property
+    def average(self):
+        return self.total / self.calls if self.calls else 0.0
+
+
+class Profile:
+    """What one ``profile()`` block recorded. ``rows()`` lists them, ``table()`` formats them."""
+
+    def __init__(self, synchronize=None):
+        self._rows = {}
+        self._children = [0.0]  # time spent in nested rows, one slot per open frame
+        self._synchronize = synchronize
+        self.wall = 0.0
+
+    # ---- recording (called by the hooks) ------------------------------------------------------
+    def enter(self):
+        self._children.append(0.0)
+        return _clock()
+
+    def exit(self, name, backend_name, start):
+        if self._synchronize is not None and backend_name == "cuda":
+            self._synchronize()  # NOTE: CUDA launches return at once; time the kernel itself
+        elapsed = _clock() - start
+        children = self._children.pop()
+        self._children[-1] += elapsed
+        row = self._rows.get((name, backend_name))
+        if row is None:
+            row = self._rows[(name, backend_name)] = Row(name, backend_name)
+        row.calls += 1
+        row.total += elapsed
+        row.self_time += elapsed - children
+
+    # ---- reading ----------------------------------------------------------------------------
+    def rows(self, sort_by="self"):
+        """The rows, costliest first by "self", "total", "calls" or "average"."""
+        keys = {"self": lambda r: r.self_time, "total": lambda r: r.total,
+                "calls": lambda r: r.calls, "average": lambda r: r.average}
+        if sort_by not in keys:
+            raise ValueError(f"sort_by must be one of {sorted(keys)} (got {sort_by!r})")
+        return sorted(self._rows.values(), key=keys[sort_by], reverse=True)
+
+    def table(self, sort_by="self", row_limit=None):
+        """A text table: name, backend, calls, self %, self, total, average per call."""
+        rows = self.rows(sort_by)[:row_limit]
+        profiled = sum(r.self_time for r in self._rows.values()) or 1.0
+        width = max([len("Name")] + [len(r.name) for r in rows])
+        header = (f"{'Name':<{width}}  {'Backend':<7}  {'Calls':>7}  {'Self %':>6}  "
+                  f"{'Self ms':>9}  {'Total ms':>9}  {'Avg us':>9}")
+        lines = [header, "-" * len(header)]
+        for r in rows:
+            lines.append(f"{r.name:<{width}}  {r.backend:<7}  {r.calls:>7}  "
+                         f"{100 * r.self_time / profiled:>5.1f}%  {1e3 * r.self_time:>9.3f}  "
+                         f"{1e3 * r.total:>9.3f}  {1e6 * r.average:>9.1f}")
+        lines.append("-" * len(header))
+        lines.append(f"Self time recorded: {1e3 * profiled:.3f} ms of {1e3 * self.wall:.3f} ms "
+                     "wall time in the profile block")
+        return "\n".join(lines)
+
+    def __str__(self):
+        return self.table()
+
+
+class _TimedKernels:
+    """A kernel module whose functions are timed as "family.name" rows while profiling."""
+
+    def __init__(self, module, family, backend_name):
+        self._module, self._family, self._backend = module, family, backend_name
+
+    def __getattr__(self, name):
+        function = getattr(self._module, name)
+        if not callable(function):
+            return function
+        label = f"{self._family}.{name}"
+
+        def timed(*args, **kwargs):
+            profile = _active
+            if profile is None:
+                return function(*args, **kwargs)
+            start = profile.enter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                profile.exit(label, self._backend, start)
+
+        return timed
+
+
+def _kernel_hook(module, family):
+    name = "cuda" if ".kernels.cuda." in module.__name__ else backend.get_kernels()
+    return _TimedKernels(module, family, name)
+
+
+def _synchronize_cuda():
+    import sys
+
+    cuda = sys.modules.get("numba.cuda")
+    if cuda is not None:
+        cuda.synchronize()
+
+
+@contextmanager
+def profile():
+    """Record op and kernel times inside the block; yields the ``Profile`` (not reentrant)."""
+    global _active
+    if _active is not None:
+        raise RuntimeError("a microdl profile is already active (profile blocks do not nest)")
+    prof = Profile(synchronize=_synchronize_cuda)
+    _active = prof
+    autograd._profiler = prof
+    backend._kernel_hook = _kernel_hook
+    start = _clock()
+    try:
+        yield prof
+    finally:
+        prof.wall = _clock() - start
+        _active = None
+        autograd._profiler = None
+        backend._kernel_hook = None
+
+
+@contextmanager
+def record_function(name):
+    """Add a row ``name`` for the enclosed block when a profile is active (else nothing)."""
+    prof = _active
+    if prof is None:
+        yield
+        return
+    start = prof.enter()
+    try:
+        yield
+    finally:
+        prof.exit(name, backend.get_kernels(), start)
