@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from .. import _blas
 from ..autograd import Function
 
 
@@ -51,6 +52,11 @@ class Linear(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias=None):
+        if x.dtype.kind != "f" or weight.dtype.kind != "f":
+            # NOTE: numpy would promote int64 data with float32 weights to float64 silently
+            raise TypeError(f"linear: expected floating point input and weight, but got "
+                            f"{x.dtype} and {weight.dtype} (cast integer or boolean data with "
+                            ".float())")
         if x.ndim == 0 or weight.ndim != 2 or x.shape[-1] != weight.shape[1]:
             rows = int(np.prod(x.shape[:-1], dtype=np.int64)) if x.ndim else 1
             raise RuntimeError(
@@ -65,7 +71,7 @@ class Linear(Function):
         # NOTE: OpenBLAS runs W @ x^T 1.3-1.7x faster than x @ W^T at small batch shapes
         # (bench/core.py); one pass then transposes it into a C-contiguous y and adds the bias.
         y = np.empty((x2.shape[0], weight.shape[0]), np.result_type(x, weight))
-        yt = np.matmul(weight, x2.T)
+        yt = _blas.matmul(weight, x2.T)
         if bias is None:
             np.copyto(y, yt.T)
         else:
@@ -76,7 +82,7 @@ class Linear(Function):
     def backward(ctx, g):
         x, weight = ctx.saved
         g2 = g.reshape(-1, g.shape[-1])
-        dx = np.matmul(g, weight) if ctx.needs_input_grad[0] else None
-        dw = np.matmul(g2.T, x.reshape(-1, x.shape[-1])) if ctx.needs_input_grad[1] else None
+        dx = _blas.matmul(g2, weight).reshape(x.shape) if ctx.needs_input_grad[0] else None
+        dw = _blas.matmul(g2.T, x.reshape(-1, x.shape[-1])) if ctx.needs_input_grad[1] else None
         db = g2.sum(axis=0) if len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2] else None
         return dx, dw, db

@@ -1,0 +1,49 @@
+"""microdl._blas.matmul: a split product equals np.matmul and leaves BLAS's thread count alone."""
+
+import numpy as np
+import pytest
+
+from microdl import _blas
+
+
+@pytest.fixture
+def always_split(monkeypatch):
+    monkeypatch.setattr(_blas, "SPLIT_MIN_MACS", 0)
+    if not _blas.split_available():
+        pytest.skip("no OpenBLAS found or one thread only: products are never split here")
+
+
+@pytest.mark.parametrize("m, k, n", [(37, 19, 5), (5, 19, 37), (1, 3, 1), (64, 288, 300)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_split_product_matches_numpy(always_split, m, k, n, dtype):
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((m, k)).astype(dtype)
+    b = rng.standard_normal((k, n)).astype(dtype)
+    out = _blas.matmul(a, b)
+    np.testing.assert_allclose(out, a @ b, rtol=1e-5 if dtype == np.float32 else 1e-12)
+    assert out.dtype == dtype
+
+
+def test_split_product_writes_into_strided_out_and_transposed_inputs(always_split):
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((30, 40)).T          # (40, 30), Fortran-ordered view
+    b = rng.standard_normal((30, 50))
+    holder = np.zeros((40, 60))
+    out = holder[:, 5:55]                        # a non-contiguous block of a bigger array
+    assert _blas.matmul(a, b, out=out) is out
+    np.testing.assert_allclose(holder[:, 5:55], a @ b, rtol=1e-12)
+    assert not holder[:, :5].any() and not holder[:, 55:].any()
+
+
+def test_blas_runs_one_thread_while_microdl_splits(always_split):
+    get_threads, _ = _blas._state["openblas"]
+    _blas.matmul(np.ones((8, 8)), np.ones((8, 8)))
+    assert get_threads() == 1  # OpenBLAS's own worker would spin against microdl's threads
+
+
+def test_user_choice_of_blas_threads_is_left_alone(monkeypatch):
+    monkeypatch.setattr(_blas, "_state", {})
+    monkeypatch.setenv("MICRODL_BLAS_SPLIT", "0")
+    assert not _blas.split_available()
+    a = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(_blas.matmul(a, a.T), a @ a.T)
