@@ -129,7 +129,10 @@ def load(path):
             return _decode(manifest["tree"], arrays)
     except CheckpointError:
         raise
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError, TypeError,
-            AttributeError, UnicodeDecodeError) as error:
+    except Exception as error:
+        # NOTE: every other error here comes from parsing the file's bytes (zipfile, numpy's
+        # .npy headers, zlib, JSON, the manifest's tree: BadZipFile, NotImplementedError for an
+        # unknown compression, RecursionError for deep JSON, MemoryError for a header claiming
+        # a huge array, ...): all of them mean a damaged file, and the caller gets one type.
         raise CheckpointError(f"{path}: not a readable microdl checkpoint (truncated or "
                               f"corrupted): {type(error).__name__}: {error}") from None

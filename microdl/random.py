@@ -19,8 +19,15 @@ def default_generator():
 
 
 def get_rng_state():
+    """The global generator's state: a dict of plain values (``fit`` checkpoints it)."""
     return _generator.bit_generator.state
 
 
 def set_rng_state(state):
+    """Put back a state from ``get_rng_state``: the draws that follow repeat those after it."""
+    if not isinstance(state, dict) or state.get("bit_generator") != \
+            type(_generator.bit_generator).__name__:
+        found = state.get("bit_generator") if isinstance(state, dict) else type(state).__name__
+        raise ValueError(f"set_rng_state expects a state from get_rng_state() of a "
+                         f"{type(_generator.bit_generator).__name__} generator (got {found!r})")
     _generator.bit_generator.state = state
