@@ -44,13 +44,14 @@ finished epoch, and the error carries a note saying so.
 import copy
 import math
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import random
+from . import profiler, random
 from .autograd import no_grad
 from .io import CheckpointError, load, save
 from .tensor import Tensor
@@ -158,7 +159,8 @@ def evaluate(model, loader, loss_fn=None, metrics=METRICS):
 
 
 def fit(model, loss_fn, optimizer, train_loader, epochs=1, *, val_loader=None, scheduler=None,
-        progress=True, log_every_step=False, metrics=METRICS, checkpoint=None, resume=None):
+        progress=True, log_every_step=False, metrics=METRICS, checkpoint=None, resume=None,
+        profile=False):
     """Train ``model`` until ``epochs`` passes over ``train_loader`` are done; returns a History.
 
     Each step: optimizer.zero_grad(); loss = loss_fn(model(x), y); loss.backward();
@@ -169,6 +171,9 @@ def fit(model, loss_fn, optimizer, train_loader, epochs=1, *, val_loader=None, s
 
     checkpoint: a path written after every epoch; resume: a checkpoint to continue from, whose
     finished epochs count towards ``epochs`` (see the module docstring for both).
+
+    profile: time every op and kernel during the first epoch run here (training and validation)
+    with ``microdl.profiler`` and print its table after that epoch.
     """
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
         raise ValueError(f"epochs must be a non-negative integer (got {epochs!r})")
@@ -190,9 +195,10 @@ def fit(model, loss_fn, optimizer, train_loader, epochs=1, *, val_loader=None, s
         saved_epoch = first_epoch - 1
     for epoch in range(first_epoch, epochs + 1):
         try:
-            global_step = _fit_epoch(model, loss_fn, optimizer, train_loader, val_loader,
-                                     scheduler, epoch, epochs, global_step, wanted, metrics,
-                                     history, log_every_step, progress)
+            with _maybe_profile(profile and epoch == first_epoch, epoch):
+                global_step = _fit_epoch(model, loss_fn, optimizer, train_loader, val_loader,
+                                         scheduler, epoch, epochs, global_step, wanted, metrics,
+                                         history, log_every_step, progress)
             if checkpoint is not None:
                 save(_checkpoint_state(model, optimizer, scheduler, loaders, epoch, global_step,
                                        history), checkpoint)
@@ -202,6 +208,16 @@ def fit(model, loss_fn, optimizer, train_loader, epochs=1, *, val_loader=None, s
                 _add_note(error, _checkpoint_note(checkpoint, saved_epoch))
             raise
     return history
+
+
+@contextmanager
+def _maybe_profile(active, epoch):
+    if not active:
+        yield
+        return
+    with profiler.profile() as prof:
+        yield
+    print(f"microdl profile of epoch {epoch}:\n{prof.table()}")
 
 
 def _fit_epoch(model, loss_fn, optimizer, train_loader, val_loader, scheduler, epoch, epochs,

@@ -274,3 +274,18 @@ def test_fit_with_the_library_modules_optimizer_and_scheduler():
     np.testing.assert_allclose(history.lr, [0.2, 0.2, 0.1, 0.1])
     assert history.val_accuracy[-1] > 0.95
     assert model.training
+
+
+def test_profile_prints_the_first_epochs_op_table(capsys):
+    train, val = loaders()  # 150 training samples in batches of 20: 8 steps; 50 to validate
+    model = Softmax(2, 3)
+    fit(model, cross_entropy, microdl.optim.SGD(model.parameters(), lr=0.1), train, epochs=2,
+        val_loader=val, progress=False, profile=True)
+    out = capsys.readouterr().out
+    assert out.count("microdl profile of epoch") == 1 and "epoch 1" in out
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[2:] if line.strip()}
+    assert rows["Linear.forward"][2] == str(8 + 2)   # 8 training steps, 2 validation batches
+    assert rows["Linear.backward"][2] == "8"
+    assert rows["optim.sgd_update_"][2] == str(8 * 2)  # weight and bias each step
+    from microdl import profiler
+    assert profiler._active is None  # switched off after the epoch
