@@ -1,183 +1,228 @@
-"""Run the bench suite: ``python -m bench [--quick] [--only PATTERN] [--json PATH] [--md PATH]``.
+"""Run the bench suite: ``python -m bench [--quick] [--only RE] [--json P] [--plot P] [--readme]``.
 
-microdl rows (numpy reference and numba kernels) run in this process, as users run microdl;
-PyTorch rows run in a worker process started by this one (``--torch-worker``) with 2 threads, so
-the two runtimes' spinning thread pools never share a process. Both run in the same invocation,
-on the same machine, minutes apart, and every figure is reported next to a yardstick measured in
-this run: a numba copy of the same bytes for memory-bound kernels, a 2048^3 float32 matmul for
-BLAS-bound ones.
+microdl rows (numpy reference, numba kernels, and cuda where bench/cuda.py finds a GPU) run in
+this process, as users run microdl; PyTorch rows run in a worker process started by this one
+(``--torch-worker``) with 2 threads, so the two runtimes' spinning thread pools never share a
+process (bench/threads.py measures what happens when they do). Every figure is reported next to
+the machine's limits measured in the same run: a numba copy of the same bytes and of 64 MiB for
+memory-bound kernels, a 2048x2048 float32 matmul for BLAS-bound ones. Families:
+
+- ``cases(quick)`` families (core, batchnorm, conv, train, cuda): Cases timed here;
+- ``rows(quick, seconds, torch, only)`` families (startup, threads): they measure themselves in
+  fresh processes and return finished rows.
+
+``--readme`` runs the suite, writes docs/bench.png and rewrites the bench block of README.md.
 """
 
 import argparse
 import importlib
 import json
 import os
-import platform
 import re
 import subprocess
 import sys
 import time
 
-from .common import blas_factory, time_median
+import microdl  # noqa: F401  NOTE: first, so its thread settings precede numpy's OpenBLAS
 
-FAMILIES = ["core", "batchnorm", "conv", "train"]
-MICRODL_BACKENDS = ("numpy", "numba")
+from . import report as rep
+from .common import SLOW_BACKEND_TIMING, blas_factory, machine_copy_factory, time_median
+
+# "cuda" is bench/cuda.py: skipped while that file does not exist; its cases() returns no rows
+# on a machine without a GPU.
+FAMILIES = ["core", "batchnorm", "conv", "train", "cuda", "startup", "threads"]
+MICRODL_BACKENDS = ("numpy", "numba", "cuda")
+COPY_MIB = 64
+
+
+def _family_modules():
+    modules = []
+    for family in FAMILIES:
+        try:
+            modules.append((family, importlib.import_module(f"bench.{family}")))
+        except ModuleNotFoundError as missing:
+            if missing.name != f"bench.{family}":
+                raise
+    return modules
 
 
 def _collect(quick, only):
     cases = []
-    for family in FAMILIES:
-        try:
-            module = importlib.import_module(f"bench.{family}")
-        except ModuleNotFoundError as missing:
-            if missing.name != f"bench.{family}":
-                raise
-            continue  # a family whose bench module is not written yet
+    for family, module in _family_modules():
+        if not hasattr(module, "cases"):
+            continue
         for case in module.cases(quick=quick):
             if only is None or re.search(only, case.key):
                 cases.append((family, case))
     return cases
 
 
-def _time_factory(factory, seconds):
+def _time_factory(factory, seconds, backend=None):
     fn = factory()
+    if backend == "numpy":
+        return time_median(fn, min_seconds=seconds, **SLOW_BACKEND_TIMING)
     return time_median(fn, min_seconds=seconds)
 
 
 def _torch_worker(args):
     torch = importlib.import_module("torch")
     torch.set_num_threads(2)
-    results = {}
+    times = {}
     for _, case in _collect(args.quick, args.only):
         if "torch" in case.make:
-            results[case.key] = _time_factory(case.make["torch"], args.seconds)
-    json.dump(results, sys.stdout)
+            times[case.key] = _time_factory(case.make["torch"], args.seconds)
+    json.dump({"version": torch.__version__.split("+")[0], "times": times}, sys.stdout)
+
+
+def _torch_installed():
+    import importlib.util
+
+    return importlib.util.find_spec("torch") is not None
 
 
 def _run_torch(args):
     """Time the torch rows in a child process; None where torch is not installed."""
-    try:
-        importlib.import_module("torch")
-    except ImportError:
+    if not _torch_installed():
         return None
     cmd = [sys.executable, "-m", "bench", "--torch-worker", "--seconds", str(args.seconds)]
     if args.quick:
         cmd.append("--quick")
     if args.only:
         cmd += ["--only", args.only]
-    # PyTorch runs as its users run it: without the spin cap microdl sets for itself.
-    from microdl._threads import applied
+    # PyTorch runs as its users run it: none of the settings microdl makes for itself.
+    from microdl._threads import OPT_OUT, applied
 
     env = {k: v for k, v in os.environ.items() if k not in applied}
-    done = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
+    env[OPT_OUT] = "0"
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        raise RuntimeError(f"the PyTorch worker failed:\n{done.stdout}\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _fmt_time(seconds):
-    if seconds is None:
-        return "-"
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.1f} us"
-    return f"{seconds * 1e3:.3f} ms"
+def _limits(seconds):
+    """The machine's copy bandwidth and BLAS rate, measured now."""
+    copy_s = _time_factory(machine_copy_factory(COPY_MIB), seconds)
+    blas_s = _time_factory(blas_factory(), seconds)
+    return {"copy_GB/s": 2 * COPY_MIB * 2 ** 20 / copy_s / 1e9,
+            "blas_GFLOP/s": 2 * 2048 ** 3 / blas_s / 1e9}
 
 
 def _ratio(a, b):
     return None if a is None or b is None else a / b
 
 
-def _fmt_ratio(r):
-    return "-" if r is None else f"{r:.2f}x"
+def _finish(row, case, limits):
+    """Rates and ratios of a timed row (microdl's figure: cuda, else numba, else numpy)."""
+    best = next((row[b] for b in ("cuda", "numba", "numpy") if row.get(b)), None)
+    row["vs_torch"] = _ratio(best, row.get("torch"))
+    row["vs_copy"] = _ratio(best, row.get("copy"))
+    row["of_copy"] = _ratio(row.get("copy"), best)
+    if case.bytes and best:
+        row["bytes"] = case.bytes
+        row["GB/s"] = case.bytes / best / 1e9
+    if case.flops and best:
+        row["flops"] = case.flops
+        row["GFLOP/s"] = case.flops / best / 1e9
+        row["of_blas_peak"] = row["GFLOP/s"] / limits["blas_GFLOP/s"]
+    if case.rate_unit and best:
+        row[case.rate_unit] = 1 / best
+    return row
 
 
 def run(args):
-    import microdl
-
     started = time.time()
-    peak_seconds = _time_factory(blas_factory(), args.seconds)
-    blas_gflops = 2 * 2048 ** 3 / peak_seconds / 1e9
-    torch_times = None if args.no_torch else _run_torch(args)
+    limits_start = _limits(args.seconds)
+    torch = None if args.no_torch else _run_torch(args)
+    torch_times = torch["times"] if torch else None
+    columns = None
     rows = []
     for family, case in _collect(args.quick, args.only):
         row = {"family": family, "name": case.name, "shape": case.shape}
         for backend in MICRODL_BACKENDS:
             if backend in case.make:
-                microdl.set_kernels(backend)
-                row[backend] = _time_factory(case.make[backend], args.seconds)
+                if backend != "cuda":
+                    microdl.set_kernels(backend)
+                row[backend] = _time_factory(case.make[backend], args.seconds, backend)
         microdl.set_kernels("numba")
         if "copy" in case.make:
             row["copy"] = _time_factory(case.make["copy"], args.seconds)
         row["torch"] = None if torch_times is None else torch_times.get(case.key)
-        best = row.get("numba", row.get("numpy"))
-        row["vs_torch"] = _ratio(best, row["torch"])
-        row["vs_copy"] = _ratio(best, row.get("copy"))
-        if case.bytes and best:
-            row["GB/s"] = case.bytes / best / 1e9
-        if case.flops and best:
-            row["GFLOP/s"] = case.flops / best / 1e9
-            row["of_blas_peak"] = row["GFLOP/s"] / blas_gflops
         rows.append(row)
-        print(_table_line(row), flush=True)
-    report = {
-        "machine": {"platform": platform.platform(), "processor": platform.processor(),
-                    "cpus": os.cpu_count(), "python": platform.python_version()},
-        "blas_gflops_2048": blas_gflops, "seconds": time.time() - started,
-        "command": "python -m bench " + " ".join(sys.argv[1:]), "rows": rows,
+        # NOTE: the ratio to BLAS waits for the end-of-run limits; the line shows it from the
+        # start-of-run ones.
+        _finish(row, case, limits_start)
+        if columns is None:
+            columns = rep.kernel_columns([row])
+            print(rep.kernel_header(columns), flush=True)
+        print(rep.kernel_line(row, columns), flush=True)
+    measured = []
+    for family, module in _family_modules():
+        if hasattr(module, "rows"):
+            for row in module.rows(quick=args.quick, seconds=args.seconds,
+                                   torch=torch is not None, only=args.only):
+                measured.append(row)
+                print(f"| {row['name']} | {row['shape']} | {rep.fmt_time(row.get('numba'))} | "
+                      f"{rep.fmt_time(row.get('torch'))} | {row.get('detail', '')} |", flush=True)
+    limits_end = _limits(args.seconds)
+    # NOTE: the shared machine's other jobs can only slow a yardstick down, so the better of the
+    # two measurements is the closer one to the machine's real limit.
+    limits = {key: max(limits_start[key], limits_end[key]) for key in limits_start}
+    cases = dict((case.key, case) for _, case in _collect(args.quick, args.only))
+    for row in rows:
+        _finish(row, cases[f"{row['name']} {row['shape']}"], limits)
+    limits.update(copy_MiB=COPY_MIB, start=limits_start, end=limits_end)
+    return {
+        "machine": rep.machine(torch["version"] if torch else None),
+        "limits": limits, "blas_gflops_2048": limits["blas_GFLOP/s"],
+        "seconds": time.time() - started,
+        "command": "python -m bench " + " ".join(args.argv), "rows": rows + measured,
     }
-    return report
-
-
-def _table_line(row):
-    rate = (f"{row['GB/s']:.1f} GB/s" if "GB/s" in row
-            else f"{row['GFLOP/s']:.0f} GFLOP/s" if "GFLOP/s" in row else "-")
-    return (f"| {row['name']} | {row['shape']} | {_fmt_time(row.get('numpy'))} | "
-            f"{_fmt_time(row.get('numba'))} | {_fmt_time(row['torch'])} | "
-            f"{_fmt_ratio(row['vs_torch'])} | {rate} | {_fmt_ratio(row['vs_copy'])} |")
-
-
-def markdown(report):
-    head = ("| kernel | shape | numpy_ref | numba | PyTorch | numba / PyTorch | rate | "
-            "numba / copy |\n|---|---|---|---|---|---|---|---|")
-    lines = [head] + [_table_line(r) for r in report["rows"]]
-    lines.append(f"\nBLAS yardstick (2048^3 float32 matmul, numpy): "
-                 f"{report['blas_gflops_2048']:.0f} GFLOP/s. Machine: "
-                 f"{report['machine']['platform']}, {report['machine']['cpus']} CPUs. "
-                 f"Command: `{report['command']}`.")
-    return "\n".join(lines) + "\n"
-
-
-def _write_atomically(path, text):
-    """Write through a temp file and a rename: a reader never sees half a report."""
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small shapes, short timings")
     parser.add_argument("--only", help="regular expression on 'name shape' of the rows")
     parser.add_argument("--json", help="write the full report as JSON here")
-    parser.add_argument("--md", help="write the markdown table here")
+    parser.add_argument("--md", help="write the markdown tables here")
+    parser.add_argument("--plot", help="write the PNG chart here (default: next to --json; "
+                                       "docs/bench.png with --readme)")
+    parser.add_argument("--readme", nargs="?", const="README.md", default=None,
+                        help="rewrite the bench block of this README (default README.md)")
     parser.add_argument("--seconds", type=float, default=None,
                         help="minimum timing time per row (default 0.3, 0.02 with --quick)")
-    parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch worker")
+    parser.add_argument("--no-torch", action="store_true", help="skip PyTorch")
     parser.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    args.argv = argv
     if args.seconds is None:
         args.seconds = 0.02 if args.quick else 0.3
     if args.torch_worker:
         _torch_worker(args)
         return
-    print("| kernel | shape | numpy_ref | numba | PyTorch | numba / PyTorch | rate | "
-          "numba / copy |\n|---|---|---|---|---|---|---|---|", flush=True)
+    if args.readme and not args.json:
+        args.json = os.path.join("bench", "out", "bench.json")
+    if args.plot is None and args.readme:
+        args.plot = os.path.join(os.path.dirname(os.path.abspath(args.readme)), "docs",
+                                 "bench.png")
+    elif args.plot is None and args.json:
+        args.plot = os.path.splitext(args.json)[0] + ".png"
     report = run(args)
     if args.json:
-        _write_atomically(args.json, json.dumps(report, indent=1))
+        rep.write_atomically(args.json, json.dumps(report, indent=1))
+    if args.plot:
+        rep.plot(report, args.plot)
     if args.md:
-        _write_atomically(args.md, markdown(report))
-    print(f"\nBLAS yardstick: {report['blas_gflops_2048']:.0f} GFLOP/s; "
-          f"{len(report['rows'])} rows in {report['seconds']:.0f} s")
+        rep.write_atomically(args.md, rep.markdown(report))
+    if args.readme:
+        rep.rewrite_readme(args.readme, rep.readme_block(
+            report, rep.relative_image(args.readme, args.plot)))
+    limits = report["limits"]
+    print(f"\nLimits: copy {limits['copy_GB/s']:.1f} GB/s, BLAS {limits['blas_GFLOP/s']:.0f} "
+          f"GFLOP/s; {len(report['rows'])} rows in {report['seconds']:.0f} s"
+          + "".join(f"; wrote {p}" for p in (args.json, args.plot, args.md, args.readme) if p))
 
 
 if __name__ == "__main__":

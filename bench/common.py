@@ -5,6 +5,8 @@ returning Cases. ``Case.make`` maps a backend name to a zero-argument factory th
 inputs and returns a zero-argument callable to time:
 
 - "numpy" / "numba": microdl with that kernel set (the runner selects it before the factory runs);
+- "cuda": microdl on the GPU (family bench/cuda.py); the callable must synchronize the device
+  before it returns, so that the time covers the work;
 - "torch": PyTorch with 2 threads, run in a separate worker process so its OpenMP threads and
   microdl's numba and OpenBLAS threads never spin against each other;
 - "copy": a plain numba copy of the same bytes, the memory-bandwidth yardstick.
@@ -23,10 +25,16 @@ class Case:
     make: dict = field(default_factory=dict)
     bytes: int = 0   # bytes a memory-bound kernel must move (read + write)
     flops: int = 0   # floating-point operations of a compute-bound kernel
+    rate_unit: str = ""  # for whole steps: "steps/s" (neither bytes nor flops say much there)
 
     @property
     def key(self):
         return f"{self.name} {self.shape}"
+
+
+# The numpy reference can be 10-100x slower than numba at the big shapes: it gets one warm-up
+# call and three timed ones (or more, up to the time budget), never fewer.
+SLOW_BACKEND_TIMING = {"warmup": 1, "min_repeats": 3}
 
 
 def time_median(fn, warmup=3, min_repeats=7, min_seconds=0.25, max_repeats=2000):
@@ -69,6 +77,12 @@ def copy_factory(nbytes_moved):
         dst = np.empty_like(src)
         return lambda: copy(src, dst)
     return make
+
+
+def machine_copy_factory(mib=64):
+    """A factory timing a numba copy of ``mib`` MiB into another buffer: the machine's memory
+    bandwidth (64 MiB is past any L3 of the machines we run on, so this is main memory)."""
+    return copy_factory(2 * mib * 2 ** 20)
 
 
 def blas_factory(n=2048):

@@ -95,7 +95,7 @@ def _linear_case(batch, fan_in, fan_out):
 
     # forward x @ W^T, backward dW = g^T x (dx not needed: x is an input): 2 matmuls.
     return Case("linear fwd+bwd", f"{batch}x{fan_in}->{fan_out}",
-                {"numba": microdl_factory, "torch": torch_factory},
+                {"numpy": microdl_factory, "numba": microdl_factory, "torch": torch_factory},
                 flops=2 * 2 * batch * fan_in * fan_out)
 
 

@@ -67,7 +67,8 @@ def _mlp_case(batch_norm, batch=60):
 
     name = "MLP+BN step" if batch_norm else "MLP step"
     return Case(name, f"784-100-100-100-10 sigmoid, batch {batch}",
-                {"numpy": microdl_factory, "numba": microdl_factory, "torch": torch_factory})
+                {"numpy": microdl_factory, "numba": microdl_factory, "torch": torch_factory},
+                rate_unit="steps/s")
 
 
 def _cnn_layers(nn):
@@ -121,7 +122,8 @@ def _cnn_case(batch=64):
         return step
 
     return Case("CNN step", f"conv32-BN-ReLU-pool, conv64-BN-ReLU-pool, fc10, batch {batch}",
-                {"numba": microdl_factory, "torch": torch_factory})
+                {"numpy": microdl_factory, "numba": microdl_factory, "torch": torch_factory},
+                rate_unit="steps/s")
 
 
 def cases(quick=False):

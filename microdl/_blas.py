@@ -22,7 +22,6 @@ product goes to ``np.matmul`` unchanged.
 import ctypes
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -82,6 +81,9 @@ def _setup():
             threads = _threads()
             pool = None
             if openblas is not None and threads > 1:
+                # NOTE: imported here: concurrent.futures pulls in logging (~7 ms at import)
+                from concurrent.futures import ThreadPoolExecutor
+
                 openblas[1](1)
                 pool = ThreadPoolExecutor(threads - 1, "microdl-blas")
             _state.update(openblas=openblas, threads=threads, pool=pool)

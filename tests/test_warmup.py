@@ -1,0 +1,76 @@
+"""``python -m microdl.warmup`` reaches every CPU kernel (checked without compiling them all)."""
+
+import importlib
+import types
+
+import numpy as np
+import pytest
+from numba import njit
+
+from microdl import warmup
+
+FAMILIES = warmup.families()
+DTYPES = [np.float32, np.float64]
+
+
+def test_it_walks_every_family_of_the_cpu_kernels():
+    assert {"activation", "conv", "normalization", "optim", "pool", "softmax"} <= set(FAMILIES)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_every_exported_kernel_has_a_warm_up_example(family):
+    module = importlib.import_module(f"{warmup.PACKAGE}.{family}")
+    for dtype in DTYPES:
+        calls = warmup.examples(family, dtype, module)
+        missing = sorted(set(warmup.public_kernels(module)) - set(calls))
+        assert not missing, f"add warm-up examples for {family}: {missing}"
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_examples_are_valid_calls_of_the_reference_kernels(family):
+    # NOTE: the numpy reference states the contract; running it costs no compilation.
+    reference = importlib.import_module(f"microdl.kernels.numpy_ref.{family}")
+    for dtype in DTYPES:
+        for name, calls in warmup.examples(family, dtype).items():
+            assert calls, f"{family}.{name}"
+            for args in calls:
+                getattr(reference, name)(*args)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_every_compiled_function_is_found_and_cached_on_disk(family):
+    module = importlib.import_module(f"{warmup.PACKAGE}.{family}")
+    found = warmup.dispatchers(module)
+    assert found
+    for serial, parallel in warmup.twins(module):
+        assert any(d is serial for d in found.values())
+        assert any(d is parallel for d in found.values())
+    for name, dispatcher in found.items():
+        assert type(dispatcher._cache).__name__ != "NullCache", f"{name}: needs cache=True"
+
+
+def test_unwarmed_lists_what_no_call_has_compiled_for_a_dtype():
+    module = types.ModuleType("fake_kernels")
+
+    def double(x, out):
+        for i in range(x.size):
+            out[i] = 2 * x[i]
+
+    double.__module__ = module.__name__
+    module.double = njit(double)
+    assert warmup.unwarmed(module, DTYPES) == ["fake_kernels.double (float32)",
+                                               "fake_kernels.double (float64)"]
+    x = np.ones(3, np.float32)
+    module.double(x, np.empty_like(x))
+    assert warmup.unwarmed(module, DTYPES) == ["fake_kernels.double (float64)"]
+
+
+def test_warm_up_command_on_one_family(capsys):
+    assert warmup.main(["--only", "^optim$", "--dtype", "float32"]) == 0
+    out = capsys.readouterr().out
+    assert "optim:" in out and "total:" in out
+    module = importlib.import_module(f"{warmup.PACKAGE}.optim")
+    assert warmup.unwarmed(module, [np.float32]) == []
+    # both builds, although the example's size only selects the serial one
+    for serial, parallel in warmup.twins(module):
+        assert set(serial.signatures) == set(parallel.signatures) != set()
