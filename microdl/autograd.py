@@ -27,6 +27,7 @@ _state = threading.local()
 _sequence = itertools.count()
 _tensor_class = None
 _profiler = None  # the active microdl.profiler.Profile, set and cleared by profiler.profile()
+_devices = None  # microdl.device once a CUDA tensor exists: it picks each call's CUDA twin
 
 
 def _tensor():
@@ -122,6 +123,8 @@ class Function:
         Tensor = _tensor()
         ctx = Context()
         arrays = [t.data if isinstance(t, Tensor) else t for t in inputs]
+        if _devices is not None:
+            cls = _devices.twin(cls, arrays)
         needs = tuple(isinstance(t, Tensor) and t.requires_grad for t in inputs)
         record = any(needs) and is_grad_enabled()
         ctx.needs_input_grad = needs
@@ -206,6 +209,8 @@ def _accumulate_leaf(tensor, grad, owned=False):
     NOTE: the copy makes ``tensor.grad`` an array of its own, so a later ``+=`` never writes into
     an array an op still holds; adopting an owned one saves a pass over it (for a leaf the size of
     a BatchNorm input, several ms)."""
+    if _devices is not None and _devices.is_array(grad):
+        return _devices.accumulate_leaf(tensor, grad)
     if grad.dtype != tensor.data.dtype:
         grad, owned = grad.astype(tensor.data.dtype), True
     if tensor.grad is None:
@@ -254,6 +259,9 @@ def _run_backward(root, grad, retain_graph):
             for i, inp in enumerate(node.inputs):
                 g, grads[i] = grads[i], None  # the list lets go, so _owned can see who holds g
                 if g is None or not getattr(inp, "requires_grad", False):
+                    continue
+                if _devices is not None and _devices.is_array(g):
+                    _devices.route_grad(inp, g, pending)
                     continue
                 g = sum_to_shape(np.asarray(g), inp.data.shape)
                 if inp._node is None:

@@ -1,4 +1,5 @@
-"""Which kernel set runs an op: on the CPU "numba" (default) or "numpy" (the readable reference).
+"""Which kernel set runs an op: on the CPU "numba" (default) or "numpy" (the readable reference);
+on a GPU (a tensor on device "cuda") always "cuda", through the ops' CUDA twins (ops/cuda/).
 
 Every kernel set is a package with the same family files and function names
 (``kernels/numpy_ref/activation.py`` and ``kernels/cpu/activation.py`` both define
@@ -14,9 +15,12 @@ import importlib
 import os
 
 KERNEL_SETS = {"numba": "microdl.kernels.cpu", "numpy": "microdl.kernels.numpy_ref"}
+# The kernels for tensors on device "cuda", whatever the CPU set in use.
+CUDA_KERNELS = "microdl.kernels.cuda"
 
 _current = None
 _families = {}
+_cuda_families = {}
 _kernel_hook = None  # set by microdl.profiler while a profile is active: times kernel calls
 
 
@@ -55,6 +59,18 @@ def kernels(family):
     return module
 
 
+def cuda_kernels(family):
+    """The module of ``family`` in the CUDA kernel set (imported when a CUDA tensor first needs
+    it; importing it touches the CUDA driver or numba's simulator)."""
+    module = _cuda_families.get(family)
+    if module is None:
+        module = _cuda_families[family] = importlib.import_module(f"{CUDA_KERNELS}.{family}")
+    return module
+
+
 def kernel_module(kernel_set, family):
-    """The module of ``family`` in a named kernel set, whatever set is in use (for tests, bench)."""
+    """The module of ``family`` in a named kernel set ("numpy", "numba" or "cuda"), whatever
+    set is in use (for tests, bench)."""
+    if kernel_set == "cuda":
+        return cuda_kernels(family)
     return importlib.import_module(f"{KERNEL_SETS[_check_name(kernel_set)]}.{family}")

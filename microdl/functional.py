@@ -50,6 +50,9 @@ def dropout(input, p=0.5, training=True):
     """Zero each element with probability p and scale the rest by 1 / (1 - p) (training only)."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    dtype = input.dtype if isinstance(input, Tensor) else np.asarray(input).dtype
+    if dtype.kind != "f":
+        raise TypeError(f"dropout: expected a floating point input (got dtype {dtype})")
     if not training or p == 0.0:
         return input
     return _ew.Dropout.apply(input, p=float(p), rng=random.default_generator())
@@ -80,6 +83,11 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if x.ndim < 2:
         raise ValueError(f"batch_norm: expected an input with at least 2 dimensions (N, C, ...) "
                          f"(got {x.ndim}D input)")
+    if x.dtype.kind != "f":
+        raise TypeError(f"batch_norm: expected a floating point input (got dtype {x.dtype})")
+    if x.size == 0:
+        raise ValueError(f"batch_norm: got an empty input of size {list(x.shape)}: there are "
+                         "no values to take statistics of (an empty batch?)")
     channels = x.shape[1]
     if isinstance(running_mean, Tensor):
         running_mean = running_mean.data
@@ -96,6 +104,11 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     elif running_mean is None or running_var is None:
         raise RuntimeError("batch_norm: running_mean and running_var must be defined in "
                            "evaluation mode")
+    # NOTE: the promotion rule (README): float64 weight and bias make the output float64; the
+    # kernels take a float64 input with float32 parameters and buffers, not the other way.
+    wide = np.result_type(x.dtype, *(v.dtype for v in (weight, bias) if v is not None))
+    if wide != x.dtype:
+        input = input.to(dtype=wide) if isinstance(input, Tensor) else x.astype(wide)
     return _norm.BatchNorm.apply(input, weight, bias, running_mean=running_mean,
                                  running_var=running_var, training=bool(training),
                                  momentum=momentum, eps=eps)
@@ -113,6 +126,10 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     g = co's group (PyTorch's conv2d: a cross-correlation). padding may be "valid" or "same"."""
     if input.ndim == 3:
         return _unbatched(conv2d, input, weight, bias, stride, padding, dilation, groups)
+    if input.ndim == 4 and input.shape[0] == 0:
+        # NOTE: PyTorch returns an empty output here; the kernels' layouts do not take N = 0
+        raise ValueError(f"conv2d: got an empty batch (input of size {list(input.shape)}); "
+                         "pass at least one sample")
     stride, dilation = _conv.pair(stride, "stride"), _conv.pair(dilation, "dilation")
     padding, crop = _conv.conv2d_padding(padding, tuple(weight.shape[2:]), stride, dilation)
     out = _conv.Conv2d.apply(input, weight, bias, stride=stride, padding=padding,

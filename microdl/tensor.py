@@ -1,37 +1,37 @@
 """Tensor: a numpy array, its gradient, and the tape node of the op that made it.
 
-Arithmetic follows numpy: broadcasting, and numpy's type promotion (a Python scalar takes the
-tensor's dtype; float32 with a float64 array gives float64). Floats default to float32 when the
-data comes from Python lists or scalars; numpy arrays keep their dtype, as ``torch.tensor`` does.
+Arithmetic follows numpy's broadcasting and PyTorch's type promotion (``ops.elementwise.promote``:
+a Python scalar takes the tensor's dtype, float32 with int64 gives float32, float32 with a
+float64 array gives float64). Floats default to float32 when the data comes from Python lists or
+scalars; numpy arrays keep their dtype, as ``torch.tensor`` does.
 """
 
 import numpy as np
 
 from . import autograd
+from . import device as _device
 from .ops import activation, elementwise, matmul, reduce, shape
 
 _DEFAULT_FLOAT = np.float32
 
 
 def _check_device(device):
-    device = str(device)
-    if device != "cpu":
-        raise RuntimeError(
-            f"device {device!r} is not available in this build of microdl: tensors live on "
-            "'cpu' (the CUDA backend is not part of it yet)"
-        )
-    return device
+    """"cpu" or "cuda:0"; asking for CUDA without a GPU is a RuntimeError saying what to do."""
+    return _device.parse(device)
 
 
 def _to_array(data, dtype=None):
     if isinstance(data, Tensor):
-        data = data.data
+        data = _device.host(data.data)
     from_python = not isinstance(data, np.ndarray)
-    array = np.array(data, dtype=dtype, copy=True)
+    # NOTE: order="C": a copy of a transposed or Fortran-ordered array would keep its layout,
+    # and in-place kernels (the SGD update) write through flat C-order views.
+    array = np.array(data, dtype=dtype, copy=True, order="C")
     if dtype is None and from_python and array.dtype == np.float64:
         array = array.astype(_DEFAULT_FLOAT)
-    if array.dtype == object:
-        raise TypeError(f"cannot make a tensor from {type(data).__name__} data")
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"cannot make a tensor from {type(data).__name__} data of dtype "
+                        f"{array.dtype}: tensors hold booleans, integers or floats")
     return array
 
 
@@ -39,8 +39,10 @@ class Tensor:
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected operator
 
     def __init__(self, data, requires_grad=False, dtype=None, device="cpu"):
-        _check_device(device)
+        target = _check_device(device)
         self.data = _to_array(data, dtype)
+        if target != "cpu":
+            self.data = _device.move(self.data, target)
         self.grad = None
         self._node = None
         self.requires_grad = False
@@ -75,7 +77,8 @@ class Tensor:
 
     @property
     def device(self):
-        return "cpu"
+        """"cpu", or "cuda:0" for a tensor holding a numba device array."""
+        return _device.of(self.data)
 
     @property
     def is_leaf(self):
@@ -112,22 +115,24 @@ class Tensor:
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
                 "instead."
             )
-        return self.data
+        # NOTE: a CUDA tensor gives a host copy (PyTorch asks for .cpu() first).
+        return _device.host(self.data)
 
     def __array__(self, dtype=None, copy=None):
+        data = _device.host(self.data)
         if copy:
-            return np.array(self.data, dtype=dtype, copy=True)
-        return self.data if dtype is None else self.data.astype(dtype)
+            return np.array(data, dtype=dtype, copy=True)
+        return data if dtype is None else data.astype(dtype)
 
     def item(self):
         if self.data.size != 1:
             raise ValueError(
                 f"a Tensor with {self.data.size} elements cannot be converted to Scalar"
             )
-        return self.data.item()
+        return _device.host(self.data).item()
 
     def tolist(self):
-        return self.data.tolist()
+        return _device.host(self.data).tolist()
 
     def detach(self):
         """The same data, cut from the tape: no gradient flows through the result."""
@@ -137,11 +142,22 @@ class Tensor:
         return elementwise.Clone.apply(self)
 
     def to(self, device=None, dtype=None):
+        """This tensor on ``device`` ("cpu", "cuda") and/or as ``dtype``: itself when nothing
+        changes, else a copy that stays on the tape (gradients flow back to this tensor)."""
+        out = self
         if device is not None:
-            _check_device(device)
-        if dtype is not None and np.dtype(dtype) != self.data.dtype:
-            return elementwise.Cast.apply(self, dtype=np.dtype(dtype))
-        return self
+            target = _check_device(device)
+            if target != _device.of(self.data):
+                out = _device.ToDevice.apply(self, device=target)
+        if dtype is not None and np.dtype(dtype) != out.data.dtype:
+            return elementwise.Cast.apply(out, dtype=np.dtype(dtype))
+        return out
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self):
+        return self.to("cuda")
 
     def float(self):
         return self.to(dtype=np.float32)
@@ -150,8 +166,8 @@ class Tensor:
         return self.to(dtype=np.float64)
 
     def __repr__(self):
-        body = np.array2string(self.data, separator=", ", prefix="tensor(")
-        extras = []
+        body = np.array2string(_device.host(self.data), separator=", ", prefix="tensor(")
+        extras = [] if self.device == "cpu" else [f"device='{self.device}'"]
         if self.data.dtype not in (np.float32, np.int64, np.bool_):
             extras.append(f"dtype={self.data.dtype}")
         if self._node is not None:
@@ -173,7 +189,9 @@ class Tensor:
                     f"grad can be implicitly created only for scalar outputs (got shape "
                     f"{self.shape}); pass backward(grad) with a gradient of that shape"
                 )
-            grad = np.ones_like(self.data)
+            grad = _device.ones_like(self.data)
+        elif _device.is_device_array(self.data):
+            grad = _device.as_gradient(grad.data if isinstance(grad, Tensor) else grad, self.data)
         else:
             grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, self.data.dtype)
             if grad.shape != self.shape:
@@ -275,6 +293,8 @@ class Tensor:
 
     def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
+        if _device.is_device_array(self.data):
+            return Tensor._wrap(_device.argmax(self.data, axis, keepdims))
         return Tensor._wrap(np.argmax(self.data, axis=axis, keepdims=keepdims))
 
     # ---- shape --------------------------------------------------------------------------------

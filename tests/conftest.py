@@ -1,3 +1,10 @@
+import os
+
+# NOTE: before anything imports numba, which reads this once: the CUDA tests run in numba's
+# simulator unless MICRODL_TEST_REAL_CUDA=1 asks for the GPU.
+if os.environ.get("MICRODL_TEST_REAL_CUDA") != "1":
+    os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
+
 import numpy as np
 import pytest
 

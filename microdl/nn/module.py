@@ -11,6 +11,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from .. import device as _device
 from ..tensor import Tensor
 
 
@@ -173,17 +174,30 @@ class Module:
                 p.grad.data[...] = 0
 
     def to(self, device=None, dtype=None):
-        """Move (only "cpu" exists) or cast every floating parameter and buffer, in place."""
+        """Move ("cpu", "cuda") and/or cast every floating parameter and buffer, in place:
+        parameters keep their identity, so an optimizer made before still holds them.
+
+        NOTE: integer buffers (BatchNorm's num_batches_tracked) stay on the host, where the
+        module reads them every step; on the device each read would wait for the GPU.
+        """
+        target = None if device is None else _device.parse(device)
         for module in self.modules():
             for name, p in module._parameters.items():
-                if p is not None:
-                    p.to(device)
-                    if dtype is not None and np.issubdtype(p.dtype, np.floating):
-                        p.data = p.data.astype(dtype)
-                        p.grad = None
+                if p is None:
+                    continue
+                if dtype is not None and np.issubdtype(p.dtype, np.floating):
+                    p.data = _device.astype(p.data, dtype)
+                    p.grad = None
+                if target is not None:
+                    p.data = _device.move(p.data, target)
+                    if p.grad is not None:
+                        p.grad.data = _device.move(p.grad.data, target)
             for name, b in module._buffers.items():
-                if b is not None and dtype is not None and np.issubdtype(b.dtype, np.floating):
-                    module._buffers[name] = b.astype(dtype)
+                if b is None or not np.issubdtype(b.dtype, np.floating):
+                    continue
+                if dtype is not None:
+                    b = _device.astype(b, dtype)
+                module._buffers[name] = b if target is None else _device.move(b, target)
         return self
 
     def float(self):
@@ -200,10 +214,10 @@ class Module:
             prefix = f"{module_name}." if module_name else ""
             for name, param in module._parameters.items():
                 if param is not None:
-                    state[prefix + name] = param.data.copy()
+                    state[prefix + name] = _device.host_copy(param.data)
             for name, buf in module._buffers.items():
                 if buf is not None:
-                    state[prefix + name] = np.array(buf, copy=True)
+                    state[prefix + name] = _device.host_copy(buf)
         return state
 
     def load_state_dict(self, state_dict, strict=True):
@@ -248,11 +262,11 @@ class Module:
         for key, value in arrays.items():
             module, name, is_param = targets[key]
             if is_param:
-                param = module._parameters[name]
-                param.data[...] = value.astype(param.data.dtype, copy=False)
+                _device.copy_into(module._parameters[name].data, value)
             else:
                 buf = module._buffers[name]
-                module._buffers[name] = value.astype(buf.dtype, copy=True)
+                module._buffers[name] = _device.move(value.astype(buf.dtype, copy=True),
+                                                     _device.of(buf))
         return missing, unexpected
 
     # ---- printing -------------------------------------------------------------------------------

@@ -96,7 +96,11 @@ def _rows_view(x, dim):
         raise IndexError(f"Dimension out of range (expected to be in range of [{-x.ndim}, "
                          f"{x.ndim - 1}], but got {dim})")
     moved = np.moveaxis(x, dim, -1)
-    return np.ascontiguousarray(moved).reshape(-1, x.shape[dim]), moved.shape
+    n = x.shape[dim]
+    # NOTE: with n == 0 the input is viewed as 0 rows, not (rows, 0): the kernels read x[r, 0]
+    # for every row, out of bounds in a numba loop (and reshape(-1, 0) is ambiguous).
+    rows = moved.size // n if n else 0
+    return np.ascontiguousarray(moved).reshape(rows, n), moved.shape
 
 
 def _rows_back(rows, moved_shape, dim):

@@ -1,8 +1,34 @@
-"""Elementwise arithmetic with numpy broadcasting; the engine sums gradients back to each shape."""
+"""Elementwise arithmetic with numpy broadcasting; the engine sums gradients back to each shape.
+
+Binary ops promote dtypes as PyTorch does (``promote``), not as numpy does.
+"""
 
 import numpy as np
 
 from ..autograd import Function
+
+
+def promote(a, b):
+    """a and b cast to the result dtype of a binary op, PyTorch's rule:
+
+    - a float operand decides over an integer or boolean one (float32 + int64 -> float32, where
+      numpy gives float64);
+    - between floats, an operand with dimensions decides over a 0-d one (float32 array * 0-d
+      float64 -> float32); otherwise the wider float wins (float32 + float64 -> float64);
+    - integers and booleans among themselves follow numpy.
+    Python scalars arrive already in the tensor's dtype (``Tensor._operand``).
+    """
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype == b.dtype:
+        return a, b
+    a_float, b_float = a.dtype.kind == "f", b.dtype.kind == "f"
+    if a_float != b_float:
+        target = a.dtype if a_float else b.dtype
+    elif a_float and (a.ndim == 0) != (b.ndim == 0):
+        target = b.dtype if a.ndim == 0 else a.dtype
+    else:
+        return a, b
+    return a.astype(target, copy=False), b.astype(target, copy=False)
 
 
 class Add(Function):
@@ -10,6 +36,7 @@ class Add(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        a, b = promote(a, b)
         return a + b
 
     @staticmethod
@@ -22,6 +49,7 @@ class Sub(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        a, b = promote(a, b)
         return a - b
 
     @staticmethod
@@ -34,6 +62,7 @@ class Mul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        a, b = promote(a, b)
         ctx.save_for_backward(a, b)
         return a * b
 
@@ -50,6 +79,7 @@ class Div(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        a, b = promote(a, b)
         ctx.save_for_backward(a, b)
         return a / b
 

@@ -4,6 +4,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function
+from .elementwise import promote
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -24,6 +25,10 @@ def _check_labels(logits, labels):
     if not np.issubdtype(labels.dtype, np.integer):
         raise TypeError(f"cross_entropy: expected integer class labels (got dtype "
                         f"{labels.dtype}); use labels.astype(np.int64)")
+    if labels.ndim > 1:
+        raise RuntimeError(f"0D or 1D target tensor expected, multi-target not supported "
+                           f"(cross_entropy takes one integer class label per sample: shape "
+                           f"({logits.shape[0]},), got labels of shape {labels.shape})")
     if labels.shape != (logits.shape[0],):
         raise ValueError(f"Expected input batch_size ({logits.shape[0]}) to match target "
                          f"batch_size ({labels.shape[0] if labels.ndim else 0}): labels shape "
@@ -36,6 +41,8 @@ def _check_labels(logits, labels):
 
 def _reduce(values, reduction):
     if reduction == "mean":
+        if values.size == 0:  # the mean of no values is NaN (as in PyTorch), without a warning
+            return np.asarray(np.nan, values.dtype)
         return np.asarray(values.mean(dtype=np.float64), values.dtype)
     if reduction == "sum":
         return np.asarray(values.sum(dtype=np.float64), values.dtype)
@@ -46,7 +53,7 @@ def _spread(g, n, reduction, dtype):
     """Gradient of the reduction: one value per sample."""
     if reduction == "none":
         return np.ascontiguousarray(g, dtype)
-    scale = g / n if reduction == "mean" else g
+    scale = g / max(n, 1) if reduction == "mean" else g  # n = 0: an empty gradient anyway
     return np.full(n, scale, dtype)
 
 
@@ -81,9 +88,13 @@ class MSELoss(Function):
     @staticmethod
     def forward(ctx, pred, target, reduction="mean"):
         _check_reduction(reduction)
+        if not np.issubdtype(pred.dtype, np.floating):
+            raise TypeError(f"mse_loss: expected a floating point input (got dtype "
+                            f"{pred.dtype})")
         if pred.shape != target.shape:
             raise ValueError(f"mse_loss: input shape {pred.shape} and target shape "
                              f"{target.shape} differ (broadcasting is not done for losses)")
+        pred, target = promote(pred, target)
         diff = pred - target
         ctx.save_for_backward(diff)
         ctx.reduction = reduction
@@ -92,6 +103,6 @@ class MSELoss(Function):
     @staticmethod
     def backward(ctx, g):
         (diff,) = ctx.saved
-        scale = g / diff.size if ctx.reduction == "mean" else g
+        scale = g / max(diff.size, 1) if ctx.reduction == "mean" else g  # 0: empty grad
         grad = 2 * diff * np.asarray(scale, diff.dtype)
         return grad, -grad

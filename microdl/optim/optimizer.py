@@ -5,6 +5,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from .. import device as _device
 from ..tensor import Tensor
 
 
@@ -16,6 +17,12 @@ class Optimizer:
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of "
                             f"Tensors or dicts, but got {type(params).__name__}")
+        if isinstance(params, (set, frozenset)):
+            # NOTE: a set's order changes between runs: the state_dict's parameter numbers, and
+            # so a resumed checkpoint, would be attached to the wrong parameters
+            raise TypeError("optimizer parameters need to be organized in ordered collections, "
+                            "but the ordering of tensors in sets will change between runs. "
+                            "Please use a list instead.")
         self.defaults = dict(defaults)
         self.state = defaultdict(dict)
         self.param_groups = []
@@ -81,7 +88,7 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if p in self.state:
-                    state[index[id(p)]] = {k: (v.copy() if isinstance(v, np.ndarray) else v)
+                    state[index[id(p)]] = {k: (_device.host_copy(v) if _is_array(v) else v)
                                            for k, v in self.state[p].items()}
         return {"state": state, "param_groups": groups}
 
@@ -126,7 +133,8 @@ class Optimizer:
             raise ValueError(f"loaded state dict has {name!r} of shape {value.shape} for "
                              f"parameter {key}, whose shape is {param.shape}")
         dtype = param.dtype if np.issubdtype(value.dtype, np.floating) else value.dtype
-        return np.array(value, dtype=dtype, copy=True)
+        # state lives where its parameter lives (a CUDA parameter's momentum on the GPU)
+        return _device.move(np.array(value, dtype=dtype, copy=True), param.device)
 
     def __repr__(self):
         lines = [f"{type(self).__name__} ("]
@@ -134,3 +142,8 @@ class Optimizer:
             lines.append(f"Parameter Group {i}")
             lines += [f"    {k}: {group[k]}" for k in sorted(group) if k != "params"]
         return "\n".join(lines + [")"])
+
+
+def _is_array(value):
+    """A host or device array (optimizer state that state_dict copies to the host)."""
+    return isinstance(value, np.ndarray) or _device.is_device_array(value)

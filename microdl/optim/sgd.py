@@ -3,6 +3,7 @@
 import numpy as np
 
 from .. import backend
+from .. import device as _device
 from ..autograd import enable_grad
 from .optimizer import Optimizer
 
@@ -47,13 +48,16 @@ class SGD(Optimizer):
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                grad = -p.grad.data if group["maximize"] else p.grad.data
+                grad = _device.negative(p.grad.data) if group["maximize"] else p.grad.data
                 buf, first = None, False
                 if momentum != 0:
                     state = self.state[p]
                     buf = state.get("momentum_buffer")
                     if buf is None:
-                        buf = state["momentum_buffer"] = np.empty(p.data.shape, p.data.dtype)
+                        buf = state["momentum_buffer"] = _device.empty_like(p.data)
                         first = True
-                update(p.data, grad, buf, lr, momentum, dampening, weight_decay, nesterov, first)
+                # NOTE: a CUDA parameter takes the CUDA kernel (one type test on the CPU path)
+                step = update if type(p.data) is np.ndarray else \
+                    _device.kernels_like(p.data, "optim").sgd_update_
+                step(p.data, grad, buf, lr, momentum, dampening, weight_decay, nesterov, first)
         return loss

@@ -10,7 +10,9 @@ import microdl.kernels.numpy_ref as numpy_ref
 
 FAMILIES = sorted(m.name for m in pkgutil.iter_modules(numpy_ref.__path__)
                   if not m.name.startswith("_"))
-OTHER_SETS = ["microdl.kernels.cpu"]
+# The CUDA set is imported for real (numba's simulator unless MICRODL_TEST_REAL_CUDA=1, see
+# tests/conftest.py), so its @cuda.jit kernels are checked to load as well.
+OTHER_SETS = ["microdl.kernels.cpu", pytest.param("microdl.kernels.cuda", marks=pytest.mark.cuda)]
 
 
 def public_kernels(module):
@@ -26,6 +28,11 @@ def test_there_are_kernel_families():
 @pytest.mark.parametrize("package", OTHER_SETS)
 @pytest.mark.parametrize("family", FAMILIES)
 def test_same_names_and_signatures_as_the_reference(package, family):
+    if package.endswith("cuda"):
+        from numba import cuda
+
+        if not cuda.is_available():
+            pytest.skip("no CUDA GPU or driver and NUMBA_ENABLE_CUDASIM is not set")
     reference = public_kernels(importlib.import_module(f"microdl.kernels.numpy_ref.{family}"))
     twin = public_kernels(importlib.import_module(f"{package}.{family}"))
     assert sorted(twin) == sorted(reference)

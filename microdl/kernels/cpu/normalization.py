@@ -185,13 +185,23 @@ def _rows_normalize(x2, y2, lo, rows, S, mean, scale, beta):
 
 @njit(**_FLAGS)
 def _rows_affine(x2, g2, out2, lo, rows, S, mean, a, k, c0):
-    """out = a[c] * g + k[c] * (x - mean[c]) + c0[c] over rows lo..lo+rows."""
+    """out = a[c] * g + k[c] * (x - mean[c]) + c0[c] over rows lo..lo+rows.
+
+    NOTE: the x term is skipped where k is 0 (eval mode: every k), so dx = a * g stays finite
+    where x is NaN or Inf, as in the reference (0 * NaN would be NaN).
+    """
     C = a.size
+    x_term = False
+    for c in range(C):
+        x_term = x_term or k[c] != 0
     for r in range(rows):
         xr = x2[lo + r]
         gr = g2[lo + r]
         outr = out2[lo + r]
-        if S == 1:
+        if S == 1 and not x_term:
+            for c in range(C):
+                outr[c] = a[c] * gr[c] + c0[c]
+        elif S == 1:
             for c in range(C):
                 outr[c] = a[c] * gr[c] + k[c] * (xr[c] - mean[c]) + c0[c]
         else:
@@ -201,8 +211,12 @@ def _rows_affine(x2, g2, out2, lo, rows, S, mean, a, k, c0):
                 mu = mean[c]
                 cc = c0[c]
                 base = c * S
-                for s in range(S):
-                    outr[base + s] = ac * gr[base + s] + kc * (xr[base + s] - mu) + cc
+                if kc == 0:
+                    for s in range(S):
+                        outr[base + s] = ac * gr[base + s] + cc
+                else:
+                    for s in range(S):
+                        outr[base + s] = ac * gr[base + s] + kc * (xr[base + s] - mu) + cc
 
 
 # The drivers take the (N, C, S) arrays and view them as (N, C*S) inside numba (a Python-side
@@ -396,8 +410,12 @@ def _bn_backward_channels(x3, g3, weight, mean, invstd, gx3, grad_weight, grad_b
             xr = x3[n, c]
             gr = g3[n, c]
             dr = gx3[n, c]
-            for s in range(S):
-                dr[s] = a_x * gr[s] + k_x * (xr[s] - mu_x) + c_x
+            if k_x == 0:  # eval mode: dx = a * dy, finite where x is not (see _rows_affine)
+                for s in range(S):
+                    dr[s] = a_x * gr[s] + c_x
+            else:
+                for s in range(S):
+                    dr[s] = a_x * gr[s] + k_x * (xr[s] - mu_x) + c_x
 
 
 _bn_train_channels = _Pair(_bn_train_channels)

@@ -1,0 +1,9 @@
+"""numba.cuda twins of ``numpy_ref``: ``_name_kernel`` (``@cuda.jit``) plus a launcher ``name(...)``
+with the reference's signature, taking device arrays (C-contiguous, as every array the CUDA ops
+make is).
+
+Importing this package touches the CUDA driver (or numba's simulator when
+``NUMBA_ENABLE_CUDASIM=1``), so nothing imports it until a CUDA tensor exists. Beyond the
+reference's families, ``elementwise``, ``reduce`` and ``matmul`` hold what numpy's own
+arithmetic does on the CPU, and ``memory`` allocates and copies device arrays.
+"""

@@ -1,0 +1,119 @@
+"""Sums and maxima over any set of axes of a C-contiguous device array.
+
+One block per output value (grid-stride over the outputs): its threads stride over the values
+reduced into it, in float64, and a shared-memory tree combines them in a fixed order, so results
+do not depend on the grid. Axes are described as (shape, element strides) pairs of the kept and
+the reduced axes, padded to MAX_DIMS, so one compiled kernel serves every rank and axis set.
+"""
+
+import math
+
+from numba import cuda, float64
+
+from . import config
+from ._launch import flat, grid, specialized
+from .elementwise import MAX_DIMS, _element_strides, _padded
+
+SUM, MAX = 0, 1
+
+
+@cuda.jit(device=True)
+def _offset(index, shape, strides, base):
+    for d in range(MAX_DIMS - 1, -1, -1):
+        coord = index % shape[d]
+        index //= shape[d]
+        base += coord * strides[d]
+    return base
+
+
+@cuda.jit(device=True)
+def _combine(op, acc, v):
+    if op == SUM:
+        return acc + v
+    # NaN wins, as in numpy's max
+    return v if (v > acc or v != v) else acc
+
+
+def _build(threads):
+    @cuda.jit
+    def kernel(x, out, kept_shape, kept_strides, red_shape, red_strides, count, op, scale):
+        acc_shared = cuda.shared.array(threads, float64)
+        t = cuda.threadIdx.x
+        o = cuda.blockIdx.x
+        while o < out.size:
+            base = _offset(o, kept_shape, kept_strides, 0)
+            acc = 0.0 if op == SUM else -math.inf
+            r = t
+            while r < count:
+                acc = _combine(op, acc, float64(x[_offset(r, red_shape, red_strides, base)]))
+                r += threads
+            acc_shared[t] = acc
+            cuda.syncthreads()
+            step = threads // 2
+            while step > 0:
+                if t < step:
+                    acc_shared[t] = _combine(op, acc_shared[t], acc_shared[t + step])
+                cuda.syncthreads()
+                step //= 2
+            if t == 0:
+                out[o] = acc_shared[0] * scale if op == SUM else acc_shared[0]
+            cuda.syncthreads()
+            o += cuda.gridDim.x
+    return kernel
+
+
+def _reduce(x, out, axes, op, scale):
+    shape = tuple(x.shape)
+    strides = _element_strides(shape)
+    axes = tuple(sorted(a % max(len(shape), 1) for a in axes)) if shape else ()
+    kept = [d for d in range(len(shape)) if d not in axes]
+    count = 1
+    for a in axes:
+        count *= shape[a]
+    if out.size != max(1, math.prod(shape[d] for d in kept)):
+        raise ValueError(f"reduce: output of {out.size} values for input {shape} over axes {axes}")
+    threads = config.THREADS_PER_BLOCK
+    kernel = specialized(_build, threads)
+    blocks = min(max(1, out.size), config.MAX_BLOCKS)
+    kernel[blocks, threads](
+        flat(x), flat(out), _padded([shape[d] for d in kept], 1),
+        _padded([strides[d] for d in kept], 0), _padded([shape[a] for a in axes], 1),
+        _padded([strides[a] for a in axes], 0), count, op, scale)
+
+
+@cuda.jit
+def _argmax_kernel(x, out, outer, length, inner):
+    # x viewed as (outer, length, inner); one thread per (outer, inner) pair
+    i = cuda.grid(1)
+    while i < outer * inner:
+        o = i // inner
+        j = i - o * inner
+        base = o * length * inner + j
+        best = x[base]
+        arg = 0
+        for r in range(1, length):
+            v = x[base + r * inner]
+            if (v > best or v != v) and best == best:
+                best = v
+                arg = r
+        out[i] = arg
+        i += cuda.gridsize(1)
+
+
+def argmax_axis(x, out, axis):
+    """out = index of the first maximum of x along ``axis`` (the first NaN if any, as numpy)."""
+    shape = tuple(x.shape)
+    outer = math.prod(shape[:axis])
+    inner = math.prod(shape[axis + 1:])
+    _argmax_kernel[grid(max(1, outer * inner))](flat(x), flat(out), outer, shape[axis], inner)
+
+
+def sum_axes(x, out, axes, scale=1.0):
+    """out = scale * sum of x over ``axes`` (out holds the kept axes, in order; float64
+    accumulation)."""
+    _reduce(x, out, axes, SUM, float(scale))
+
+
+def max_axes(x, out, axes):
+    """out = max of x over ``axes`` (NaN if any value reduced into it is NaN)."""
+    _reduce(x, out, axes, MAX, 1.0)
