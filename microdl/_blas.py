@@ -124,6 +124,26 @@ def _block(a, b, out):
     np.matmul(a, b, out=out)
 
 
+def run_blocks(work, count):
+    """Call ``work(i)`` for i in range(count), spread over microdl's threads; returns the results
+    in order. Which thread runs a block never changes what it computes, so callers that combine
+    the results in order get the same bits whatever the thread count."""
+    state = _state or _setup()
+    pool = state["pool"]
+    if pool is None or count < 2:
+        return [work(i) for i in range(count)]
+    parts = state["threads"]
+    futures = {i: pool.submit(_run_share, work, i, count, parts) for i in range(1, parts)}
+    results = dict(_run_share(work, 0, count, parts))
+    for future in futures.values():
+        results.update(future.result())
+    return [results[i] for i in range(count)]
+
+
+def _run_share(work, first, count, parts):
+    return [(i, work(i)) for i in range(first, count, parts)]
+
+
 def _reset_after_fork():
     _state.clear()  # the pool's threads do not survive a fork: make a new one on first use
 

@@ -8,6 +8,19 @@ import microdl
 import microdl.functional as F
 from microdl import gradcheck, tensor
 from microdl import _buffers
+from microdl.ops import conv as conv_op
+
+
+@pytest.fixture(params=["batched", "per_sample"])
+def conv_layout(request, monkeypatch):
+    """Run a test with the one-product layout and again with the per-sample one (in two blocks,
+    so that small test batches qualify); groups > 1 always takes the first."""
+    if request.param == "batched":
+        monkeypatch.setattr(conv_op, "PER_SAMPLE_MAX_TAPS", 0)
+    else:
+        monkeypatch.setattr(conv_op, "PER_SAMPLE_MAX_TAPS", 10 ** 9)
+        monkeypatch.setattr(conv_op, "SAMPLE_BLOCKS", 2)
+    return request.param
 
 # stride, padding, dilation, groups (input has 4 channels, weight 4 out-channels)
 COMBOS = [
@@ -30,13 +43,14 @@ def conv_inputs(rng, groups, dtype=np.float64, x_shape=(2, 4, 6, 5), kernel=(3, 
 
 
 @pytest.mark.parametrize("stride, padding, dilation, groups", COMBOS)
-def test_conv2d_gradcheck(stride, padding, dilation, groups, kernel_set, rng):
+def test_conv2d_gradcheck(stride, padding, dilation, groups, kernel_set, rng, conv_layout):
     x, w, b = conv_inputs(rng, groups)
     assert gradcheck(lambda x, w, b: F.conv2d(x, w, b, stride, padding, dilation, groups),
                      [x, w, b])
 
 
-def test_conv2d_gradcheck_without_bias_and_with_same_padding(kernel_set, rng):
+def test_conv2d_gradcheck_without_bias_and_with_same_padding(kernel_set, rng,
+                                                             conv_layout):
     x, w, _ = conv_inputs(rng, 1, kernel=(2, 3))
     assert gradcheck(lambda x, w: F.conv2d(x, w, padding="same"), [x, w])
     assert F.conv2d(x, w, padding="same").shape == x.shape[:1] + (4,) + x.shape[2:]
@@ -46,7 +60,8 @@ def test_conv2d_gradcheck_without_bias_and_with_same_padding(kernel_set, rng):
                          COMBOS + [(1, "same", 1, 1), (1, "same", (2, 1), 1), (1, "valid", 1, 2)])
 @pytest.mark.parametrize("kernel", [(3, 3), (2, 3)])
 @pytest.mark.filterwarnings("ignore:Using padding='same'")
-def test_conv2d_matches_torch(stride, padding, dilation, groups, kernel, kernel_set, rng):
+def test_conv2d_matches_torch(stride, padding, dilation, groups, kernel, kernel_set, rng,
+                              conv_layout):
     torch = pytest.importorskip("torch")
     torch.set_num_threads(1)
     x, w, b = conv_inputs(rng, groups, np.float32, (3, 4, 9, 8), kernel)
@@ -76,7 +91,7 @@ def test_conv2d_only_the_gradients_asked_for(rng):
     assert x.grad is not None and w.grad is not None and data_only.grad is None
 
 
-def test_saved_columns_survive_later_forwards(kernel_set, rng):
+def test_saved_columns_survive_later_forwards(kernel_set, rng, conv_layout):
     # Two forwards of the same shape, then both backwards: each must use its own columns.
     x1, w, b = conv_inputs(rng, 1, np.float32)
     x2 = tensor(rng.standard_normal(x1.shape).astype(np.float32), requires_grad=True)
@@ -134,3 +149,39 @@ def test_conv2d_rejects_integer_input():
     w = tensor(np.zeros((1, 1, 3, 3), np.float32))
     with pytest.raises(RuntimeError, match="expected a floating point input, but got dtype int64"):
         F.conv2d(tensor(np.zeros((1, 1, 5, 5), np.int64)), w)
+
+
+def test_per_sample_layout_is_taken_and_agrees_with_the_batched_one(monkeypatch, rng):
+    # a first layer of a CNN: 1 input channel, 9 taps, a batch of 16 in 8 sample blocks
+    x = rng.standard_normal((16, 1, 12, 12)).astype(np.float32)
+    w = rng.standard_normal((5, 1, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(5).astype(np.float32)
+    g = rng.standard_normal((16, 5, 12, 12)).astype(np.float32)
+    results = {}
+    for limit in (32, 0):
+        monkeypatch.setattr(conv_op, "PER_SAMPLE_MAX_TAPS", limit)
+        tx, tw, tb = (tensor(a, requires_grad=True) for a in (x, w, b))
+        y = F.conv2d(tx, tw, tb, padding=1)
+        assert y._node.ctx.per_sample == (limit == 32)
+        y.backward(g)
+        results[limit] = [y.data, tx.grad.data, tw.grad.data, tb.grad.data]
+    for per_sample, batched in zip(results[32], results[0]):
+        np.testing.assert_allclose(per_sample, batched, rtol=1e-4, atol=1e-4)
+
+
+def test_per_sample_gradients_do_not_depend_on_the_thread_count(monkeypatch, rng):
+    from microdl import _blas
+    x = tensor(rng.standard_normal((16, 2, 10, 10)).astype(np.float32), requires_grad=True)
+    w = tensor(rng.standard_normal((4, 2, 3, 3)).astype(np.float32), requires_grad=True)
+    b = tensor(rng.standard_normal(4).astype(np.float32), requires_grad=True)
+    g = rng.standard_normal((16, 4, 8, 8)).astype(np.float32)
+    grads = []
+    for pool in ("threads", None):
+        if pool is None:
+            monkeypatch.setitem(_blas._setup(), "pool", None)  # every block on this thread
+        for t in (x, w, b):
+            t.grad = None
+        F.conv2d(x, w, b).backward(g)
+        grads.append([t.grad.data.copy() for t in (x, w, b)])
+    for one, other in zip(*grads):
+        np.testing.assert_array_equal(one, other)
