@@ -76,6 +76,20 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     given, updates them in place: r = (1 - momentum) * r + momentum * stat (var unbiased there).
     Otherwise the running statistics are used.
     """
+    return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps,
+                       relu=False)
+
+
+def batch_norm_relu(input, running_mean, running_var, weight=None, bias=None, training=False,
+                    momentum=0.1, eps=1e-5):
+    """relu(batch_norm(...)) with the same arguments, fused (microdl's own; not in PyTorch):
+    the BatchNorm output is never written, so the pair reads and writes its activation once
+    each way. nn.Sequential runs a BatchNorm module followed by a ReLU module this way."""
+    return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps,
+                       relu=True)
+
+
+def _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps, relu):
     if momentum is None:
         raise TypeError("batch_norm: momentum must be a number; for a cumulative average pass "
                         "1 / num_batches_tracked, as nn.BatchNorm does with momentum=None")
@@ -111,7 +125,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         input = input.to(dtype=wide) if isinstance(input, Tensor) else x.astype(wide)
     return _norm.BatchNorm.apply(input, weight, bias, running_mean=running_mean,
                                  running_var=running_var, training=bool(training),
-                                 momentum=momentum, eps=eps)
+                                 momentum=momentum, eps=eps, relu=relu)
 
 
 def _unbatched(fn, input, *args):

@@ -149,7 +149,9 @@ def _normalization(dtype, module):
         rm, rv = np.zeros(c, dtype), np.ones(c, dtype)
         return ((x, w, b, out, mean, invstd, rm, rv, 0.1, 1e-5),
                 (x, w, b, rm, rv, out, mean, invstd, 1e-5),
-                (x, x, w, mean, invstd, out, np.empty(c, dtype), np.empty(c, dtype), True))
+                (x, x, w, mean, invstd, out, np.empty(c, dtype), np.empty(c, dtype), True),
+                (x, x.copy(), x, w, mean, invstd, out, np.empty(c, dtype), np.empty(c, dtype),
+                 True))
 
     tiny = calls(4, 3, 1)
     # NOTE: the per-channel layout runs only for inputs past the module's size thresholds, so
@@ -162,6 +164,9 @@ def _normalization(dtype, module):
         "batch_norm_forward_train": [tiny[0], large[0]],
         "batch_norm_forward_eval": [tiny[1], large[1]],
         "batch_norm_backward": [tiny[2], large[2]],
+        "batch_norm_relu_forward_train": [tiny[0], large[0]],
+        "batch_norm_relu_forward_eval": [tiny[1], large[1]],
+        "batch_norm_relu_backward": [tiny[3], large[3]],
     }
 
 

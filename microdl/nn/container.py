@@ -2,11 +2,15 @@
 
 from collections import OrderedDict
 
+from .activation import ReLU
+from .batchnorm import _BatchNorm
 from .module import Module
 
 
 class Sequential(Module):
-    """y = m_n(... m_1(m_0(x))); its state_dict keys are "0.weight", "2.bias", ... as PyTorch's."""
+    """y = m_n(... m_1(m_0(x))); its state_dict keys are "0.weight", "2.bias", ... as PyTorch's.
+
+    A BatchNorm module followed by a ReLU module runs as ``F.batch_norm_relu`` (fused)."""
 
     def __init__(self, *modules):
         super().__init__()
@@ -24,9 +28,21 @@ class Sequential(Module):
         self.add_module(name, module)
 
     def forward(self, input):
+        # NOTE: a BatchNorm module directly followed by a ReLU module runs as one fused op
+        # (same values and gradients; the BatchNorm output is never written): in a CNN step
+        # that saves a read and a write of each activation, each way.
+        pending = None  # a BatchNorm whose output nobody has asked for yet
         for module in self._modules.values():
-            input = module(input)
-        return input
+            if pending is not None:
+                if type(module) is ReLU:
+                    input, pending = pending.forward_relu(input), None
+                    continue
+                input, pending = pending(input), None
+            if isinstance(module, _BatchNorm) and type(module).forward is _BatchNorm.forward:
+                pending = module
+            else:
+                input = module(input)
+        return input if pending is None else pending(input)
 
     def __len__(self):
         return len(self._modules)

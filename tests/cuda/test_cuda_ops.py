@@ -34,6 +34,8 @@ CASES = {
     "pools": ([(2, 2, 5, 5)], lambda x: F.max_pool2d(x, 3, 2, 1) + F.avg_pool2d(x, 3, 2, 1)),
     "batch_norm eval": ([(4, 3, 2), (3,), (3,)], lambda x, w, b: F.batch_norm(
         x, np.zeros(3), np.ones(3), w, b, training=False)),
+    "batch_norm_relu train": ([(4, 3, 2), (3,), (3,)], lambda x, w, b: F.batch_norm_relu(
+        x, None, None, w, b, training=True)),
     "cast": ([(2, 3)], lambda a: a.float().double() * 3),
     "promotion": ([(2, 3), (3,)], lambda a, b: a.float() * b + a.float() * np.float64(2)),
 }

@@ -206,3 +206,36 @@ def test_bitwise_identical_whatever_the_thread_count(shape, layout, monkeypatch,
         numba.set_num_threads(previous)
     for a, b_ in zip(*results):
         assert np.array_equal(a, b_, equal_nan=True)
+
+
+# ---- BatchNorm + ReLU, fused ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("shape,layout", LAYOUTS)
+def test_fused_relu_matches_reference_and_the_unfused_pair(shape, layout, training, dtype, rng):
+    assert nb._layout(np.empty(shape)) == layout
+    x, w, b, rm, rv, g = _inputs(shape, dtype, rng)
+    C = x.shape[1]
+    results = {}
+    for name, module in (("numba", nb), ("numpy", ref)):
+        y, mean, invstd = np.empty_like(x), np.empty(C), np.empty(C)
+        rm2, rv2 = rm.copy(), rv.copy()
+        if training:
+            module.batch_norm_relu_forward_train(x, w, b, y, mean, invstd, rm2, rv2, 0.1, 1e-5)
+        else:
+            module.batch_norm_relu_forward_eval(x, w, b, rm2, rv2, y, mean, invstd, 1e-5)
+        gx, gw, gb = np.empty_like(x), np.empty(C, dtype), np.empty(C, dtype)
+        module.batch_norm_relu_backward(x, y, g, w, mean, invstd, gx, gw, gb, training)
+        results[name] = (y, mean, invstd, rm2, rv2, gx, gw, gb)
+    _close(results["numba"], results["numpy"], dtype)
+    y = results["numba"][0]
+    assert (y >= 0).all() and (y == 0).any() and (y > 0).any()
+    # the unfused pair: BatchNorm, then ReLU, then the ReLU's gradient into BatchNorm's backward
+    if training:
+        pre, mean, invstd, _, _ = _forward_train(nb, x, w, b, rm, rv)
+    else:
+        pre, mean, invstd = _forward_eval(nb, x, w, b, rm, rv)
+    np.testing.assert_array_equal(y, np.maximum(pre, 0))
+    masked = np.where(pre > 0, g, 0).astype(dtype)
+    _close(results["numba"][5:], _backward(nb, x, masked, w, mean, invstd, training), dtype)

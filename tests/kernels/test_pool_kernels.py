@@ -7,12 +7,13 @@ from microdl.backend import kernel_module
 
 ref, cpu = kernel_module("numpy", "pool"), kernel_module("numba", "pool")
 
-# (N, C, H, W), kernel, stride, padding; the last is above the parallel threshold.
+# (N, C, H, W), kernel, stride, padding; (16, 32, 28, 28) is above the parallel threshold.
 GEOMETRIES = [
     ((2, 3, 6, 6), (2, 2), (2, 2), (0, 0)),
     ((2, 2, 7, 5), (3, 2), (2, 1), (1, 1)),
     ((1, 2, 5, 6), (3, 3), (1, 2), (1, 0)),
     ((16, 32, 28, 28), (2, 2), (2, 2), (0, 0)),
+    ((3, 2, 7, 9), (2, 2), (2, 2), (0, 0)),  # odd sides: the last row and column get no window
 ]
 
 

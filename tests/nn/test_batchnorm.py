@@ -247,3 +247,36 @@ def test_fold_batchnorm_after_conv2d(rng):
     with microdl.no_grad():
         np.testing.assert_allclose(folded(microdl.tensor(x)).data, model(microdl.tensor(x)).data,
                                    rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("train", [True, False])
+@pytest.mark.parametrize("bn, shape", [(lambda: nn.BatchNorm1d(5), (8, 5)),
+                                       (lambda: nn.BatchNorm2d(3), (4, 3, 6, 6))])
+def test_sequential_fuses_batchnorm_then_relu_with_the_same_numbers(bn, shape, train):
+    rng = np.random.default_rng(0)
+    microdl.manual_seed(0)
+    fused = nn.Sequential(bn(), nn.ReLU(), nn.Identity())
+    plain = [bn(), nn.ReLU()]
+    plain[0].load_state_dict(fused[0].state_dict())
+    for module in (fused, *plain):
+        module.train(train)
+    x = rng.standard_normal(shape).astype(np.float32)
+    g = rng.standard_normal(shape).astype(np.float32)
+    xs = [microdl.tensor(x, requires_grad=True) for _ in range(2)]
+    y_fused = fused(xs[0])
+    y_plain = plain[1](plain[0](xs[1]))
+    assert y_fused._node.ctx.saved_arrays[-1] is not None  # the fused op ran (it keeps y)
+    np.testing.assert_allclose(y_fused.data, y_plain.data, rtol=1e-6, atol=1e-6)
+    y_fused.backward(g)
+    y_plain.backward(g)
+    np.testing.assert_allclose(xs[0].grad.data, xs[1].grad.data, rtol=1e-5, atol=1e-6)
+    for mine, theirs in zip(fused[0].parameters(), plain[0].parameters()):
+        np.testing.assert_allclose(mine.grad.data, theirs.grad.data, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(fused[0].running_mean.data, plain[0].running_mean.data)
+
+
+def test_sequential_does_not_fuse_a_relu_that_is_not_next():
+    seq = nn.Sequential(nn.BatchNorm1d(3), nn.Identity(), nn.ReLU())
+    x = microdl.tensor(np.random.default_rng(1).standard_normal((5, 3)).astype(np.float32))
+    y = seq(x)
+    assert type(y._node.ctx).__name__ == "Context" and y._node.function.__name__ == "ReLU"

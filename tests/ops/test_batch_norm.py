@@ -100,3 +100,18 @@ def test_functional_momentum_none_gets_a_clear_error():
     with pytest.raises(TypeError, match="momentum must be a number"):
         F.batch_norm(x, np.zeros(3, np.float32), np.ones(3, np.float32), training=True,
                      momentum=None)
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("shape", [(6, 3), (4, 3, 5), (3, 2, 4, 4)])
+def test_batch_norm_relu_gradcheck(shape, training, kernel_set):
+    rng = np.random.default_rng(7)
+    x = microdl.tensor(rng.standard_normal(shape), requires_grad=True)
+    w = microdl.tensor(rng.uniform(0.5, 1.5, shape[1]), requires_grad=True)
+    b = microdl.tensor(rng.standard_normal(shape[1]) * 0.3, requires_grad=True)
+    rm, rv = rng.standard_normal(shape[1]), rng.uniform(0.5, 2, shape[1])
+    out = F.batch_norm_relu(x, rm.copy(), rv.copy(), w, b, training=training)
+    assert (out.data == 0).any() and (out.data > 0).any()  # both sides of the kink are tried
+    assert microdl.gradcheck(
+        lambda x, w, b: F.batch_norm_relu(x, rm.copy(), rv.copy(), w, b, training=training),
+        [x, w, b])

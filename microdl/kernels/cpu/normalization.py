@@ -131,11 +131,13 @@ def _rows_sums(x2, lo, rows, S, shift, acc1, acc2):
 
 
 @njit(**_FLAGS)
-def _rows_grad_sums(x2, g2, lo, rows, S, mean, acc1, acc2):
-    """acc1[c] += sum(g), acc2[c] += sum(g * (x - mean[c])) over rows lo..lo+rows."""
+def _rows_grad_sums(x2, g2, y2, floor, lo, rows, S, mean, acc1, acc2):
+    """acc1[c] += sum(g), acc2[c] += sum(g * (x - mean[c])) over rows lo..lo+rows, where g is
+    the upstream gradient masked to 0 where the fused ReLU's output y is <= floor (floor -inf
+    and y2 the gradient itself: no ReLU, nothing masked)."""
     C = acc1.size
     r = 0
-    if S == 1:
+    if S == 1 and floor == -np.inf:
         while r + 4 <= rows:
             x0, x1, x2_, x3 = x2[lo + r], x2[lo + r + 1], x2[lo + r + 2], x2[lo + r + 3]
             g0, g1, g2_, g3 = g2[lo + r], g2[lo + r + 1], g2[lo + r + 2], g2[lo + r + 3]
@@ -150,13 +152,14 @@ def _rows_grad_sums(x2, g2, lo, rows, S, mean, acc1, acc2):
     for r in range(r, rows):
         xr = x2[lo + r]
         gr = g2[lo + r]
+        yr = y2[lo + r]
         for c in range(C):
             mu = mean[c]
             base = c * S
             s1 = 0.0
             s2 = 0.0
             for s in range(S):
-                g = np.float64(gr[base + s])
+                g = 0.0 if yr[base + s] <= floor else np.float64(gr[base + s])
                 s1 += g
                 s2 += g * (xr[base + s] - mu)
             acc1[c] += s1
@@ -164,15 +167,17 @@ def _rows_grad_sums(x2, g2, lo, rows, S, mean, acc1, acc2):
 
 
 @njit(**_FLAGS)
-def _rows_normalize(x2, y2, lo, rows, S, mean, scale, beta):
-    """y = (x - mean[c]) * scale[c] + beta[c] over rows lo..lo+rows."""
+def _rows_normalize(x2, y2, lo, rows, S, mean, scale, beta, floor):
+    """y = max((x - mean[c]) * scale[c] + beta[c], floor) over rows lo..lo+rows (floor 0 fuses
+    a ReLU; -inf leaves y as it is, NaN included)."""
     C = mean.size
     for r in range(rows):
         xr = x2[lo + r]
         yr = y2[lo + r]
         if S == 1:
             for c in range(C):
-                yr[c] = (xr[c] - mean[c]) * scale[c] + beta[c]
+                v = (xr[c] - mean[c]) * scale[c] + beta[c]
+                yr[c] = floor if v < floor else v
         else:
             for c in range(C):
                 mu = mean[c]
@@ -180,12 +185,14 @@ def _rows_normalize(x2, y2, lo, rows, S, mean, scale, beta):
                 bc = beta[c]
                 base = c * S
                 for s in range(S):
-                    yr[base + s] = (xr[base + s] - mu) * sc + bc
+                    v = (xr[base + s] - mu) * sc + bc
+                    yr[base + s] = floor if v < floor else v
 
 
 @njit(**_FLAGS)
-def _rows_affine(x2, g2, out2, lo, rows, S, mean, a, k, c0):
-    """out = a[c] * g + k[c] * (x - mean[c]) + c0[c] over rows lo..lo+rows.
+def _rows_affine(x2, g2, y2, floor, out2, lo, rows, S, mean, a, k, c0):
+    """out = a[c] * g + k[c] * (x - mean[c]) + c0[c] over rows lo..lo+rows (g masked as in
+    _rows_grad_sums).
 
     NOTE: the x term is skipped where k is 0 (eval mode: every k), so dx = a * g stays finite
     where x is NaN or Inf, as in the reference (0 * NaN would be NaN).
@@ -194,16 +201,20 @@ def _rows_affine(x2, g2, out2, lo, rows, S, mean, a, k, c0):
     x_term = False
     for c in range(C):
         x_term = x_term or k[c] != 0
+    zero = np.zeros(1, out2.dtype)[0]
     for r in range(rows):
         xr = x2[lo + r]
         gr = g2[lo + r]
+        yr = y2[lo + r]
         outr = out2[lo + r]
         if S == 1 and not x_term:
             for c in range(C):
-                outr[c] = a[c] * gr[c] + c0[c]
+                g = zero if yr[c] <= floor else gr[c]
+                outr[c] = a[c] * g + c0[c]
         elif S == 1:
             for c in range(C):
-                outr[c] = a[c] * gr[c] + k[c] * (xr[c] - mean[c]) + c0[c]
+                g = zero if yr[c] <= floor else gr[c]
+                outr[c] = a[c] * g + k[c] * (xr[c] - mean[c]) + c0[c]
         else:
             for c in range(C):
                 ac = a[c]
@@ -213,10 +224,12 @@ def _rows_affine(x2, g2, out2, lo, rows, S, mean, a, k, c0):
                 base = c * S
                 if kc == 0:
                     for s in range(S):
-                        outr[base + s] = ac * gr[base + s] + cc
+                        g = zero if yr[base + s] <= floor else gr[base + s]
+                        outr[base + s] = ac * g + cc
                 else:
                     for s in range(S):
-                        outr[base + s] = ac * gr[base + s] + kc * (xr[base + s] - mu) + cc
+                        g = zero if yr[base + s] <= floor else gr[base + s]
+                        outr[base + s] = ac * g + kc * (xr[base + s] - mu) + cc
 
 
 # The drivers take the (N, C, S) arrays and view them as (N, C*S) inside numba (a Python-side
@@ -227,7 +240,7 @@ def _rows_affine(x2, g2, out2, lo, rows, S, mean, a, k, c0):
 # after a few microseconds, and waking them for the second region cost ~50 us at (256, 1024).
 
 def _bn_train_rows(x3, weight, bias, y3, mean, invstd, running_mean, running_var, momentum, eps,
-                   chunk_rows):
+                   chunk_rows, floor):
     N, C, S = x3.shape
     x2 = x3.reshape((N, C * S))
     y2 = y3.reshape((N, C * S))
@@ -253,11 +266,12 @@ def _bn_train_rows(x3, weight, bias, y3, mean, invstd, running_mean, running_var
     _forward_constants(weight, bias, mean, invstd, consts)
     for b in prange(nchunks):
         lo = b * chunk_rows
-        _rows_normalize(x2, y2, lo, min(chunk_rows, N - lo), S, consts[0], consts[1], consts[2])
+        _rows_normalize(x2, y2, lo, min(chunk_rows, N - lo), S, consts[0], consts[1], consts[2],
+                        floor)
 
 
 def _bn_eval_rows(x3, weight, bias, running_mean, running_var, y3, mean, invstd, eps,
-                  chunk_rows):
+                  chunk_rows, floor):
     N, C, S = x3.shape
     x2 = x3.reshape((N, C * S))
     y2 = y3.reshape((N, C * S))
@@ -269,14 +283,16 @@ def _bn_eval_rows(x3, weight, bias, running_mean, running_var, y3, mean, invstd,
     _forward_constants(weight, bias, mean, invstd, consts)
     for b in prange(nchunks):
         lo = b * chunk_rows
-        _rows_normalize(x2, y2, lo, min(chunk_rows, N - lo), S, consts[0], consts[1], consts[2])
+        _rows_normalize(x2, y2, lo, min(chunk_rows, N - lo), S, consts[0], consts[1], consts[2],
+                        floor)
 
 
-def _bn_backward_rows(x3, g3, weight, mean, invstd, gx3, grad_weight, grad_bias, training,
-                      chunk_rows):
+def _bn_backward_rows(x3, g3, y3, floor, weight, mean, invstd, gx3, grad_weight, grad_bias,
+                      training, chunk_rows):
     N, C, S = x3.shape
     x2 = x3.reshape((N, C * S))
     g2 = g3.reshape((N, C * S))
+    y2 = y3.reshape((N, C * S))
     gx2 = gx3.reshape((N, C * S))
     m = N * S
     nchunks = (N + chunk_rows - 1) // chunk_rows
@@ -285,7 +301,7 @@ def _bn_backward_rows(x3, g3, weight, mean, invstd, gx3, grad_weight, grad_bias,
         lo = b * chunk_rows
         acc1 = np.zeros(C)
         acc2 = np.zeros(C)
-        _rows_grad_sums(x2, g2, lo, min(chunk_rows, N - lo), S, mean, acc1, acc2)
+        _rows_grad_sums(x2, g2, y2, floor, lo, min(chunk_rows, N - lo), S, mean, acc1, acc2)
         part[0, b] = acc1
         part[1, b] = acc2
     sums = np.empty((2, C))
@@ -296,8 +312,8 @@ def _bn_backward_rows(x3, g3, weight, mean, invstd, gx3, grad_weight, grad_bias,
                         grad_bias, consts)
     for b in prange(nchunks):
         lo = b * chunk_rows
-        _rows_affine(x2, g2, gx2, lo, min(chunk_rows, N - lo), S, consts[0], consts[1],
-                     consts[2], consts[3])
+        _rows_affine(x2, g2, y2, floor, gx2, lo, min(chunk_rows, N - lo), S, consts[0],
+                     consts[1], consts[2], consts[3])
 
 
 _bn_train_rows = _Pair(_bn_train_rows)
@@ -312,7 +328,7 @@ _bn_backward_rows = _Pair(_bn_backward_rows)
 # channel's constants for the elementwise pass, which then reads the channel from L2.
 
 def _bn_train_channels(x3, weight, bias, y3, mean, invstd, running_mean, running_var, momentum,
-                       eps):
+                       eps, floor):
     N, C, S = x3.shape
     m = N * S
     consts = np.empty((C, 3), x3.dtype)
@@ -352,10 +368,12 @@ def _bn_train_channels(x3, weight, bias, y3, mean, invstd, running_mean, running
             xr = x3[n, c]
             yr = y3[n, c]
             for s in range(S):
-                yr[s] = (xr[s] - mu_x) * scale + beta
+                v = (xr[s] - mu_x) * scale + beta
+                yr[s] = floor if v < floor else v
 
 
-def _bn_eval_channels(x3, weight, bias, running_mean, running_var, y3, mean, invstd, eps):
+def _bn_eval_channels(x3, weight, bias, running_mean, running_var, y3, mean, invstd, eps,
+                      floor):
     N, C, S = x3.shape
     consts = np.empty((C, 3), x3.dtype)
     for c in prange(C):
@@ -371,13 +389,16 @@ def _bn_eval_channels(x3, weight, bias, running_mean, running_var, y3, mean, inv
             xr = x3[n, c]
             yr = y3[n, c]
             for s in range(S):
-                yr[s] = (xr[s] - mu_x) * scale + beta
+                v = (xr[s] - mu_x) * scale + beta
+                yr[s] = floor if v < floor else v
 
 
-def _bn_backward_channels(x3, g3, weight, mean, invstd, gx3, grad_weight, grad_bias, training):
+def _bn_backward_channels(x3, g3, y3, floor, weight, mean, invstd, gx3, grad_weight, grad_bias,
+                          training):
     N, C, S = x3.shape
     m = N * S
     consts = np.empty((C, 4), x3.dtype)
+    zero = np.zeros(1, x3.dtype)[0]
     for c in prange(C):
         mu = mean[c]
         dbeta = 0.0
@@ -385,16 +406,19 @@ def _bn_backward_channels(x3, g3, weight, mean, invstd, gx3, grad_weight, grad_b
         n = 0
         while n + 2 <= N:  # two rows of x and of dy at once: four memory streams in flight
             x0, x1, g0, g1 = x3[n, c], x3[n + 1, c], g3[n, c], g3[n + 1, c]
+            y0, y1 = y3[n, c], y3[n + 1, c]
             for s in range(S):
-                e0, e1 = np.float64(g0[s]), np.float64(g1[s])
+                e0 = 0.0 if y0[s] <= floor else np.float64(g0[s])
+                e1 = 0.0 if y1[s] <= floor else np.float64(g1[s])
                 dbeta += e0 + e1
                 dxm += e0 * (x0[s] - mu) + e1 * (x1[s] - mu)
             n += 2
         for n in range(n, N):
             xr = x3[n, c]
             gr = g3[n, c]
+            yr = y3[n, c]
             for s in range(S):
-                g = np.float64(gr[s])
+                g = 0.0 if yr[s] <= floor else np.float64(gr[s])
                 dbeta += g
                 dxm += g * (xr[s] - mu)
         dgamma = dxm * invstd[c]
@@ -409,13 +433,16 @@ def _bn_backward_channels(x3, g3, weight, mean, invstd, gx3, grad_weight, grad_b
         for n in range(N):
             xr = x3[n, c]
             gr = g3[n, c]
+            yr = y3[n, c]
             dr = gx3[n, c]
             if k_x == 0:  # eval mode: dx = a * dy, finite where x is not (see _rows_affine)
                 for s in range(S):
-                    dr[s] = a_x * gr[s] + c_x
+                    g = zero if yr[s] <= floor else gr[s]
+                    dr[s] = a_x * g + c_x
             else:
                 for s in range(S):
-                    dr[s] = a_x * gr[s] + k_x * (xr[s] - mu_x) + c_x
+                    g = zero if yr[s] <= floor else gr[s]
+                    dr[s] = a_x * g + k_x * (xr[s] - mu_x) + c_x
 
 
 _bn_train_channels = _Pair(_bn_train_channels)
@@ -440,45 +467,90 @@ def _chunk_rows(x):
     return max(1, -(-CHUNK_ELEMENTS // (x.shape[1] * x.shape[2])))
 
 
-def batch_norm_forward_train(x, weight, bias, out, mean, invstd, running_mean, running_var,
-                             momentum, eps):
-    """See numpy_ref: batch statistics, fused normalize + affine, running statistics."""
+_NO_RELU = -np.inf
+
+
+def _forward_train(x, weight, bias, out, mean, invstd, running_mean, running_var, momentum, eps,
+                   floor):
     layout = _layout(x)
     if layout == "serial":
         _bn_train_rows.serial(x, weight, bias, out, mean, invstd, running_mean, running_var,
-                              float(momentum), float(eps), x.shape[0])
+                              float(momentum), float(eps), x.shape[0], floor)
     elif layout == "channels":
         _bn_train_channels.parallel(x, weight, bias, out, mean, invstd, running_mean,
-                                    running_var, float(momentum), float(eps))
+                                    running_var, float(momentum), float(eps), floor)
     else:
         _bn_train_rows.parallel(x, weight, bias, out, mean, invstd, running_mean, running_var,
-                                float(momentum), float(eps), _chunk_rows(x))
+                                float(momentum), float(eps), _chunk_rows(x), floor)
+
+
+def _forward_eval(x, weight, bias, running_mean, running_var, out, mean, invstd, eps, floor):
+    layout = _layout(x)
+    if layout == "serial":
+        _bn_eval_rows.serial(x, weight, bias, running_mean, running_var, out, mean, invstd,
+                             float(eps), x.shape[0], floor)
+    elif layout == "channels":
+        _bn_eval_channels.parallel(x, weight, bias, running_mean, running_var, out, mean,
+                                   invstd, float(eps), floor)
+    else:
+        _bn_eval_rows.parallel(x, weight, bias, running_mean, running_var, out, mean, invstd,
+                               float(eps), _chunk_rows(x), floor)
+
+
+def _backward(x, grad_out, out, floor, weight, mean, invstd, grad_in, grad_weight, grad_bias,
+              training):
+    layout = _layout(x)
+    if layout == "serial":
+        _bn_backward_rows.serial(x, grad_out, out, floor, weight, mean, invstd, grad_in,
+                                 grad_weight, grad_bias, bool(training), x.shape[0])
+    elif layout == "channels":
+        _bn_backward_channels.parallel(x, grad_out, out, floor, weight, mean, invstd, grad_in,
+                                       grad_weight, grad_bias, bool(training))
+    else:
+        _bn_backward_rows.parallel(x, grad_out, out, floor, weight, mean, invstd, grad_in,
+                                   grad_weight, grad_bias, bool(training), _chunk_rows(x))
+
+
+def batch_norm_forward_train(x, weight, bias, out, mean, invstd, running_mean, running_var,
+                             momentum, eps):
+    """See numpy_ref: batch statistics, fused normalize + affine, running statistics."""
+    _forward_train(x, weight, bias, out, mean, invstd, running_mean, running_var, momentum, eps,
+                   _NO_RELU)
 
 
 def batch_norm_forward_eval(x, weight, bias, running_mean, running_var, out, mean, invstd, eps):
     """See numpy_ref: normalize with the running statistics."""
-    layout = _layout(x)
-    if layout == "serial":
-        _bn_eval_rows.serial(x, weight, bias, running_mean, running_var, out, mean, invstd,
-                             float(eps), x.shape[0])
-    elif layout == "channels":
-        _bn_eval_channels.parallel(x, weight, bias, running_mean, running_var, out, mean,
-                                   invstd, float(eps))
-    else:
-        _bn_eval_rows.parallel(x, weight, bias, running_mean, running_var, out, mean, invstd,
-                               float(eps), _chunk_rows(x))
+    _forward_eval(x, weight, bias, running_mean, running_var, out, mean, invstd, eps, _NO_RELU)
 
 
 def batch_norm_backward(x, grad_out, weight, mean, invstd, grad_in, grad_weight, grad_bias,
                         training):
     """See numpy_ref: one pass for sum(dy) and sum(dy * (x - mean)), one pass for dx."""
-    layout = _layout(x)
-    if layout == "serial":
-        _bn_backward_rows.serial(x, grad_out, weight, mean, invstd, grad_in, grad_weight,
-                                 grad_bias, bool(training), x.shape[0])
-    elif layout == "channels":
-        _bn_backward_channels.parallel(x, grad_out, weight, mean, invstd, grad_in, grad_weight,
-                                       grad_bias, bool(training))
-    else:
-        _bn_backward_rows.parallel(x, grad_out, weight, mean, invstd, grad_in, grad_weight,
-                                   grad_bias, bool(training), _chunk_rows(x))
+    # NOTE: with no ReLU the mask reads dy itself against -inf, which masks nothing (NaN too)
+    _backward(x, grad_out, grad_out, _NO_RELU, weight, mean, invstd, grad_in, grad_weight,
+              grad_bias, training)
+
+
+# ---- BatchNorm followed by ReLU, fused: the BatchNorm output is never written -----------------
+# The elementwise pass clamps at 0 (floor) as it writes; backward masks dy where out == 0 inside
+# its two passes. A CNN's BN -> ReLU pair then reads and writes its activation once each way
+# instead of twice (nn.Sequential uses these for that pair).
+
+def batch_norm_relu_forward_train(x, weight, bias, out, mean, invstd, running_mean, running_var,
+                                  momentum, eps):
+    """See numpy_ref: out = max(batch_norm(x), 0)."""
+    _forward_train(x, weight, bias, out, mean, invstd, running_mean, running_var, momentum, eps,
+                   0.0)
+
+
+def batch_norm_relu_forward_eval(x, weight, bias, running_mean, running_var, out, mean, invstd,
+                                 eps):
+    """See numpy_ref: out = max(batch_norm_eval(x), 0)."""
+    _forward_eval(x, weight, bias, running_mean, running_var, out, mean, invstd, eps, 0.0)
+
+
+def batch_norm_relu_backward(x, out, grad_out, weight, mean, invstd, grad_in, grad_weight,
+                             grad_bias, training):
+    """See numpy_ref: batch_norm_backward of dy * (out > 0)."""
+    _backward(x, grad_out, out, 0.0, weight, mean, invstd, grad_in, grad_weight, grad_bias,
+              training)

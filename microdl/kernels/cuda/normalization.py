@@ -196,3 +196,48 @@ def batch_norm_backward(x, grad_out, weight, mean, invstd, grad_in, grad_weight,
                                       bool(training), grad_weight, grad_bias, consts)
     _grad_input_kernel[grid(x.size)](_flat(x), _flat(grad_out), consts, _flat(grad_in), c_,
                                      x.shape[2])
+
+
+# ---- BatchNorm followed by ReLU -------------------------------------------------------------
+# The CPU kernels fuse the clamp and the mask into their passes; here the pair is the plain
+# kernels plus one elementwise launch each way (a fused CUDA version is left for a GPU session).
+
+@cuda.jit
+def _clamp_at_zero_kernel(y):
+    i = cuda.grid(1)
+    while i < y.size:
+        if y[i] < 0:  # NaN is not < 0: it stays
+            y[i] = 0
+        i += cuda.gridsize(1)
+
+
+@cuda.jit
+def _relu_mask_kernel(out, g, masked):
+    i = cuda.grid(1)
+    while i < out.size:
+        masked[i] = 0 if out[i] <= 0 else g[i]  # a NaN output passes dy on, as PyTorch does
+        i += cuda.gridsize(1)
+
+
+def batch_norm_relu_forward_train(x, weight, bias, out, mean, invstd, running_mean, running_var,
+                                  momentum, eps):
+    """out = max(batch_norm_forward_train's out, 0)."""
+    batch_norm_forward_train(x, weight, bias, out, mean, invstd, running_mean, running_var,
+                             momentum, eps)
+    _clamp_at_zero_kernel[grid(out.size)](_flat(out))
+
+
+def batch_norm_relu_forward_eval(x, weight, bias, running_mean, running_var, out, mean, invstd,
+                                 eps):
+    """out = max(batch_norm_forward_eval's out, 0)."""
+    batch_norm_forward_eval(x, weight, bias, running_mean, running_var, out, mean, invstd, eps)
+    _clamp_at_zero_kernel[grid(out.size)](_flat(out))
+
+
+def batch_norm_relu_backward(x, out, grad_out, weight, mean, invstd, grad_in, grad_weight,
+                             grad_bias, training):
+    """batch_norm_backward of dy masked to 0 where the fused output is <= 0."""
+    masked = cuda.device_array(grad_out.shape, grad_out.dtype)
+    _relu_mask_kernel[grid(out.size)](_flat(out), _flat(grad_out), _flat(masked))
+    batch_norm_backward(x, masked, weight, mean, invstd, grad_in, grad_weight, grad_bias,
+                        training)

@@ -67,3 +67,28 @@ def batch_norm_backward(x, grad_out, weight, mean, invstd, grad_in, grad_weight,
     else:
         dx = scale * dy
     np.copyto(grad_in, dx, casting="unsafe")
+
+
+def batch_norm_relu_forward_train(x, weight, bias, out, mean, invstd, running_mean, running_var,
+                                  momentum, eps):
+    """BatchNorm then ReLU: out = max(batch_norm_forward_train's out, 0)."""
+    batch_norm_forward_train(x, weight, bias, out, mean, invstd, running_mean, running_var,
+                             momentum, eps)
+    np.maximum(out, 0, out=out)
+
+
+def batch_norm_relu_forward_eval(x, weight, bias, running_mean, running_var, out, mean, invstd,
+                                 eps):
+    """out = max(batch_norm_forward_eval's out, 0)."""
+    batch_norm_forward_eval(x, weight, bias, running_mean, running_var, out, mean, invstd, eps)
+    np.maximum(out, 0, out=out)
+
+
+def batch_norm_relu_backward(x, out, grad_out, weight, mean, invstd, grad_in, grad_weight,
+                             grad_bias, training):
+    """The ReLU's gradient first (0 where out <= 0, else dy, so a NaN output passes dy on, as
+    PyTorch's threshold_backward does; out is the fused forward's output), then
+    batch_norm_backward."""
+    masked = np.where(out <= 0, np.zeros_like(grad_out), grad_out)
+    batch_norm_backward(x, masked, weight, mean, invstd, grad_in, grad_weight, grad_bias,
+                        training)

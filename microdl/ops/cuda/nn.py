@@ -162,7 +162,7 @@ class MSELoss(ls.MSELoss):
 class BatchNorm(bn.BatchNorm):
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean=None, running_var=None, training=False,
-                momentum=0.1, eps=1e-5):
+                momentum=0.1, eps=1e-5, relu=False):
         from ... import device
 
         for stat in (running_mean, running_var):
@@ -179,23 +179,30 @@ class BatchNorm(bn.BatchNorm):
         if training:
             rm = none if running_mean is None else running_mean
             rv = none if running_var is None else running_var
-            kernels.batch_norm_forward_train(x3, w, b, y, mean, invstd, rm, rv, momentum, eps)
+            train = (kernels.batch_norm_relu_forward_train if relu
+                     else kernels.batch_norm_forward_train)
+            train(x3, w, b, y, mean, invstd, rm, rv, momentum, eps)
         else:
-            kernels.batch_norm_forward_eval(x3, w, b, running_mean, running_var, y, mean,
-                                            invstd, eps)
-        ctx.save_for_backward(x3, w, mean, invstd)
+            evaluate = (kernels.batch_norm_relu_forward_eval if relu
+                        else kernels.batch_norm_forward_eval)
+            evaluate(x3, w, b, running_mean, running_var, y, mean, invstd, eps)
+        ctx.save_for_backward(x3, w, mean, invstd, y if relu else None)
         ctx.training = training
         return y.reshape(x.shape)
 
     @staticmethod
     def backward(ctx, g):
-        x3, w, mean, invstd = ctx.saved
+        x3, w, mean, invstd, y = ctx.saved
         gx = empty_like(x3)
         C = x3.shape[1]
         gdtype = x3.dtype if w.size == 0 else w.dtype
         gw, gb = empty((C,), gdtype), empty((C,), gdtype)
-        k("normalization").batch_norm_backward(x3, g.reshape(x3.shape), w, mean, invstd, gx, gw,
-                                               gb, ctx.training)
+        if y is None:
+            k("normalization").batch_norm_backward(x3, g.reshape(x3.shape), w, mean, invstd, gx,
+                                                   gw, gb, ctx.training)
+        else:
+            k("normalization").batch_norm_relu_backward(x3, y, g.reshape(x3.shape), w, mean,
+                                                        invstd, gx, gw, gb, ctx.training)
         needs = ctx.needs_input_grad
         return (gx.reshape(g.shape) if needs[0] else None, gw if needs[1] else None,
                 gb if needs[2] else None)
