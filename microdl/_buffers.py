@@ -18,6 +18,7 @@ variable or any view of those is never overwritten.
 allocates nothing large after the first steps.
 """
 
+import math
 import sys
 from collections import OrderedDict
 
@@ -34,10 +35,12 @@ _counts = {"fresh": 0, "reused": 0}
 def empty(shape, dtype):
     """An uninitialised C-contiguous array, like ``np.empty``; large ones are reused when free."""
     dtype = np.dtype(dtype)
-    shape = tuple(int(n) for n in shape) if not isinstance(shape, int) else (shape,)
-    nbytes = dtype.itemsize * int(np.prod(shape, dtype=np.int64))
-    if nbytes < MIN_BYTES:
+    if isinstance(shape, (int, np.integer)):
+        shape = (shape,)
+    # NOTE: math.prod, not np.prod: this runs for every op output (0.1 us against 3 us)
+    if dtype.itemsize * math.prod(shape) < MIN_BYTES:
         return np.empty(shape, dtype)
+    shape = tuple(int(n) for n in shape)
     key = (shape, dtype.str)
     arrays = _pool.get(key)
     if arrays is None:
