@@ -78,7 +78,7 @@ def is_pooled(array):
 
 
 def stats():
-    """{"fresh": large arrays allocated, "reused": large arrays handed out again, "pooled": held}."""
+    """{"fresh": large arrays allocated, "reused": handed out again, "pooled": held by the pool}."""
     return dict(_counts, pooled=sum(len(a) for a in _pool.values()))
 
 

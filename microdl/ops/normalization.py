@@ -37,6 +37,42 @@ def _as_ncs(x):
     return x.reshape(shape[0], shape[1], -1)
 
 
+def run_forward(ctx, kernels, x3, weight, bias, running_mean, running_var, training, momentum,
+                eps, relu, y, mean, invstd, none):
+    """Call the forward kernel that fits (train or eval, with or without the fused ReLU) on
+    buffers the caller allocated on its device (``none``: its size-0 array for an absent
+    weight, bias or statistic), and save what backward needs. Shared by the CUDA twin."""
+    w = none if weight is None else weight
+    b = none if bias is None else bias
+    if training:
+        rm = none if running_mean is None else running_mean
+        rv = none if running_var is None else running_var
+        train = kernels.batch_norm_relu_forward_train if relu else kernels.batch_norm_forward_train
+        train(x3, w, b, y, mean, invstd, rm, rv, momentum, eps)
+    else:
+        evaluate = kernels.batch_norm_relu_forward_eval if relu else kernels.batch_norm_forward_eval
+        evaluate(x3, w, b, running_mean, running_var, y, mean, invstd, eps)
+    ctx.save_for_backward(x3, w, mean, invstd, y if relu else None)
+    ctx.training = training
+
+
+def run_backward(ctx, kernels, g3, gx, gw, gb, grad_shape):
+    """Call the backward kernel that fits into the caller's buffers; the gradients asked for."""
+    x3, w, mean, invstd, y = ctx.saved
+    if y is None:
+        kernels.batch_norm_backward(x3, g3, w, mean, invstd, gx, gw, gb, ctx.training)
+    else:
+        kernels.batch_norm_relu_backward(x3, y, g3, w, mean, invstd, gx, gw, gb, ctx.training)
+    needs = ctx.needs_input_grad
+    return (gx.reshape(grad_shape) if needs[0] else None, gw if needs[1] else None,
+            gb if needs[2] else None)
+
+
+def grad_dtype(x3, w):
+    """The dtype of the weight and bias gradients (x's when there is no weight)."""
+    return x3.dtype if w.size == 0 else w.dtype
+
+
 class BatchNorm(Function):
     """Inputs x, weight, bias (None when not affine); running_mean/var are buffers (or None)."""
 
@@ -45,42 +81,17 @@ class BatchNorm(Function):
                 momentum=0.1, eps=1e-5, relu=False):
         x3 = _as_ncs(x)
         C = x3.shape[1]
-        empty = _empty(x.dtype)
-        w = empty if weight is None else weight
-        b = empty if bias is None else bias
         y = _buffers.empty(x3.shape, x.dtype)
-        mean = np.empty(C)
-        invstd = np.empty(C)
-        kernels = backend.kernels("normalization")
-        if training:
-            rm = empty if running_mean is None else running_mean
-            rv = empty if running_var is None else running_var
-            train = (kernels.batch_norm_relu_forward_train if relu
-                     else kernels.batch_norm_forward_train)
-            train(x3, w, b, y, mean, invstd, rm, rv, momentum, eps)
-        else:
-            evaluate = (kernels.batch_norm_relu_forward_eval if relu
-                        else kernels.batch_norm_forward_eval)
-            evaluate(x3, w, b, running_mean, running_var, y, mean, invstd, eps)
-        ctx.save_for_backward(x3, w, mean, invstd, y if relu else None)
-        ctx.training = training
+        run_forward(ctx, backend.kernels("normalization"), x3, weight, bias, running_mean,
+                    running_var, training, momentum, eps, relu, y, np.empty(C), np.empty(C),
+                    _empty(x.dtype))
         return y.reshape(x.shape)
 
     @staticmethod
     def backward(ctx, g):
-        x3, w, mean, invstd, y = ctx.saved
-        g3 = _as_ncs(g)
-        gx = _buffers.empty(x3.shape, x3.dtype)
+        x3, w = ctx.saved[:2]
         C = x3.shape[1]
-        gdtype = x3.dtype if w.size == 0 else w.dtype
-        gw = np.empty(C, gdtype)
-        gb = np.empty(C, gdtype)
-        kernels = backend.kernels("normalization")
-        if y is None:
-            kernels.batch_norm_backward(x3, g3, w, mean, invstd, gx, gw, gb, ctx.training)
-        else:
-            kernels.batch_norm_relu_backward(x3, y, g3, w, mean, invstd, gx, gw, gb,
-                                             ctx.training)
-        needs = ctx.needs_input_grad
-        return (gx.reshape(g.shape) if needs[0] else None, gw if needs[1] else None,
-                gb if needs[2] else None)
+        gx = _buffers.empty(x3.shape, x3.dtype)
+        gw, gb = np.empty(C, grad_dtype(x3, w)), np.empty(C, grad_dtype(x3, w))
+        return run_backward(ctx, backend.kernels("normalization"), _as_ncs(g), gx, gw, gb,
+                            g.shape)

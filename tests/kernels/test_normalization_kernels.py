@@ -208,7 +208,7 @@ def test_bitwise_identical_whatever_the_thread_count(shape, layout, monkeypatch,
         assert np.array_equal(a, b_, equal_nan=True)
 
 
-# ---- BatchNorm + ReLU, fused ----------------------------------------------------------------------
+# ---- BatchNorm + ReLU, fused ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("training", [True, False])

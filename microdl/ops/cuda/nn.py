@@ -170,42 +170,19 @@ class BatchNorm(bn.BatchNorm):
                 raise RuntimeError(device.SAME_DEVICE)
         x3 = x.reshape(x.shape[0], x.shape[1], int(np.prod(x.shape[2:], dtype=np.int64)))
         C = x3.shape[1]
-        none = empty(0, x.dtype)
-        w = none if weight is None else weight
-        b = none if bias is None else bias
         y = empty_like(x3)
-        mean, invstd = empty((C,), np.float64), empty((C,), np.float64)
-        kernels = k("normalization")
-        if training:
-            rm = none if running_mean is None else running_mean
-            rv = none if running_var is None else running_var
-            train = (kernels.batch_norm_relu_forward_train if relu
-                     else kernels.batch_norm_forward_train)
-            train(x3, w, b, y, mean, invstd, rm, rv, momentum, eps)
-        else:
-            evaluate = (kernels.batch_norm_relu_forward_eval if relu
-                        else kernels.batch_norm_forward_eval)
-            evaluate(x3, w, b, running_mean, running_var, y, mean, invstd, eps)
-        ctx.save_for_backward(x3, w, mean, invstd, y if relu else None)
-        ctx.training = training
+        bn.run_forward(ctx, k("normalization"), x3, weight, bias, running_mean, running_var,
+                       training, momentum, eps, relu, y, empty((C,), np.float64),
+                       empty((C,), np.float64), empty(0, x.dtype))
         return y.reshape(x.shape)
 
     @staticmethod
     def backward(ctx, g):
-        x3, w, mean, invstd, y = ctx.saved
-        gx = empty_like(x3)
+        x3, w = ctx.saved[:2]
         C = x3.shape[1]
-        gdtype = x3.dtype if w.size == 0 else w.dtype
-        gw, gb = empty((C,), gdtype), empty((C,), gdtype)
-        if y is None:
-            k("normalization").batch_norm_backward(x3, g.reshape(x3.shape), w, mean, invstd, gx,
-                                                   gw, gb, ctx.training)
-        else:
-            k("normalization").batch_norm_relu_backward(x3, y, g.reshape(x3.shape), w, mean,
-                                                        invstd, gx, gw, gb, ctx.training)
-        needs = ctx.needs_input_grad
-        return (gx.reshape(g.shape) if needs[0] else None, gw if needs[1] else None,
-                gb if needs[2] else None)
+        gdtype = bn.grad_dtype(x3, w)
+        return bn.run_backward(ctx, k("normalization"), g.reshape(x3.shape), empty_like(x3),
+                               empty((C,), gdtype), empty((C,), gdtype), g.shape)
 
 
 def _matmul_groups(a, b, out, groups, transpose_a=False, transpose_b=False):
