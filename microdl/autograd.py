@@ -11,7 +11,11 @@ tensors, the context holding what forward saved, and a sequence number that grow
 recording. ``run_backward`` collects the nodes reachable from the output, runs them from the
 highest sequence number to the lowest (the tape, reversed) with an explicit stack (no
 recursion, so a chain of 10,000 ops works), sums each gradient back to its input's shape
-(numpy broadcasting, undone) and accumulates leaf gradients with ``+=``.
+(numpy broadcasting, undone) and accumulates leaf gradients with ``+=`` (a leaf's first gradient
+is adopted without a copy when nothing but the engine holds the array).
+
+While a ``microdl.profiler.profile()`` is active, ``apply`` and the engine time each op's forward
+and backward; otherwise the hooks cost one global test.
 """
 
 import itertools
@@ -257,7 +261,7 @@ def _run_backward(root, grad, retain_graph):
                 node.ctx.release()
             grads = list(grads)
             for i, inp in enumerate(node.inputs):
-                g, grads[i] = grads[i], None  # the list lets go, so _owned can see who holds g
+                g, grads[i] = grads[i], None  # the list lets go: the refcount below sees the rest
                 if g is None or not getattr(inp, "requires_grad", False):
                     continue
                 if _devices is not None and _devices.is_array(g):
