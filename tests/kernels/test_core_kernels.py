@@ -4,13 +4,14 @@ import numpy as np
 import pytest
 
 from microdl.backend import kernel_module
-from microdl.kernels.cpu._jit import PARALLEL_MIN_ELEMENTS
+from microdl.kernels.cpu._jit import BLOCKED_MIN_ELEMENTS, PARALLEL_MIN_ELEMENTS
 
 ref_act, cpu_act = kernel_module("numpy", "activation"), kernel_module("numba", "activation")
 ref_sm, cpu_sm = kernel_module("numpy", "softmax"), kernel_module("numba", "softmax")
 
-# One shape under the parallel threshold, one above it, so both compiled paths run.
-SHAPES = [(7, 13), (PARALLEL_MIN_ELEMENTS // 64 + 3, 64)]
+# One shape under the parallel threshold, one above it, so both compiled paths run, and one past
+# the blocked threshold (numpy's exp/tanh in row blocks over microdl's threads).
+SHAPES = [(7, 13), (PARALLEL_MIN_ELEMENTS // 64 + 3, 64), (BLOCKED_MIN_ELEMENTS // 100 + 7, 100)]
 DTYPES = [np.float32, np.float64]
 
 

@@ -29,7 +29,8 @@ class SerialAndParallel:
     """``run(n, *args)`` calls the serial build when n < threshold, else the parallel one."""
 
     def __init__(self, fn, threshold):
-        self.serial = njit(cache=True, error_model="numpy")(
+        # nogil: blocked kernels (in_blocks) call the serial build from several threads at once
+        self.serial = njit(cache=True, error_model="numpy", nogil=True)(
             _renamed(fn, fn.__name__ + "_serial"))
         self.parallel = njit(parallel=True, cache=True, error_model="numpy")(
             _renamed(fn, fn.__name__ + "_parallel"))
@@ -57,3 +58,21 @@ def flat_out(array):
     if not array.flags.c_contiguous:
         raise ValueError("kernel outputs must be C-contiguous buffers")
     return array.reshape(-1)
+
+
+# Above this many elements, kernels built on numpy's SIMD ufuncs (exp, tanh) run in blocks of
+# about BLOCK_ELEMENTS spread over microdl's threads (numpy releases the GIL in its loops, and
+# one block's several passes stay in L2): a numpy ufunc alone runs on one core, and over a
+# 16 MiB array each of its passes goes to main memory.
+BLOCKED_MIN_ELEMENTS = 1 << 18
+BLOCK_ELEMENTS = 1 << 15
+
+
+def in_blocks(work, size, row_length=1):
+    """Call ``work(lo, hi)`` over [0, size) in blocks of whole rows, on microdl's threads."""
+    from ..._blas import run_blocks
+
+    rows = size // row_length
+    per_block = max(1, BLOCK_ELEMENTS // row_length)
+    count = -(-rows // per_block)
+    run_blocks(lambda i: work(i * per_block, min(rows, (i + 1) * per_block)), count)
