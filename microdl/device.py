@@ -99,12 +99,28 @@ def host_copy(array):
 
 
 def copy_into(target, value):
-    """target[...] = value (a host array) for a host or device target, cast to its dtype."""
+    """target[...] = value (a host array or number, broadcast) for a host or device target, cast
+    to its dtype.
+
+    NOTE: never ``target[...] =`` on a device array: numba's DeviceNDArray indexes through its
+    dummyarray, which fails on an Ellipsis (the simulator's arrays accept it)."""
+    if not is_device_array(target):
+        target[...] = value  # numpy casts and broadcasts
+        return
     value = np.asarray(value).astype(target.dtype, copy=False)
-    if is_device_array(target):
-        target.copy_to_device(np.ascontiguousarray(value))
+    if value.ndim == 0:
+        fill_(target, value.item())
     else:
-        target[...] = value
+        target.copy_to_device(_memory.c_contiguous(np.broadcast_to(value, target.shape)))
+
+
+def fill_(array, value):
+    """array[...] = value (a number) in place, for a host or a device array (on the device: the
+    fill kernel; see copy_into for why not ``array[...] = value``)."""
+    if is_device_array(array):
+        _kernels("elementwise").fill(array, value)
+    else:
+        array[...] = value
 
 
 def astype(array, dtype):
@@ -173,8 +189,18 @@ def add(a, b):
 def route_grad(inp, grad, pending):
     """The engine's step for a device gradient of input ``inp``: into the leaf's .grad, or
     summed into what is pending for the node that made inp (already in inp's shape: twins sum
-    broadcast gradients back themselves)."""
-    if inp._node is None:
+    broadcast gradients back themselves).
+
+    A host input (a CPU 0-d tensor, which goes with CUDA tensors as a Python number does) gets
+    its gradient on the host, as PyTorch gives a CPU scalar tensor a CPU .grad; a CPU node
+    upstream of it then runs its CPU backward. (Not a type test for np.ndarray: a CPU op on 0-d
+    arrays may leave a numpy scalar as the data.)"""
+    if not isinstance(inp.data, _device_array):
+        grad = _memory.to_host(grad)
+        if inp._node is None:
+            autograd._accumulate_leaf(inp, grad, owned=True)  # a fresh host copy: adopt it
+            return
+    elif inp._node is None:
         accumulate_leaf(inp, grad)
         return
     key = id(inp._node)

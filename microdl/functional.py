@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from . import device as _device
 from . import random
 from .ops import activation as _act
 from .ops import conv as _conv
@@ -111,6 +112,14 @@ def _batch_norm(input, running_mean, running_var, weight, bias, training, moment
                         ("weight", weight), ("bias", bias)):
         if value is not None and value.size != channels:
             raise RuntimeError(f"{name} should contain {channels} elements not {value.size}")
+    if _device.is_device_array(x) or _device.is_device_array(running_mean) or \
+            _device.is_device_array(running_var):
+        # the running statistics reach the op as hyper-parameters, which Function.apply's
+        # device check never sees (a False is_device_array is all the CPU path pays)
+        for value in (running_mean, running_var):
+            if value is not None and _device.is_device_array(value) != \
+                    _device.is_device_array(x):
+                raise RuntimeError(_device.SAME_DEVICE)
     if training:
         if x.size == channels:
             raise ValueError("Expected more than 1 value per channel when training, got input "

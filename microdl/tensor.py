@@ -191,7 +191,13 @@ class Tensor:
                 )
             grad = _device.ones_like(self.data)
         elif _device.is_device_array(self.data):
-            grad = _device.as_gradient(grad.data if isinstance(grad, Tensor) else grad, self.data)
+            grad = grad.data if isinstance(grad, Tensor) else grad
+            if tuple(np.shape(grad)) != self.shape:  # the CPU branch's check and words
+                raise RuntimeError(
+                    f"Mismatch in shape: grad_output[0] has a shape of {tuple(np.shape(grad))} "
+                    f"and output[0] has a shape of {self.shape}."
+                )
+            grad = _device.as_gradient(grad, self.data)
         else:
             grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, self.data.dtype)
             if grad.shape != self.shape:
@@ -242,7 +248,10 @@ class Tensor:
     def __pow__(self, exponent):
         if isinstance(exponent, Tensor) or np.ndim(exponent) != 0:
             raise TypeError("pow supports a scalar exponent only (tensor ** number)")
-        return elementwise.Pow.apply(self, exponent=float(exponent))
+        # NOTE: an int exponent stays an int: int_tensor ** 2 is an integer tensor, ** 2.0 a
+        # float one, as in PyTorch
+        whole = isinstance(exponent, (int, np.integer)) and not isinstance(exponent, bool)
+        return elementwise.Pow.apply(self, exponent=int(exponent) if whole else float(exponent))
 
     def __matmul__(self, other):
         return matmul.MatMul.apply(self, self._operand(other))

@@ -109,3 +109,21 @@ def test_kernel_set_switch_and_env_var_validation():
     assert microdl.get_kernels() in ("numba", "numpy")
     with pytest.raises(ValueError, match="unknown kernel set 'fortran'"):
         microdl.set_kernels("fortran")
+
+
+def test_integer_tensor_powers_follow_pytorch():
+    t = microdl.tensor(np.array([1, 4, 9]))
+    half = t ** 0.5
+    assert half.dtype == np.float32
+    np.testing.assert_allclose(half.data, [1, 2, 3])
+    squared = t ** 2
+    assert squared.dtype == t.dtype
+    np.testing.assert_array_equal(squared.data, [1, 16, 81])
+    assert (t ** 2.0).dtype == np.float32
+    inverse = t ** -1.0
+    assert inverse.dtype == np.float32
+    np.testing.assert_allclose(inverse.data, [1, 0.25, 1 / 9], rtol=1e-6)
+    with pytest.raises(RuntimeError, match="Integers to negative integer powers"):
+        t ** -1
+    floats = microdl.tensor(np.array([1.0, 2.0], np.float32))
+    assert (floats ** 2).dtype == np.float32 and (floats ** 0.5).dtype == np.float32

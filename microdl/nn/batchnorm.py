@@ -10,6 +10,7 @@ running statistics, or with the batch's when ``track_running_stats=False``.
 
 import numpy as np
 
+from .. import device as _device
 from .. import functional as F
 from .module import Module, Parameter
 
@@ -42,15 +43,16 @@ class _BatchNorm(Module):
 
     def reset_running_stats(self):
         if self.track_running_stats:
-            self.running_mean[...] = 0
-            self.running_var[...] = 1
-            self.num_batches_tracked[...] = 0
+            # fill_: the statistics may live on the GPU, whose arrays take no [...] assignment
+            _device.fill_(self.running_mean, 0)
+            _device.fill_(self.running_var, 1)
+            self.num_batches_tracked[...] = 0  # always on the host (see Module.to)
 
     def reset_parameters(self):
         self.reset_running_stats()
         if self.affine:
-            self.weight.data[...] = 1
-            self.bias.data[...] = 0
+            _device.fill_(self.weight.data, 1)
+            _device.fill_(self.bias.data, 0)
 
     def _check_input_dim(self, input):
         raise NotImplementedError

@@ -8,13 +8,14 @@ returns the tensor. Draws come from ``microdl.random.default_generator()``, so
 import math
 import warnings
 
+from .. import device as _device
 from ..random import default_generator
 from ..tensor import Tensor
 
 
 def _fill(tensor, values):
     array = tensor.data if isinstance(tensor, Tensor) else tensor
-    array[...] = values
+    _device.copy_into(array, values)  # a CUDA parameter takes no [...] assignment
     return tensor
 
 

@@ -171,7 +171,7 @@ class Module:
             if set_to_none or p.grad is None:
                 p.grad = None
             else:
-                p.grad.data[...] = 0
+                _device.fill_(p.grad.data, 0)  # a CUDA grad takes no [...] assignment
 
     def to(self, device=None, dtype=None):
         """Move ("cpu", "cuda") and/or cast every floating parameter and buffer, in place:

@@ -110,7 +110,14 @@ class Pow(Function):
     def forward(ctx, x, exponent):
         ctx.save_for_backward(x)
         ctx.exponent = exponent
-        return np.power(x, np.asarray(exponent, x.dtype))
+        # NOTE: as PyTorch: an integer tensor keeps its dtype for an int exponent and becomes
+        # float32 for a float one (the exponent cast to int64 made int ** 0.5 all ones)
+        dtype = x.dtype
+        if x.dtype.kind not in "fc" and not isinstance(exponent, (int, np.integer)):
+            dtype = np.dtype(np.float32)
+        elif x.dtype.kind not in "fc" and exponent < 0:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        return np.power(x.astype(dtype, copy=False), np.asarray(exponent, dtype))
 
     @staticmethod
     def backward(ctx, g):

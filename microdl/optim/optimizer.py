@@ -69,7 +69,7 @@ class Optimizer:
                 if set_to_none or p.grad is None:
                     p.grad = None
                 else:
-                    p.grad.data[...] = 0
+                    _device.fill_(p.grad.data, 0)  # a CUDA grad takes no [...] assignment
 
     def step(self, closure=None):
         raise NotImplementedError(f"{type(self).__name__} does not define step()")

@@ -56,6 +56,10 @@ class SGD(Optimizer):
                     if buf is None:
                         buf = state["momentum_buffer"] = _device.empty_like(p.data)
                         first = True
+                    elif type(buf) is not type(p.data):
+                        # the model moved (model.to) since the last step: the buffer follows
+                        # its parameter (one type test a step; the kernels take one device)
+                        buf = state["momentum_buffer"] = _device.move(buf, _device.of(p.data))
                 # NOTE: a CUDA parameter takes the CUDA kernel (one type test on the CPU path)
                 step = update if type(p.data) is np.ndarray else \
                     _device.kernels_like(p.data, "optim").sgd_update_

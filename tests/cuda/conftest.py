@@ -4,7 +4,9 @@ numba loads), a real GPU with MICRODL_TEST_REAL_CUDA=1. Every test here is marke
 Launch settings shrink so the simulator (a Python thread per CUDA thread) stays quick and so
 grid-stride loops wrap, trees have several levels and BatchNorm's statistics take the two-level
 path even on tiny shapes. In the simulator, device arrays are made strict: an attribute a real
-DeviceNDArray lacks (numpy's .sum, .astype, ...) raises, instead of quietly running on the host.
+DeviceNDArray lacks (numpy's .sum, .astype, ...) raises, instead of quietly running on the host,
+and so does an Ellipsis index in an assignment (``arr[...] = 0``), which a real DeviceNDArray's
+dummyarray cannot resolve.
 """
 
 import pathlib
@@ -76,6 +78,17 @@ def strict_simulator(monkeypatch):
         return forward(self, name)
 
     monkeypatch.setattr(FakeCUDAArray, "__getattr__", strict_getattr)
+
+    assign = FakeCUDAArray.__setitem__
+
+    def strict_setitem(self, index, value):
+        # (kernels write through here too: the test is kept to two cheap checks)
+        if index is Ellipsis or (type(index) is tuple and any(i is Ellipsis for i in index)):
+            raise IndexError("a real DeviceNDArray takes no Ellipsis index (numba's dummyarray "
+                             "fails on it): fill or copy through microdl.device instead")
+        return assign(self, index, value)
+
+    monkeypatch.setattr(FakeCUDAArray, "__setitem__", strict_setitem)
 
 
 @pytest.fixture

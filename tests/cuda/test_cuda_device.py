@@ -134,6 +134,132 @@ def test_cuda_without_a_gpu_says_how_to_use_the_simulator():
     done = _python("import microdl\n"
                    "try:\n    microdl.tensor([1.0], device='cuda')\n"
                    "except RuntimeError as e:\n    print(e)\n")
-    if "Traceback" in done.stderr or not done.stdout.strip():
-        pytest.skip(f"this machine has a usable GPU or driver: {done.stderr[-200:]}")
+    # a crash is a failure; only a run that raised nothing (a usable GPU) skips
+    assert done.returncode == 0, done.stderr[-2000:]
+    if not done.stdout.strip():
+        pytest.skip("this machine has a usable GPU and driver: no error to check")
     assert "NUMBA_ENABLE_CUDASIM=1" in done.stdout
+
+
+# ---- in-place fills of device arrays (a real DeviceNDArray takes no arr[...] = value) -----------
+def test_the_strict_simulator_refuses_ellipsis_assignments():
+    from numba import config, cuda
+
+    if not config.ENABLE_CUDASIM:
+        pytest.skip("a real GPU is in use: numba itself refuses the Ellipsis")
+    a = cuda.device_array((2, 3), np.float32)
+    for index in (Ellipsis, (Ellipsis, 0), (0, Ellipsis)):
+        with pytest.raises(IndexError, match="Ellipsis"):
+            a[index] = 0
+
+
+def test_zero_grad_keeping_the_arrays_fills_them_on_the_device(rng):
+    model = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2)).to("cuda")
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    x = microdl.tensor(rng.standard_normal((4, 3)), device="cuda")
+    for zero_grad in (opt.zero_grad, model.zero_grad):
+        model(x).sum().backward()
+        grads = [p.grad for p in model.parameters()]
+        zero_grad(set_to_none=False)
+        assert [p.grad for p in model.parameters()] == grads  # the same tensors, in place
+        for p in model.parameters():
+            assert p.grad.device == "cuda:0"
+            np.testing.assert_array_equal(p.grad.numpy(), np.zeros(p.shape))
+
+
+def test_batchnorm_resets_and_init_fill_cuda_arrays(rng):
+    bn = nn.BatchNorm1d(3).to("cuda")
+    bn(microdl.tensor(rng.standard_normal((4, 3)) * 5 + 2, device="cuda"))
+    for p in bn.parameters():
+        nn.init.normal_(p)
+    bn.reset_parameters()
+    assert microdl.device.is_device_array(bn.running_mean)
+    np.testing.assert_array_equal(microdl.device.host(bn.running_mean), np.zeros(3))
+    np.testing.assert_array_equal(microdl.device.host(bn.running_var), np.ones(3))
+    assert int(bn.num_batches_tracked) == 0
+    np.testing.assert_array_equal(bn.weight.detach().numpy(), np.ones(3))
+    np.testing.assert_array_equal(bn.bias.detach().numpy(), np.zeros(3))
+
+    w = microdl.tensor(np.zeros((2, 3), np.float32), device="cuda")
+    nn.init.constant_(w, 0.5)
+    np.testing.assert_array_equal(w.numpy(), np.full((2, 3), 0.5, np.float32))
+    microdl.manual_seed(5)
+    nn.init.uniform_(w, -1, 1)
+    microdl.manual_seed(5)
+    expected = nn.init.uniform_(microdl.tensor(np.zeros((2, 3), np.float32)), -1, 1)
+    assert w.device == "cuda:0" and w.dtype == np.float32
+    np.testing.assert_array_equal(w.numpy(), expected.numpy())
+
+
+# ---- 0-d tensors ---------------------------------------------------------------------------------
+def test_a_0d_tensor_keeps_its_shape_on_cuda():
+    assert microdl.tensor(3.0, device="cuda").shape == ()
+    x = microdl.tensor(3.0, requires_grad=True)
+    c = x.to("cuda")
+    assert c.shape == () and c.device == "cuda:0" and c.item() == 3.0
+    y = c * 2
+    assert y.shape == ()
+    y.backward()
+    assert x.grad.shape == () and x.grad.item() == 2.0
+
+
+def test_a_cpu_scalar_tensor_used_with_cuda_gets_a_cpu_grad():
+    a = microdl.tensor(2.0, requires_grad=True)
+    b = microdl.tensor(3.0, requires_grad=True)
+    c = microdl.tensor([1.0, 2.0], requires_grad=True, device="cuda")
+    (c * a + c * (b * 2)).sum().backward()  # a: a leaf; b: behind a CPU node
+    for leaf, expected in ((a, 3.0), (b, 6.0)):
+        assert leaf.grad.device == "cpu" and leaf.grad.shape == ()
+        assert leaf.grad.item() == expected
+    assert c.grad.device == "cuda:0"
+    opt = optim.SGD([a, c], lr=0.5)
+    opt.step()  # the CPU kernel took a's host gradient
+    assert a.item() == 2.0 - 0.5 * 3.0
+
+
+# ---- errors worded as PyTorch's ------------------------------------------------------------------
+@pytest.mark.parametrize("shape,grad_shape", [((3,), (1,)), ((3,), (3, 1)), ((), (1,))])
+def test_backward_with_a_wrong_shaped_grad_is_the_cpu_error(shape, grad_shape):
+    messages = []
+    for device in ("cpu", "cuda"):
+        t = microdl.tensor(np.ones(shape), requires_grad=True, device=device)
+        with pytest.raises(RuntimeError, match="Mismatch in shape") as info:
+            (t * 2).backward(np.ones(grad_shape))
+        messages.append(str(info.value))
+        assert t.grad is None
+    assert messages[0] == messages[1]
+
+
+@pytest.mark.parametrize("moves", [("cuda", "cpu"), ("cpu", "cuda"), ("cuda", "cpu", "cuda")])
+def test_sgd_momentum_follows_its_parameter_across_devices(moves, rng):
+    x = rng.standard_normal((4, 3))
+
+    def train(devices):
+        microdl.manual_seed(0)
+        model = nn.Linear(3, 2).double()
+        opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True)
+        for device in devices:
+            model.to(device)
+            opt.zero_grad()
+            model(microdl.tensor(x, device=device)).sum().backward()
+            opt.step()
+            for p in model.parameters():
+                assert opt.state[p]["momentum_buffer"].__class__ is p.data.__class__
+        return [p.detach().numpy() for p in model.parameters()]
+
+    for got, expected in zip(train(moves), train(["cpu"] * len(moves))):
+        np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_batchnorm_statistics_on_another_device_is_pytorchs_error(training, rng):
+    x = rng.standard_normal((4, 3)).astype(np.float32)
+    on_cuda = nn.BatchNorm1d(3, affine=False).to("cuda").train(training)
+    on_cpu = nn.BatchNorm1d(3, affine=False).train(training)
+    for bn, device in ((on_cuda, "cpu"), (on_cpu, "cuda")):
+        with pytest.raises(RuntimeError) as info:
+            bn(microdl.tensor(x, device=device))
+        assert str(info.value) == SAME_DEVICE
+    with pytest.raises(RuntimeError) as info:
+        F.batch_norm(microdl.tensor(x), on_cuda.running_mean, None, training=True)
+    assert str(info.value) == SAME_DEVICE

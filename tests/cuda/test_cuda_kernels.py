@@ -141,14 +141,63 @@ def test_batch_norm_eval_forward_and_backward(dtype, rng):
 
 
 def test_batch_norm_statistics_survive_a_large_mean(rng):
-    """A channel with mean 1e4 and spread 1e-2: E[x^2] - E[x]^2 would lose every digit."""
-    x = (1e4 + 1e-2 * rng.standard_normal((8, 2, 4))).astype(F32)
+    """float64 channels with mean 1e6 and spread ~1 (32 values: the two-level path): the shifted
+    sums keep the variance to ~1e-15; E[x^2] - E[x]^2 would be off by ~1e-4 relative, so the
+    1e-9 tolerance tells the two apart (checked below on the host)."""
+    x = 1e6 + rng.standard_normal((8, 2, 4))
     C = 2
-    args = [x, np.empty(0, F32), np.empty(0, F32), np.empty_like(x), np.empty(C), np.empty(C),
-            np.empty(0, F32), np.empty(0, F32), 0.1, 1e-8]
+    args = [x, np.empty(0, F64), np.empty(0, F64), np.empty_like(x), np.empty(C), np.empty(C),
+            np.empty(0, F64), np.empty(0, F64), 0.1, 0.0]
     got = run_on_device(_module("normalization").batch_norm_forward_train, args)
-    xd = x.astype(F64)
-    np.testing.assert_allclose(got[5], 1 / np.sqrt(xd.var(axis=(0, 2)) + 1e-8), rtol=1e-4)
+    var = x.var(axis=(0, 2))  # numpy's two-pass variance
+    np.testing.assert_allclose(got[4], x.mean(axis=(0, 2)), rtol=1e-14)
+    np.testing.assert_allclose(got[5], 1 / np.sqrt(var), rtol=1e-9)
+    naive = (x * x).mean(axis=(0, 2)) - x.mean(axis=(0, 2)) ** 2
+    assert np.max(np.abs(naive / var - 1)) > 1e-9  # the tolerance would catch the naive formula
+
+
+def test_batch_norm_finishes_every_channel_beyond_one_grid(rng):
+    """C = 30 channels against 8 threads x 3 blocks = 24 finishing threads: the per-channel
+    finish kernels (train, eval, backward) must stride over the rest."""
+    shape, C = (2, 30, 1), 30
+    x, w, b, rm, rv = _bn_inputs(rng, shape, F64, True, True)
+    tol = dict(rtol=1e-9, atol=1e-10)
+    check("normalization", "batch_norm_forward_train",
+          [x, w, b, np.empty_like(x), np.empty(C), np.empty(C), rm, rv, 0.1, 1e-5], **tol)
+    check("normalization", "batch_norm_forward_eval",
+          [x, w, b, rm, rv, np.empty_like(x), np.empty(C), np.empty(C), 1e-5], **tol)
+    mean, invstd = np.empty(C), np.empty(C)
+    importlib.import_module("microdl.kernels.numpy_ref.normalization").batch_norm_forward_train(
+        x, w, b, np.empty_like(x), mean, invstd, rm.copy(), rv.copy(), 0.1, 1e-5)
+    for training in (True, False):
+        check("normalization", "batch_norm_backward",
+              [x, _randn(rng, shape, F64), w, mean, invstd, np.empty_like(x), np.empty(C),
+               np.empty(C), training], **tol)
+
+
+@pytest.mark.parametrize("threads", [6, 12, 0])
+def test_shared_memory_trees_refuse_a_block_size_that_is_no_power_of_two(threads, monkeypatch):
+    """The trees halve the block: with 6 threads a sum of 12 values came out as 48, not 78."""
+    from numba import cuda
+
+    from microdl.kernels.cuda import config
+
+    monkeypatch.setattr(config, "THREADS_PER_BLOCK", threads)
+    x = np.arange(1, 13, dtype=F64)
+    launches = {
+        "reduce": lambda d: _module("reduce").sum_axes(d, cuda.device_array(1, F64), (0,)),
+        "batch_norm": lambda d: _module("normalization").batch_norm_forward_train(
+            d.reshape(3, 2, 2), *(cuda.to_device(a) for a in (
+                np.empty(0), np.empty(0), np.empty((3, 2, 2)), np.empty(2), np.empty(2),
+                np.empty(0), np.empty(0))), 0.1, 1e-5),
+        "conv bias": lambda d: _module("conv").output_grad_to_cols(
+            d.reshape(1, 3, 2, 2), cuda.device_array((3, 1, 2, 2), F64),
+            cuda.device_array(3, F64)),
+    }
+    for name, launch in launches.items():
+        with pytest.raises(ValueError, match=f"THREADS_PER_BLOCK must be a power of two.*got "
+                                             f"{threads}$"):
+            launch(cuda.to_device(x))
 
 
 # ---- SGD ----------------------------------------------------------------------------------------

@@ -107,3 +107,56 @@ def test_argmax_runs_on_the_device(rng):
         np.testing.assert_array_equal(got.numpy(), np.argmax(a, axis=axis))
     np.testing.assert_array_equal(t.argmax(dim=1, keepdim=True).numpy(),
                                   np.argmax(a, axis=1)[:, None])
+
+
+# ---- dtypes: a twin's output dtype (and rounding) is its CPU op's ------------------------------
+INT_CASES = {
+    "int / number": lambda a, b: a / 2,
+    "int / int": lambda a, b: a / b,
+    "number / int": lambda a, b: 3 / a,
+    "int * float number": lambda a, b: a * 0.5,
+    "int + float number": lambda a, b: a + 0.5,
+    "int - int": lambda a, b: a - b,
+    "int * 0-d float64": lambda a, b: a * np.float64(1.5),
+    "int32 * int number": lambda a, b: a.to(dtype=np.int32) * 3,
+    "exp": lambda a, b: a.exp(),
+    "log": lambda a, b: a.log(),
+    "mean": lambda a, b: a.mean(),
+    "mean axis": lambda a, b: a.reshape(2, 2).mean(axis=0),
+    "sum int32": lambda a, b: a.to(dtype=np.int32).sum(),
+    "pow 0.5": lambda a, b: a ** 0.5,
+    "float32 * int tensor": lambda a, b: a.to(dtype=np.float32) * b,
+}
+
+
+@pytest.mark.parametrize("name", sorted(INT_CASES))
+def test_integer_tensors_compute_as_on_the_cpu(name):
+    # b holds 2**24 + 1: float32 * b rounds b to float32 first on the CPU (PyTorch's promotion)
+    arrays = (np.array([1, 2, 3, 7]), np.array([2, 3, 2, 2 ** 24 + 1]))
+    out = {}
+    for device in ("cpu", "cuda"):
+        a, b = (microdl.tensor(x, device=device) for x in arrays)
+        out[device] = INT_CASES[name](a, b)
+    assert out["cuda"].dtype == out["cpu"].dtype
+    assert out["cuda"].shape == out["cpu"].shape
+    np.testing.assert_allclose(out["cuda"].numpy(), out["cpu"].numpy(), rtol=1e-6)
+    if out["cpu"].dtype != np.float32 or name != "pow 0.5":  # pow: float32 vs float64 libm
+        np.testing.assert_array_equal(out["cuda"].numpy(), out["cpu"].numpy())
+
+
+@pytest.mark.parametrize("scalar_device", ["cpu", "same"])
+def test_float32_with_a_0d_float64_tensor_rounds_as_on_the_cpu(scalar_device, rng):
+    # PyTorch's rule: the 0-d float64 is cast to float32 first; float32(x + 0.1) in float64
+    # differs from x + float32(0.1) in float32 in the last bit for some x. ("cpu": the scalar
+    # reaches the kernel as a Python float; the simulator computes float32 with it as numpy
+    # does, so only a real GPU, which types it float64, can show the double rounding there.)
+    x = rng.standard_normal(64).astype(np.float32)
+    results = {}
+    for device in ("cpu", "cuda"):
+        s = microdl.tensor(0.1, dtype=np.float64,
+                           device=device if scalar_device == "same" else "cpu")
+        t = microdl.tensor(x, device=device)
+        results[device] = [(t + s).numpy(), (t * s).numpy(), (s / t).numpy()]
+    for got, expected in zip(results["cuda"], results["cpu"]):
+        assert got.dtype == expected.dtype == np.float32
+        np.testing.assert_array_equal(got, expected)

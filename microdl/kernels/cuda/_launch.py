@@ -14,6 +14,17 @@ def grid(n):
     return blocks, threads
 
 
+def tree_threads():
+    """THREADS_PER_BLOCK for a kernel that sums in a shared-memory tree: the trees halve the
+    active threads each level, so any other size than a power of two would drop values (6
+    threads summed 12 values to the sum of 8) instead of failing."""
+    threads = config.THREADS_PER_BLOCK
+    if threads < 1 or threads & (threads - 1):
+        raise ValueError(f"config.THREADS_PER_BLOCK must be a power of two (the shared-memory "
+                         f"reductions halve it), got {threads}")
+    return threads
+
+
 def flat(array):
     """A 1-D view of a C-contiguous device array (the CUDA ops make no other kind)."""
     if not array.is_c_contiguous():

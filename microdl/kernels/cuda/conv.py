@@ -7,8 +7,7 @@ a per-channel reduction: one block per output channel and a shared-memory tree.
 
 from numba import cuda, float64
 
-from . import config
-from ._launch import grid, specialized
+from ._launch import grid, specialized, tree_threads
 
 
 @cuda.jit
@@ -136,6 +135,6 @@ def cols_to_output(y_cols, bias, out):
 def output_grad_to_cols(grad_out, grad_cols, grad_bias):
     """grad_cols[co, n, oh, ow] = grad_out[n, co, oh, ow];
     grad_bias[co] = sum of grad_out[:, co] (accumulated in float64)."""
+    threads = tree_threads()  # checked before any launch
     _grad_to_cols_kernel[grid(grad_cols.size)](grad_out, grad_cols)
-    threads = config.THREADS_PER_BLOCK
     specialized(_build_bias_sum, threads)[grad_out.shape[1], threads](grad_out, grad_bias)

@@ -34,8 +34,17 @@ def zeros(shape, dtype):
 
 
 def to_device(array):
-    """A device copy of a host array (made C-contiguous first)."""
-    return cuda.to_device(np.ascontiguousarray(array))
+    """A device copy of a host array (made C-contiguous first, keeping its shape)."""
+    return cuda.to_device(c_contiguous(array))
+
+
+def c_contiguous(array):
+    """array as a C-contiguous numpy array of the same shape.
+
+    NOTE: not np.ascontiguousarray, which returns at least 1-D: a 0-d tensor sent to the GPU
+    came back shaped (1,)."""
+    array = np.asarray(array)
+    return array if array.flags.c_contiguous else np.ascontiguousarray(array)
 
 
 def to_host(array):

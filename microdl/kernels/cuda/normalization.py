@@ -21,7 +21,7 @@ import numpy as np
 from numba import cuda, float64
 
 from . import config
-from ._launch import grid, specialized
+from ._launch import grid, specialized, tree_threads
 
 
 @cuda.jit(device=True)
@@ -76,7 +76,8 @@ def _build_sums(threads):
 def _finish_train_kernel(x, part, weight, bias, running_mean, running_var, momentum, eps,
                          mean, invstd, consts):
     c = cuda.grid(1)
-    if c < mean.size:
+    # grid-stride: grid() caps the blocks at MAX_BLOCKS, so threads may be fewer than channels
+    while c < mean.size:
         m = x.shape[0] * x.shape[2]
         sum1 = 0.0
         sum2 = 0.0
@@ -93,17 +94,20 @@ def _finish_train_kernel(x, part, weight, bias, running_mean, running_var, momen
         consts[0, c] = mean[c]
         consts[1, c] = invstd[c] * (float64(weight[c]) if weight.size > 0 else 1.0)
         consts[2, c] = bias[c] if bias.size > 0 else 0.0
+        c += cuda.gridsize(1)
 
 
 @cuda.jit
 def _finish_eval_kernel(weight, bias, running_mean, running_var, eps, mean, invstd, consts):
     c = cuda.grid(1)
-    if c < mean.size:
+    # grid-stride: grid() caps the blocks at MAX_BLOCKS, so threads may be fewer than channels
+    while c < mean.size:
         mean[c] = running_mean[c]
         invstd[c] = 1.0 / math.sqrt(float64(running_var[c]) + eps)
         consts[0, c] = mean[c]
         consts[1, c] = invstd[c] * (float64(weight[c]) if weight.size > 0 else 1.0)
         consts[2, c] = bias[c] if bias.size > 0 else 0.0
+        c += cuda.gridsize(1)
 
 
 @cuda.jit
@@ -119,7 +123,8 @@ def _normalize_ncs_kernel(x, consts, out, channels, plane):
 def _finish_backward_kernel(part, weight, mean, invstd, m, training, grad_weight, grad_bias,
                             consts):
     c = cuda.grid(1)
-    if c < mean.size:
+    # grid-stride: grid() caps the blocks at MAX_BLOCKS, so threads may be fewer than channels
+    while c < mean.size:
         dbeta = 0.0
         dxm = 0.0
         for p in range(part.shape[2]):
@@ -133,6 +138,7 @@ def _finish_backward_kernel(part, weight, mean, invstd, m, training, grad_weight
         consts[1, c] = a
         consts[2, c] = -a * invstd[c] * dgamma / m if training else 0.0
         consts[3, c] = -a * dbeta / m if training else 0.0
+        c += cuda.gridsize(1)
 
 
 @cuda.jit
@@ -151,7 +157,7 @@ def _channel_sums(x, g, centre, grad_mode):
     blocks_per_channel = max(1, -(-m // config.BN_VALUES_PER_BLOCK))
     chunk = -(-m // blocks_per_channel)
     part = cuda.device_array((2, c_, blocks_per_channel), np.float64)
-    threads = config.THREADS_PER_BLOCK
+    threads = tree_threads()
     specialized(_build_sums, threads)[(blocks_per_channel, c_), threads](
         x, g, centre, part, chunk, grad_mode)
     return part

@@ -11,7 +11,7 @@ import math
 from numba import cuda, float64
 
 from . import config
-from ._launch import flat, grid, specialized
+from ._launch import flat, grid, specialized, tree_threads
 from .elementwise import MAX_DIMS, _element_strides, _padded
 
 SUM, MAX = 0, 1
@@ -72,7 +72,7 @@ def _reduce(x, out, axes, op, scale):
         count *= shape[a]
     if out.size != max(1, math.prod(shape[d] for d in kept)):
         raise ValueError(f"reduce: output of {out.size} values for input {shape} over axes {axes}")
-    threads = config.THREADS_PER_BLOCK
+    threads = tree_threads()
     kernel = specialized(_build, threads)
     blocks = min(max(1, out.size), config.MAX_BLOCKS)
     kernel[blocks, threads](

@@ -1,9 +1,12 @@
 """What the CUDA twins share: allocation, broadcasting arithmetic and reductions on device
 arrays, through the CUDA kernel set (no numba import here)."""
 
+import warnings
+
 import numpy as np
 
 from ... import backend
+from ...autograd import Context
 from .. import elementwise
 
 
@@ -19,36 +22,77 @@ def empty_like(array):
     return k("memory").empty(array.shape, array.dtype)
 
 
-def scalar(value):
-    """A host 0-d array (how Tensor passes Python numbers) as a Python number; arrays pass."""
-    return value.item() if isinstance(value, np.ndarray) else value
-
-
 def broadcast_shape(a, b):
     return np.broadcast_shapes(getattr(a, "shape", ()), getattr(b, "shape", ()))
 
 
-def result_dtype(a, b):
-    """The CPU ops' promotion rule (elementwise.promote), decided on host stand-ins of the same
-    dtypes and rank kind (0-d or not); a Python number takes the array's dtype."""
-    arrays = [x for x in (a, b) if hasattr(x, "dtype")]
-    if len(arrays) == 1:
-        return arrays[0].dtype
-    stand_ins = [np.zeros((1,) * min(x.ndim, 1), x.dtype) for x in arrays]
-    promoted = elementwise.promote(*stand_ins)
-    return np.result_type(*(x.dtype for x in promoted))
+_CPU_DTYPES = {}
+
+
+def cpu_dtype(function, *arrays, **hyper):
+    """The dtype of what the CPU op ``function`` returns for inputs of these dtypes and ranks:
+    its forward run on 1-element host stand-ins (once per combination, then cached), so a twin
+    follows its CPU op's promotion (int / int -> float64, exp(int) -> float64, mean(int) ->
+    float64, PyTorch's float-over-int rule) without restating it."""
+    # (a hyper-parameter's type is part of the key: 2 == 2.0, but x ** 2 and x ** 2.0 may differ)
+    key = (function, tuple((x.dtype, x.ndim) for x in arrays),
+           tuple((name, type(v), v) for name, v in sorted(hyper.items())))
+    dtype = _CPU_DTYPES.get(key)
+    if dtype is None:
+        stand_ins = [np.ones((1,) * x.ndim, x.dtype) for x in arrays]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = function.forward(Context(), *stand_ins, **hyper)
+        dtype = _CPU_DTYPES[key] = np.asarray(out).dtype
+    return dtype
+
+
+_BINARY_OPS = {"add": elementwise.Add, "sub": elementwise.Sub, "mul": elementwise.Mul,
+               "div": elementwise.Div}
 
 
 def binary(a, b, op):
-    """a op b with numpy broadcasting; a or b may be a host 0-d array or a Python number."""
-    a, b = scalar(a), scalar(b)
-    out = empty(broadcast_shape(a, b), result_dtype(a, b))
+    """a op b with numpy broadcasting, in the dtypes the CPU op would use; a or b may be a host
+    0-d array (how Tensor passes a Python number) or a Python number (taking the other's dtype).
+
+    Operands are first cast as elementwise.promote casts them (a device operand by a copy, only
+    when its dtype differs; a host one on the host), so e.g. float32 + 0-d float64 rounds as on
+    the CPU; the output takes the dtype of the CPU op's result ("eq": the operands')."""
+    if not hasattr(a, "dtype"):
+        a = np.asarray(a, b.dtype)
+    elif not hasattr(b, "dtype"):
+        b = np.asarray(b, a.dtype)
+    if a.dtype == b.dtype:
+        operand_dtypes = (a.dtype, a.dtype)
+    else:
+        promoted = elementwise.promote(np.ones((1,) * min(a.ndim, 1), a.dtype),
+                                       np.ones((1,) * min(b.ndim, 1), b.dtype))
+        operand_dtypes = tuple(x.dtype for x in promoted)
+    function = _BINARY_OPS.get(op)
+    out_dtype = operand_dtypes[0] if function is None else cpu_dtype(function, a, b)
+    a, b = (_as_operand(x, dtype) for x, dtype in zip((a, b), operand_dtypes))
+    out = empty(broadcast_shape(a, b), out_dtype)
     k("elementwise").binary(a, b, out, op)
     return out
 
 
+def _as_operand(x, dtype):
+    """x cast to dtype for the binary kernel: a host 0-d array or numpy scalar (what a CPU op
+    on 0-d arrays returns) becomes a Python number (the kernel's scalar argument), a device
+    array of another dtype a device copy."""
+    if isinstance(x, (np.ndarray, np.generic)):
+        return x.astype(dtype, copy=False).item()
+    return x if x.dtype == dtype else copy(x, dtype)
+
+
+_UNARY_OPS = {"exp": elementwise.Exp, "log": elementwise.Log}
+
+
 def unary(x, op, value=0.0):
-    out = empty_like(x)
+    """f(x) for the unary kernel's ops; "exp" and "log" in their CPU op's output dtype (float
+    for an integer x), the others in x's dtype."""
+    function = _UNARY_OPS.get(op)
+    out = empty(x.shape, x.dtype if function is None else cpu_dtype(function, x))
     k("elementwise").unary(x, out, op, value)
     return out
 
@@ -78,9 +122,10 @@ def sum_to(g, shape):
     return out
 
 
-def reduce_sum(x, axes, keepdims, scale=1.0):
-    """scale * sum of x over axes (normalized, sorted), shaped as numpy's keepdims says."""
-    out = empty(reduced_shape(x.shape, axes, keepdims), x.dtype)
+def reduce_sum(x, axes, keepdims, scale=1.0, dtype=None):
+    """scale * sum of x over axes (normalized, sorted), shaped as numpy's keepdims says, in
+    dtype (default: x's)."""
+    out = empty(reduced_shape(x.shape, axes, keepdims), x.dtype if dtype is None else dtype)
     k("reduce").sum_axes(x, out, axes, scale)
     return out
 

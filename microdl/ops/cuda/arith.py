@@ -12,8 +12,8 @@ from .. import elementwise as ew
 from .. import matmul as mm
 from .. import reduce as rd
 from .. import shape as sh
-from ._arrays import (binary, broadcast_to, copy, empty, k, reduce_sum, reduced_shape,
-                      resolve_shape, rows, sum_to, unary)
+from ._arrays import (binary, broadcast_to, copy, cpu_dtype, empty, k, reduce_sum,
+                      reduced_shape, resolve_shape, rows, sum_to, unary)
 
 
 def _shapes(ctx, a, b):
@@ -91,7 +91,10 @@ class Pow(ew.Pow):
     def forward(ctx, x, exponent):
         ctx.save_for_backward(x)
         ctx.exponent = exponent
-        return unary(x, "pow", exponent)
+        # the CPU op's dtype rule (an integer x may become float, e.g. ** 0.5)
+        out = empty(x.shape, cpu_dtype(ew.Pow, x, exponent=exponent))
+        k("elementwise").unary(x, out, "pow", exponent)
+        return out
 
     @staticmethod
     def backward(ctx, g):
@@ -188,7 +191,7 @@ class Sum(rd.Sum):
     def forward(ctx, x, axis=None, keepdims=False):
         ctx.axes = rd._normalized_axes(axis, x.ndim)
         ctx.keepdims, ctx.input_shape = keepdims, x.shape
-        return reduce_sum(x, ctx.axes, keepdims)
+        return reduce_sum(x, ctx.axes, keepdims, dtype=cpu_dtype(rd.Sum, x))
 
     @staticmethod
     def backward(ctx, g):
@@ -201,7 +204,8 @@ class Mean(rd.Mean):
         ctx.axes = rd._normalized_axes(axis, x.ndim)
         ctx.keepdims, ctx.input_shape = keepdims, x.shape
         ctx.count = int(np.prod([x.shape[a] for a in ctx.axes], dtype=np.int64))
-        return reduce_sum(x, ctx.axes, keepdims, 1.0 / ctx.count if ctx.count else np.nan)
+        return reduce_sum(x, ctx.axes, keepdims, 1.0 / ctx.count if ctx.count else np.nan,
+                          dtype=cpu_dtype(rd.Mean, x))  # an integer mean is float64
 
     @staticmethod
     def backward(ctx, g):
