@@ -113,15 +113,8 @@ def matmul(a, b, out=None):
     else:
         edges = [n * i // parts for i in range(parts + 1)]
         blocks = [(a, b[:, lo:hi], out[:, lo:hi]) for lo, hi in zip(edges, edges[1:])]
-    futures = [pool.submit(_block, *block) for block in blocks[1:]]
-    _block(*blocks[0])
-    for future in futures:
-        future.result()
+    run_blocks(lambda i: np.matmul(*blocks[i][:2], out=blocks[i][2]), parts)
     return out
-
-
-def _block(a, b, out):
-    np.matmul(a, b, out=out)
 
 
 def run_blocks(work, count):

@@ -109,33 +109,7 @@ def _log_softmax_block(x, out):
 def _softmax_block(x, out):
     np.subtract(x, x.max(axis=1)[:, None], out=out)
     np.exp(out, out=out)
-    np.multiply(out, (1 / out.sum(axis=1))[:, None],
-                out=out)
-
-
-def _large(x):
-    return x.size >= BLOCKED_MIN_ELEMENTS
-
-
-def softmax_forward(x, out):
-    x = np.ascontiguousarray(x)
-    if _large(x):
-        in_blocks(lambda lo, hi: _softmax_block(x[lo:hi], out[lo:hi]), x.size, x.shape[1])
-    else:
-        _softmax_rows.run(x.size, x, out)
-
-
-def softmax_backward(y, grad_out, grad_in):
-    _softmax_backward_rows.run(y.size, np.ascontiguousarray(y), np.ascontiguousarray(grad_out),
-                               grad_in)
-
-
-def log_softmax_forward(x, out):
-    x = np.ascontiguousarray(x)
-    if _large(x):
-        in_blocks(lambda lo, hi: _log_softmax_block(x[lo:hi], out[lo:hi]), x.size, x.shape[1])
-    else:
-        _log_softmax_rows.run(x.size, x, out)
+    np.multiply(out, (1 / out.sum(axis=1))[:, None], out=out)
 
 
 def _log_softmax_backward_block(y, g, gi):
@@ -144,29 +118,9 @@ def _log_softmax_backward_block(y, g, gi):
     np.subtract(g, gi, out=gi)
 
 
-def log_softmax_backward(y, grad_out, grad_in):
-    y, grad_out = np.ascontiguousarray(y), np.ascontiguousarray(grad_out)
-    if _large(y):
-        in_blocks(lambda lo, hi: _log_softmax_backward_block(y[lo:hi], grad_out[lo:hi],
-                                                             grad_in[lo:hi]),
-                  y.size, y.shape[1])
-    else:
-        _log_softmax_backward_rows.run(y.size, y, grad_out, grad_in)
-
-
 def _cross_entropy_forward_block(logits, labels, log_probs, losses):
     _log_softmax_block(logits, log_probs)
     np.negative(log_probs[np.arange(len(labels)), labels], out=losses)
-
-
-def cross_entropy_forward(logits, labels, log_probs, losses):
-    logits, labels = np.ascontiguousarray(logits), np.ascontiguousarray(labels)
-    if _large(logits):
-        in_blocks(lambda lo, hi: _cross_entropy_forward_block(
-            logits[lo:hi], labels[lo:hi], log_probs[lo:hi], losses[lo:hi]),
-            logits.size, logits.shape[1])
-    else:
-        _cross_entropy_forward_rows.run(logits.size, logits, labels, log_probs, losses)
 
 
 def _cross_entropy_backward_block(log_probs, labels, grad_losses, grad_logits):
@@ -175,13 +129,41 @@ def _cross_entropy_backward_block(log_probs, labels, grad_losses, grad_logits):
     grad_logits[np.arange(len(labels)), labels] -= grad_losses
 
 
-def cross_entropy_backward(log_probs, labels, grad_losses, grad_logits):
-    log_probs, labels = np.ascontiguousarray(log_probs), np.ascontiguousarray(labels)
-    grad_losses = np.ascontiguousarray(grad_losses)
-    if _large(log_probs):
-        in_blocks(lambda lo, hi: _cross_entropy_backward_block(
-            log_probs[lo:hi], labels[lo:hi], grad_losses[lo:hi], grad_logits[lo:hi]),
-            log_probs.size, log_probs.shape[1])
+def _rows_or_blocks(rows_kernel, block, inputs, outputs):
+    """The row kernel for small inputs; past BLOCKED_MIN_ELEMENTS, ``block`` on the same row
+    range of every array (all are indexed by row first), block after block on microdl's
+    threads. Inputs are made contiguous; outputs are written where they are."""
+    arrays = [np.ascontiguousarray(a) for a in inputs] + list(outputs)
+    first = arrays[0]
+    if first.size >= BLOCKED_MIN_ELEMENTS:
+        in_blocks(lambda lo, hi: block(*(a[lo:hi] for a in arrays)), first.size, first.shape[1])
     else:
-        _cross_entropy_backward_rows.run(log_probs.size, log_probs, labels, grad_losses,
-                                         grad_logits)
+        rows_kernel.run(first.size, *arrays)
+
+
+def softmax_forward(x, out):
+    _rows_or_blocks(_softmax_rows, _softmax_block, [x], [out])
+
+
+def softmax_backward(y, grad_out, grad_in):
+    _softmax_backward_rows.run(y.size, np.ascontiguousarray(y), np.ascontiguousarray(grad_out),
+                               grad_in)
+
+
+def log_softmax_forward(x, out):
+    _rows_or_blocks(_log_softmax_rows, _log_softmax_block, [x], [out])
+
+
+def log_softmax_backward(y, grad_out, grad_in):
+    _rows_or_blocks(_log_softmax_backward_rows, _log_softmax_backward_block, [y, grad_out],
+                    [grad_in])
+
+
+def cross_entropy_forward(logits, labels, log_probs, losses):
+    _rows_or_blocks(_cross_entropy_forward_rows, _cross_entropy_forward_block, [logits, labels],
+                    [log_probs, losses])
+
+
+def cross_entropy_backward(log_probs, labels, grad_losses, grad_logits):
+    _rows_or_blocks(_cross_entropy_backward_rows, _cross_entropy_backward_block,
+                    [log_probs, labels, grad_losses], [grad_logits])
