@@ -11,7 +11,6 @@ dummyarray cannot resolve.
 
 import pathlib
 import sys
-import threading
 
 import numpy as np
 import pytest
@@ -90,42 +89,6 @@ def strict_simulator(monkeypatch):
         return assign(self, index, value)
 
     monkeypatch.setattr(FakeCUDAArray, "__setitem__", strict_setitem)
-
-
-@pytest.fixture(autouse=True)
-def thread_safe_shared_arrays(monkeypatch):
-    """numba's simulator makes a block's shared array on the first thread's call: it looks the
-    call site up in a dict and, if absent, stores a fresh np.empty. Two threads switching
-    between the lookup and the store each make their own array, and the values written into
-    the one that gets replaced are lost (a reduction then sums uninitialised memory: a CI run
-    saw a loss off by 2%). A lock makes the lookup-and-store one step, as on a GPU, where a
-    block's shared memory exists before any thread runs."""
-    from numba import config as numba_config
-
-    if not numba_config.ENABLE_CUDASIM:
-        return
-    from numba.cuda.simulator.kernelapi import FakeCUDAShared
-    from numba.core import types
-    from numba.np import numpy_support
-
-    allocate = FakeCUDAShared.array
-    lock = threading.Lock()
-
-    def locked_array(self, shape, dtype):
-        if shape == 0:  # dynamic shared memory: one preallocated buffer, nothing to race on
-            return allocate(self, shape, dtype)
-        # keyed by the calling line, as the simulator does (one shared array per line)
-        caller = sys._getframe(1)
-        site = (caller.f_code.co_filename, caller.f_lineno)
-        with lock:
-            array = self._allocations.get(site)
-            if array is None:
-                if isinstance(dtype, types.Type):
-                    dtype = numpy_support.as_dtype(dtype)
-                array = self._allocations[site] = np.empty(shape, dtype)
-        return array
-
-    monkeypatch.setattr(FakeCUDAShared, "array", locked_array)
 
 
 @pytest.fixture

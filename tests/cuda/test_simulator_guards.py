@@ -1,5 +1,6 @@
-"""The conftest's fix to numba's simulator: a block's shared array is one array, whichever of
-its threads asks first (the unfixed simulator could hand two threads two arrays)."""
+"""microdl's fix to numba's simulator (microdl/kernels/cuda/_simulator.py): a block's shared
+array is one array, whichever of its threads asks first (the simulator's own allocation hands
+the two threads of this test two arrays)."""
 
 import threading
 import time
@@ -7,6 +8,9 @@ import time
 import numpy as np
 import pytest
 from numba import config as numba_config
+
+pytestmark = pytest.mark.skipif(not numba_config.ENABLE_CUDASIM,
+                                reason="a fix to numba's simulator")
 
 
 class _SlowLookups(dict):
@@ -19,8 +23,7 @@ class _SlowLookups(dict):
         return found
 
 
-@pytest.mark.skipif(not numba_config.ENABLE_CUDASIM, reason="a fix to numba's simulator")
-def test_threads_of_a_block_share_one_shared_array():
+def _arrays_two_threads_get(allocate):
     from numba import float64
     from numba.cuda.simulator.kernelapi import FakeCUDAShared
 
@@ -29,12 +32,31 @@ def test_threads_of_a_block_share_one_shared_array():
     arrays = []
 
     def ask():
-        arrays.append(shared.array(4, float64))  # one call site for both threads
+        arrays.append(allocate(shared, 4, float64))  # one call site for both threads
 
     threads = [threading.Thread(target=ask) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert arrays[0] is arrays[1]
-    assert arrays[0].shape == (4,) and arrays[0].dtype == np.float64
+    return arrays
+
+
+def test_loading_the_cuda_kernels_installs_the_guard():
+    import microdl.kernels.cuda  # noqa: F401  (loading the kernels installs it)
+    from microdl.kernels.cuda import _simulator
+    from numba.cuda.simulator.kernelapi import FakeCUDAShared
+
+    assert FakeCUDAShared.array is _simulator._locked_array
+    assert _simulator.unguarded is not None
+
+
+def test_threads_of_a_block_share_one_shared_array():
+    from numba.cuda.simulator.kernelapi import FakeCUDAShared
+
+    import microdl.kernels.cuda  # noqa: F401
+
+    first, second = _arrays_two_threads_get(FakeCUDAShared.array)
+    assert first is second
+    assert first.shape == (4,) and first.dtype == np.float64
+

@@ -7,3 +7,7 @@ Importing this package touches the CUDA driver (or numba's simulator when
 reference's families, ``elementwise``, ``reduce`` and ``matmul`` hold what numpy's own
 arithmetic does on the CPU, and ``memory`` allocates and copies device arrays.
 """
+
+from . import _simulator
+
+_simulator.guard()
