@@ -268,6 +268,10 @@ def _run_backward(root, grad, retain_graph):
                     _devices.route_grad(inp, g, pending)
                     continue
                 g = sum_to_shape(np.asarray(g), inp.data.shape)
+                if g.dtype != inp.data.dtype and inp._node is not None:
+                    # as PyTorch: a gradient takes its input's dtype (a float32 tensor that
+                    # met a float64 one gets a float32 gradient; leaves cast on accumulation)
+                    g = g.astype(inp.data.dtype)
                 if inp._node is None:
                     owned = _adoptable(g) and \
                         _refs_seen_by_callee(g) <= _OWNED_REFS + _buffers.is_pooled(g)

@@ -203,6 +203,10 @@ def route_grad(inp, grad, pending):
     elif inp._node is None:
         accumulate_leaf(inp, grad)
         return
+    elif grad.dtype != inp.data.dtype:  # a gradient takes its input's dtype, as on the host
+        cast = _memory.empty(grad.shape, inp.data.dtype)
+        _kernels("elementwise").copy(grad, cast)
+        grad = cast
     key = id(inp._node)
     pending[key] = add(pending[key], grad) if key in pending else grad
 

@@ -125,6 +125,24 @@ def test_dtypes_are_kept_through_ops_and_gradients():
         assert x.grad.dtype == dtype
 
 
+def test_a_gradient_takes_its_inputs_dtype_at_every_node():
+    """As PyTorch: the float64 gradient reaching the float32 tensor b is rounded to float32
+    there, so a.grad = 3 * float32(w), not float32(3 * w) (the two differ in the last bit for
+    some values: double rounding)."""
+    w = np.random.default_rng(0).standard_normal(1000)
+    a = tensor(np.ones(1000, np.float32), requires_grad=True)
+    b = a * 3
+    (b * tensor(w)).sum().backward()
+    expected = np.float32(3) * w.astype(np.float32)
+    assert a.grad.dtype == np.float32
+    np.testing.assert_array_equal(a.grad.numpy(), expected)
+    assert not np.array_equal((3 * w).astype(np.float32), expected)  # the case is a real one
+    torch = pytest.importorskip("torch")
+    ta = torch.ones(1000, dtype=torch.float32, requires_grad=True)
+    ((ta * 3) * torch.from_numpy(w)).sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), ta.grad.numpy())
+
+
 def test_only_floating_tensors_can_require_grad():
     with pytest.raises(RuntimeError, match="floating point"):
         tensor([1, 2, 3], requires_grad=True)

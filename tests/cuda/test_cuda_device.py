@@ -203,6 +203,16 @@ def test_a_0d_tensor_keeps_its_shape_on_cuda():
     assert x.grad.shape == () and x.grad.item() == 2.0
 
 
+def test_a_gradient_takes_its_inputs_dtype_on_the_device_too():
+    """The CPU engine's rule (tests/test_autograd.py): the float64 gradient reaching a float32
+    node is rounded to float32 there, so a.grad = 3 * float32(w) exactly."""
+    w = np.random.default_rng(0).standard_normal(64)
+    a = microdl.tensor(np.ones(64, np.float32), requires_grad=True, device="cuda")
+    ((a * 3) * microdl.tensor(w, device="cuda")).sum().backward()
+    assert a.grad.dtype == np.float32 and a.grad.device == "cuda:0"
+    np.testing.assert_array_equal(a.grad.numpy(), np.float32(3) * w.astype(np.float32))
+
+
 def test_a_cpu_scalar_tensor_used_with_cuda_gets_a_cpu_grad():
     a = microdl.tensor(2.0, requires_grad=True)
     b = microdl.tensor(3.0, requires_grad=True)
