@@ -323,8 +323,25 @@ def test_sum_and_max_over_axes(shape, axes, rng):
 @pytest.mark.parametrize("transpose_a", [False, True])
 @pytest.mark.parametrize("transpose_b", [False, True])
 @pytest.mark.parametrize("with_bias", [False, True])
-def test_gemm(transpose_a, transpose_b, with_bias, rng):
-    m, k, n = 5, 7, 6  # not multiples of the tile (4 in these tests)
+@pytest.mark.parametrize("max_grid_y", [65535, 1])
+def test_gemm(transpose_a, transpose_b, with_bias, max_grid_y, rng, monkeypatch):
+    from microdl.kernels.cuda import config
+
+    # max_grid_y 1: one tile row per launch, as an output past CUDA's grid.y limit runs
+    monkeypatch.setattr(config, "MAX_GRID_Y", max_grid_y)
+    matmul, grids = _module("matmul"), []
+    build = matmul.specialized
+
+    class Recorded:  # the kernel, with each launch's grid noted
+        def __init__(self, kernel):
+            self.kernel = kernel
+
+        def __getitem__(self, launch):
+            grids.append(launch[0])
+            return self.kernel[launch]
+
+    monkeypatch.setattr(matmul, "specialized", lambda *how: Recorded(build(*how)))
+    m, k, n = 9, 7, 6  # not multiples of the tile (4 in these tests): 3 row bands with 1
     a = _randn(rng, (k, m) if transpose_a else (m, k), F32)
     b = _randn(rng, (n, k) if transpose_b else (k, n), F32)
     bias = _randn(rng, n, F32) if with_bias else np.empty(0, F32)
@@ -335,3 +352,5 @@ def test_gemm(transpose_a, transpose_b, with_bias, rng):
                                                                      transpose_b),
                         [a, b, bias, np.empty((m, n), F32)])
     np.testing.assert_allclose(got[3], expected, rtol=1e-5, atol=1e-5)
+    assert all(grid_y <= max_grid_y for _, grid_y in grids)
+    assert len(grids) == (3 if max_grid_y == 1 else 1)

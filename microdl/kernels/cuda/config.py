@@ -11,6 +11,9 @@ THREADS_PER_BLOCK = 256
 MAX_BLOCKS = 4096
 # GEMM tile: blocks of TILE x TILE threads, each computing one output of a TILE x TILE tile.
 TILE = 16
+# CUDA's limit on a grid's y dimension: the GEMM's block rows. Taller outputs (over
+# MAX_GRID_Y * TILE rows, ~1M with the defaults) run as several launches of row bands.
+MAX_GRID_Y = 65535
 # BatchNorm statistics: one block per channel up to this many values per channel; above it a
 # channel is split over ceil(m / BN_VALUES_PER_BLOCK) blocks whose partial sums a second kernel
 # merges in a fixed order (the "two-level" reduction).

@@ -65,5 +65,12 @@ def gemm(a, b, bias, out, transpose_a, transpose_b):
                          f"{tuple(b.shape)}{'^T' if transpose_b else ''} -> {tuple(out.shape)}")
     tile = config.TILE
     kernel = specialized(_build, tile, out.dtype.str)
-    blocks = ((n + tile - 1) // tile, (m + tile - 1) // tile)
-    kernel[blocks, (tile, tile)](a, b, bias, out, bool(transpose_a), bool(transpose_b))
+    band = config.MAX_GRID_Y * tile  # rows one launch can cover (grid.y is limited)
+    for r0 in range(0, m, band):
+        r1 = min(m, r0 + band)
+        a_rows, out_rows = a, out
+        if r1 - r0 < m:  # (views only when there are several bands)
+            a_rows, out_rows = (a[:, r0:r1] if transpose_a else a[r0:r1]), out[r0:r1]
+        blocks = ((n + tile - 1) // tile, (r1 - r0 + tile - 1) // tile)
+        kernel[blocks, (tile, tile)](a_rows, b, bias, out_rows, bool(transpose_a),
+                                     bool(transpose_b))
