@@ -4,6 +4,7 @@ import copy
 
 import numpy as np
 
+from .. import device as _device
 from .batchnorm import _BatchNorm
 from .container import Sequential
 from .linear import Identity, Linear
@@ -44,7 +45,7 @@ def fold_batchnorm(model):
 
     y = gamma * (W x + b - mean) / sqrt(var + eps) + beta = (s W) x + (s (b - mean) + beta).
     """
-    folded = copy.deepcopy(model)
+    folded, on_device = _host_copy(model)
     layer_types = _foldable_layer_types()
     for module in folded.modules():
         if not isinstance(module, Sequential):
@@ -57,4 +58,21 @@ def fold_batchnorm(model):
                     and bn.num_features == layer.weight.shape[0]):
                 _fold_into(layer, bn)
                 module._modules[name] = Identity()
-    return folded
+    return folded.to(on_device) if on_device is not None else folded
+
+
+def _host_copy(model):
+    """(a deep copy of model with every array on the host, the device model's arrays were on
+    or None). The folding arithmetic is numpy's; device arrays enter the copy as host copies
+    (through deepcopy's memo), so the model itself is neither moved nor changed."""
+    memo, on_device = {}, None
+    for module in model.modules():
+        arrays = [b for b in module._buffers.values() if b is not None]
+        for p in module._parameters.values():
+            if p is not None:
+                arrays += [p.data] + ([p.grad.data] if p.grad is not None else [])
+        for array in arrays:
+            if _device.is_device_array(array):
+                memo[id(array)] = _device.host_copy(array)
+                on_device = _device.of(array)
+    return copy.deepcopy(model, memo), on_device

@@ -213,6 +213,28 @@ def test_a_gradient_takes_its_inputs_dtype_on_the_device_too():
     np.testing.assert_array_equal(a.grad.numpy(), np.float32(3) * w.astype(np.float32))
 
 
+def test_fold_batchnorm_folds_a_cuda_model_into_a_cuda_model(rng):
+    microdl.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1, bias=False), nn.BatchNorm2d(3),
+                          nn.ReLU(), nn.Flatten(), nn.Linear(3 * 4 * 4, 5), nn.BatchNorm1d(5))
+    model.to("cuda")
+    for _ in range(2):  # running statistics away from their initial values
+        model(microdl.tensor(rng.standard_normal((4, 2, 4, 4)).astype(np.float32),
+                             device="cuda"))
+    model.eval()
+    before = model.state_dict()
+    folded = nn.utils.fold_batchnorm(model)
+    assert isinstance(folded[1], nn.Identity) and isinstance(folded[5], nn.Identity)
+    assert all(p.device == "cuda:0" for p in folded.parameters())
+    assert folded[0].bias is not None  # made by the folding, on the device too
+    x = microdl.tensor(rng.standard_normal((3, 2, 4, 4)).astype(np.float32), device="cuda")
+    with microdl.no_grad():
+        np.testing.assert_allclose(folded(x).numpy(), model(x).numpy(), rtol=1e-5, atol=1e-5)
+    assert all(p.device == "cuda:0" for p in model.parameters())
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, before[name], err_msg=name)
+
+
 def test_a_cpu_scalar_tensor_used_with_cuda_gets_a_cpu_grad():
     a = microdl.tensor(2.0, requires_grad=True)
     b = microdl.tensor(3.0, requires_grad=True)
