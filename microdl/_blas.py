@@ -117,15 +117,26 @@ def matmul(a, b, out=None):
     return out
 
 
+def shares():
+    """How many threads run_blocks spreads blocks over: block i always runs on share
+    i % shares(), and a share runs its blocks one after another (so per-share scratch buffers
+    are never used by two blocks at once)."""
+    state = _state or _setup()
+    return 1 if state["pool"] is None or in_block() else state["threads"]
+
+
 def run_blocks(work, count):
     """Call ``work(i)`` for i in range(count), spread over microdl's threads; returns the results
     in order. Which thread runs a block never changes what it computes, so callers that combine
-    the results in order get the same bits whatever the thread count."""
+    the results in order get the same bits whatever the thread count.
+
+    Inside a block, numba kernels take their serial builds (see ``in_block``), and a nested
+    run_blocks runs its blocks in the calling thread."""
     state = _state or _setup()
     pool = state["pool"]
-    if pool is None or count < 2:
-        return [work(i) for i in range(count)]
-    parts = state["threads"]
+    parts = shares()
+    if parts < 2 or count < 2:
+        return [i_result[1] for i_result in _run_share(work, 0, count, 1)]
     futures = {i: pool.submit(_run_share, work, i, count, parts) for i in range(1, parts)}
     results = dict(_run_share(work, 0, count, parts))
     for future in futures.values():
@@ -133,8 +144,23 @@ def run_blocks(work, count):
     return [results[i] for i in range(count)]
 
 
+_block = threading.local()
+
+
+def in_block():
+    """Whether this thread is running a block of run_blocks: numba kernels then run their
+    serial builds (a parallel region started from each of several threads would oversubscribe
+    the cores, and the blocks are already spread over them)."""
+    return getattr(_block, "active", False)
+
+
 def _run_share(work, first, count, parts):
-    return [(i, work(i)) for i in range(first, count, parts)]
+    outer = in_block()
+    _block.active = True
+    try:
+        return [(i, work(i)) for i in range(first, count, parts)]
+    finally:
+        _block.active = outer
 
 
 def _reset_after_fork():

@@ -47,3 +47,34 @@ def test_user_choice_of_blas_threads_is_left_alone(monkeypatch):
     assert not _blas.split_available()
     a = np.arange(6.0).reshape(2, 3)
     np.testing.assert_array_equal(_blas.matmul(a, a.T), a @ a.T)
+
+
+def test_blocks_know_they_are_blocks_and_run_nested_blocks_in_their_thread(always_split):
+    import threading
+
+    assert not _blas.in_block()
+
+    def block(i):
+        inner = _blas.run_blocks(lambda j: (threading.get_ident(), _blas.in_block()), 3)
+        return threading.get_ident(), _blas.in_block(), inner
+
+    results = _blas.run_blocks(block, 4)
+    assert {ident for ident, _, _ in results} == {results[0][0], results[1][0]}
+    assert results[0][0] != results[1][0]  # blocks i % shares() apart share a thread
+    assert _blas.shares() >= 2 and results[0][0] == results[_blas.shares()][0]
+    for ident, active, inner in results:
+        assert active and inner == [(ident, True)] * 3
+    assert not _blas.in_block()
+
+
+def test_kernels_take_their_serial_build_inside_a_block(always_split, monkeypatch):
+    from microdl.kernels.cpu._jit import SerialAndParallel
+
+    pair = SerialAndParallel(lambda: None, threshold=10)
+    builds = []
+    monkeypatch.setattr(pair, "serial", lambda: builds.append("serial"))
+    monkeypatch.setattr(pair, "parallel", lambda: builds.append("parallel"))
+    pair.run(100)
+    _blas.run_blocks(lambda i: pair.run(100), 2)
+    pair.run(1)
+    assert builds == ["parallel", "serial", "serial", "serial"]

@@ -9,6 +9,8 @@ Column buffers and outputs come from ``microdl._buffers``, so a training loop do
 (and page-fault) tens of MiB per step.
 """
 
+import math
+
 import numpy as np
 
 from .. import _blas, _buffers, backend
@@ -170,6 +172,93 @@ def _per_sample_backward(ctx, kern, cols, weight, g):
     return dx, dw, db
 
 
+# The blocked layout, for convolutions with many taps, like the CNN's second layer (288 taps:
+# its cols are 14 MB, 9x its input): cols never exist whole. SAMPLE_BLOCKS fixed blocks of
+# samples run on microdl's threads, each through im2col -> product -> reorder in its thread's
+# scratch buffers, which stay in L2 instead of going to memory and back; backward rebuilds a
+# block's cols from x (saved instead of cols) for dW. Partial dW and db are added in block
+# order, so results do not depend on the thread count. Measured on 64x32x14x14 -> 64 (3x3,
+# padding 1): forward 3.1 -> 2.7 ms, forward + backward 9.1 -> 7.7 ms. Products narrower than
+# BLOCKED_MIN_COLUMNS a block stay whole (small products run below BLAS's speed), and so does
+# everything when microdl does not split products itself (_blas.split_available).
+BLOCKED_MIN_COLUMNS = 1024
+
+
+def _blocked(n, out_hw, groups, taps):
+    return (groups == 1 and taps > PER_SAMPLE_MAX_TAPS and n >= SAMPLE_BLOCKS
+            and n // SAMPLE_BLOCKS * out_hw[0] * out_hw[1] >= BLOCKED_MIN_COLUMNS
+            and _blas.split_available())
+
+
+def _share_buffers(rows, n, columns, dtype):
+    """One flat scratch buffer per thread of run_blocks, for (rows, block samples, columns)."""
+    most = -(-n // SAMPLE_BLOCKS)
+    return [_buffers.empty((rows * most * columns,), dtype) for _ in range(_blas.shares())]
+
+
+def _in_share(buffers, i, shape):
+    """Block i's scratch (its thread's buffer) viewed as ``shape``."""
+    return buffers[i % len(buffers)][:math.prod(shape)].reshape(shape)
+
+
+def _blocked_forward(kern, x, weight, bias, out, geometry):
+    n, cout = len(x), weight.shape[0]
+    w2 = weight.reshape(cout, -1)
+    taps, (oh, ow) = w2.shape[1], out.shape[2:]
+    cols_buffers = _share_buffers(taps, n, oh * ow, x.dtype)
+    y_buffers = _share_buffers(cout, n, oh * ow, x.dtype)
+    b = np.zeros(cout, x.dtype) if bias is None else bias
+
+    def block(i):
+        rows = _sample_block(i, n)
+        count = rows.stop - rows.start
+        cols = _in_share(cols_buffers, i, (taps, count, oh, ow))
+        kern.im2col(x[rows], cols, *geometry)
+        y = _in_share(y_buffers, i, (cout, count, oh, ow))
+        np.matmul(w2, cols.reshape(taps, -1), out=y.reshape(cout, -1))
+        kern.cols_to_output(y, b, out[rows])
+
+    _blas.run_blocks(block, SAMPLE_BLOCKS)
+
+
+def _blocked_backward(ctx, kern, x, weight, g):
+    need_x, need_w, need_b = (tuple(ctx.needs_input_grad) + (False,) * 3)[:3]
+    n, cout, oh, ow = g.shape
+    w2 = weight.reshape(cout, -1)
+    taps = w2.shape[1]
+    g = np.ascontiguousarray(g)
+    dy_buffers = _share_buffers(cout, n, oh * ow, weight.dtype)
+    cols_buffers = _share_buffers(taps, n, oh * ow, weight.dtype) if need_w else None
+    dcols_buffers = _share_buffers(taps, n, oh * ow, weight.dtype) if need_x else None
+    dx = _buffers.empty(ctx.x_shape, weight.dtype) if need_x else None
+
+    def block(i):
+        rows = _sample_block(i, n)
+        count = rows.stop - rows.start
+        dy = _in_share(dy_buffers, i, (cout, count, oh, ow))
+        db = np.empty(cout, weight.dtype)
+        kern.output_grad_to_cols(g[rows], dy, db)
+        dy2 = dy.reshape(cout, -1)
+        dw = None
+        if need_w:
+            cols = _in_share(cols_buffers, i, (taps, count, oh, ow))
+            kern.im2col(x[rows], cols, *ctx.geometry)
+            dw = np.matmul(cols.reshape(taps, -1), dy2.T).T  # the faster orientation (above)
+        if need_x:
+            dcols = _in_share(dcols_buffers, i, (taps, count, oh, ow))
+            np.matmul(w2.T, dy2, out=dcols.reshape(taps, -1))
+            kern.col2im(dcols, dx[rows], *ctx.geometry)
+        return dw, db
+
+    partials = _blas.run_blocks(block, SAMPLE_BLOCKS)
+    dw = db = None
+    if need_w:
+        dw = sum(p[0] for p in partials).astype(weight.dtype, copy=False).reshape(weight.shape)
+    if need_b:
+        db = sum(p[1].astype(np.float64) for p in partials).astype(weight.dtype)
+    return dx, dw, db
+
+
 class Conv2d(Function):
     """y[n, co, oh, ow] = b[co] + sum over c, i, j of W[co, c, i, j] *
     x_padded[n, c, oh * sh + i * dh, ow * sw + j * dw] (c in co's group); gradients as in the
@@ -184,6 +273,7 @@ class Conv2d(Function):
         taps = x.shape[1] * kernel[0] * kernel[1]
         ctx.x_shape, ctx.geometry, ctx.groups = x.shape, (kernel, stride, padding, dilation), groups
         ctx.per_sample = groups == 1 and taps <= PER_SAMPLE_MAX_TAPS and n >= SAMPLE_BLOCKS
+        ctx.blocked = not ctx.per_sample and _blocked(n, (oh, ow), groups, taps)
         if ctx.per_sample:
             cols = _buffers.empty((n, taps, oh * ow), x.dtype)
             kern.im2col(_samples_as_channels(np.ascontiguousarray(x)),
@@ -191,6 +281,12 @@ class Conv2d(Function):
             out = _buffers.empty((n, cout, oh, ow), x.dtype)
             _per_sample_forward(weight.reshape(cout, -1), bias, cols, out.reshape(n, cout, -1))
             ctx.save_for_backward(cols if ctx.needs_input_grad[1] else None, weight)
+            return out
+        if ctx.blocked:
+            x = np.ascontiguousarray(x)
+            out = _buffers.empty((n, cout, oh, ow), x.dtype)
+            _blocked_forward(kern, x, weight, bias, out, ctx.geometry)
+            ctx.save_for_backward(x if ctx.needs_input_grad[1] else None, weight)
             return out
         cols = _buffers.empty((taps, n, oh, ow), x.dtype)
         kern.im2col(np.ascontiguousarray(x), cols, kernel, stride, padding, dilation)
@@ -212,6 +308,8 @@ class Conv2d(Function):
         if ctx.per_sample:
             return _per_sample_backward(ctx, kern, cols, weight, g.astype(weight.dtype,
                                                                           copy=False))
+        if ctx.blocked:  # (what was saved as cols is x)
+            return _blocked_backward(ctx, kern, cols, weight, g.astype(weight.dtype, copy=False))
         dy = _buffers.empty((cout,) + g.shape[:1] + g.shape[2:], weight.dtype)
         db = np.empty(cout, weight.dtype)
         kern.output_grad_to_cols(g.astype(weight.dtype, copy=False), dy, db)

@@ -11,15 +11,17 @@ from microdl import _buffers
 from microdl.ops import conv as conv_op
 
 
-@pytest.fixture(params=["batched", "per_sample"])
+@pytest.fixture(params=["batched", "per_sample", "blocked"])
 def conv_layout(request, monkeypatch):
-    """Run a test with the one-product layout and again with the per-sample one (in two blocks,
-    so that small test batches qualify); groups > 1 always takes the first."""
-    if request.param == "batched":
-        monkeypatch.setattr(conv_op, "PER_SAMPLE_MAX_TAPS", 0)
-    else:
-        monkeypatch.setattr(conv_op, "PER_SAMPLE_MAX_TAPS", 10 ** 9)
-        monkeypatch.setattr(conv_op, "SAMPLE_BLOCKS", 2)
+    """Run a test with the one-product layout, again with the per-sample one and again with the
+    blocked one (both in two blocks, so that small test batches qualify); groups > 1 always
+    takes the first."""
+    monkeypatch.setattr(conv_op, "SAMPLE_BLOCKS", 2)
+    monkeypatch.setattr(conv_op, "PER_SAMPLE_MAX_TAPS", 10 ** 9 if request.param == "per_sample"
+                        else 0)
+    monkeypatch.setattr(conv_op, "BLOCKED_MIN_COLUMNS", 1 if request.param == "blocked"
+                        else 10 ** 9)
+    monkeypatch.setattr(conv_op._blas, "split_available", lambda: True)
     return request.param
 
 # stride, padding, dilation, groups (input has 4 channels, weight 4 out-channels)
@@ -185,3 +187,57 @@ def test_per_sample_gradients_do_not_depend_on_the_thread_count(monkeypatch, rng
         grads.append([t.grad.data.copy() for t in (x, w, b)])
     for one, other in zip(*grads):
         np.testing.assert_array_equal(one, other)
+
+
+def _layouts_agree(monkeypatch, x, w, b, g, need_x=True):
+    """Outputs and gradients of the blocked layout next to the one-product one (the blocked
+    run asserts that it took its layout)."""
+    monkeypatch.setattr(conv_op._blas, "split_available", lambda: True)
+    results = {}
+    for blocked in (True, False):
+        monkeypatch.setattr(conv_op, "PER_SAMPLE_MAX_TAPS", 0)
+        monkeypatch.setattr(conv_op, "BLOCKED_MIN_COLUMNS", 1 if blocked else 10 ** 9)
+        tx = tensor(x, requires_grad=need_x)
+        tw, tb = (None if a is None else tensor(a, requires_grad=True) for a in (w, b))
+        y = F.conv2d(tx, tw, tb, padding=1)
+        assert y._node.ctx.blocked == blocked
+        y.backward(g)
+        results[blocked] = [y.data] + [t.grad.data for t in (tx, tw, tb)
+                                       if t is not None and t.requires_grad]
+    for one, other in zip(results[True], results[False]):
+        np.testing.assert_allclose(one, other, rtol=1e-4, atol=1e-4)
+    return results[True]
+
+
+@pytest.mark.parametrize("with_bias, need_x", [(True, True), (False, True), (True, False)])
+def test_blocked_layout_is_taken_and_agrees_with_the_batched_one(monkeypatch, rng, with_bias,
+                                                                  need_x):
+    # 11 samples in 8 blocks (of one or two), 36 taps: the CNN's second layer, shrunk
+    x = rng.standard_normal((11, 4, 9, 7)).astype(np.float32)
+    w = rng.standard_normal((5, 4, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(5).astype(np.float32) if with_bias else None
+    g = rng.standard_normal((11, 5, 9, 7)).astype(np.float32)
+    _layouts_agree(monkeypatch, x, w, b, g, need_x)
+
+
+def test_blocked_layout_is_the_default_for_a_cnns_second_layer():
+    from microdl import _blas
+
+    wide = conv_op._blocked(64, (14, 14), 1, 32 * 9)
+    assert wide == _blas.split_available()
+    assert not conv_op._blocked(64, (14, 14), 2, 32 * 9)  # groups: one product per group
+    assert not conv_op._blocked(64, (14, 14), 1, 9)  # few taps: the per-sample layout
+    assert not conv_op._blocked(64, (4, 4), 1, 32 * 9)  # 128 columns a block: products whole
+
+
+def test_blocked_gradients_do_not_depend_on_the_thread_count(monkeypatch, rng):
+    from microdl import _blas
+    x = rng.standard_normal((16, 4, 10, 10)).astype(np.float32)
+    w = rng.standard_normal((3, 4, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(3).astype(np.float32)
+    g = rng.standard_normal((16, 3, 10, 10)).astype(np.float32)
+    threads = _layouts_agree(monkeypatch, x, w, b, g)
+    monkeypatch.setitem(_blas._setup(), "pool", None)  # every block on this thread
+    one_thread = _layouts_agree(monkeypatch, x, w, b, g)
+    for a, b_ in zip(threads, one_thread):
+        np.testing.assert_array_equal(a, b_)

@@ -13,6 +13,8 @@ import types
 
 from numba import njit
 
+from ..._blas import in_block
+
 # Below this many elements a serial loop beats starting two threads (measured in bench/).
 PARALLEL_MIN_ELEMENTS = 1 << 16
 
@@ -26,7 +28,8 @@ def _renamed(fn, name):
 
 
 class SerialAndParallel:
-    """``run(n, *args)`` calls the serial build when n < threshold, else the parallel one."""
+    """``run(n, *args)`` calls the serial build when n < threshold or when the caller runs a
+    block of microdl's threads (``_blas.in_block``), else the parallel one."""
 
     def __init__(self, fn, threshold):
         # nogil: blocked kernels (in_blocks) call the serial build from several threads at once
@@ -37,7 +40,7 @@ class SerialAndParallel:
         self.threshold = threshold
 
     def run(self, n, *args):
-        if n < self.threshold:
+        if n < self.threshold or in_block():
             self.serial(*args)
         else:
             self.parallel(*args)
