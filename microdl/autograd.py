@@ -27,6 +27,8 @@ import numpy as np
 
 from . import _buffers
 
+_FLOAT = np.dtype(np.float32)  # what apply assumes of an output without a dtype
+
 _state = threading.local()
 _sequence = itertools.count()
 _tensor_class = None
@@ -140,6 +142,8 @@ class Function:
                 out = cls.forward(ctx, *arrays, **hyper)
             finally:
                 _profiler.exit(f"{cls.__name__}.forward", _backend_name(out), start)
+        if record and getattr(out, "dtype", _FLOAT).kind != "f":
+            record = False  # as PyTorch: only floating-point results can require gradients
         result = Tensor._wrap(out, requires_grad=record)
         if record:
             result._node = Node(cls, ctx, inputs)

@@ -200,6 +200,8 @@ def route_grad(inp, grad, pending):
         if inp._node is None:
             autograd._accumulate_leaf(inp, grad, owned=True)  # a fresh host copy: adopt it
             return
+        if grad.dtype != inp.data.dtype:  # a gradient takes its input's dtype
+            grad = grad.astype(inp.data.dtype)
     elif inp._node is None:
         accumulate_leaf(inp, grad)
         return

@@ -143,6 +143,17 @@ def test_a_gradient_takes_its_inputs_dtype_at_every_node():
     np.testing.assert_array_equal(a.grad.numpy(), ta.grad.numpy())
 
 
+def test_a_cast_to_an_integer_dtype_leaves_the_tape():
+    """As PyTorch: only floating-point results can require gradients, so a gradient is never
+    rounded to an integer dtype on its way back (x.grad would come out 0)."""
+    x = tensor(np.array([1.7, -2.6], np.float32), requires_grad=True)
+    y = x.to(dtype=np.int64)
+    assert y.dtype == np.int64 and not y.requires_grad and y._node is None
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        (y * tensor(np.array([0.5, 0.5], np.float32))).sum().backward()
+    assert x.to(dtype=np.float64).requires_grad
+
+
 def test_only_floating_tensors_can_require_grad():
     with pytest.raises(RuntimeError, match="floating point"):
         tensor([1, 2, 3], requires_grad=True)

@@ -235,6 +235,18 @@ def test_fold_batchnorm_folds_a_cuda_model_into_a_cuda_model(rng):
         np.testing.assert_array_equal(value, before[name], err_msg=name)
 
 
+def test_a_host_0d_node_in_a_cuda_graph_rounds_its_gradient_too():
+    """t = s * 3 stays on the host (a CPU 0-d tensor) and meets a float64 CUDA tensor: the
+    float64 gradient reaching t is rounded to float32 there, as on the host and in PyTorch."""
+    w = np.random.default_rng(0).standard_normal(64)
+    s = microdl.tensor(np.float32(1.0), requires_grad=True)
+    (s * 3 * microdl.tensor(w, device="cuda")).sum().backward()
+    host = microdl.tensor(np.float32(1.0), requires_grad=True)
+    (host * 3 * microdl.tensor(w)).sum().backward()
+    assert s.grad.dtype == np.float32 and s.grad.device == "cpu"
+    assert s.grad.item() == host.grad.item() == np.float32(3) * np.float32(w.sum())
+
+
 def test_a_cpu_scalar_tensor_used_with_cuda_gets_a_cpu_grad():
     a = microdl.tensor(2.0, requires_grad=True)
     b = microdl.tensor(3.0, requires_grad=True)
