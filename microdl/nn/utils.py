@@ -1,6 +1,7 @@
 """Model utilities beyond PyTorch's modules: folding BatchNorm into the layer before it."""
 
 import copy
+from collections import Counter
 
 import numpy as np
 
@@ -31,11 +32,11 @@ def _fold_into(layer, bn):
     if layer.bias is not None:
         shift = shift + layer.bias.data.astype(np.float64) * scale
     shape = (-1,) + (1,) * (w.ndim - 1)
-    layer.weight.data[...] = (w.astype(np.float64) * scale.reshape(shape)).astype(w.dtype)
-    if layer.bias is None:
-        layer.bias = Parameter(shift.astype(w.dtype))
-    else:
-        layer.bias.data[...] = shift.astype(layer.bias.dtype)
+    # New parameters, not writes into the old ones: a weight tied to another layer stays as it is.
+    bias_dtype = w.dtype if layer.bias is None else layer.bias.dtype
+    layer.weight = Parameter((w.astype(np.float64) * scale.reshape(shape)).astype(w.dtype),
+                             requires_grad=layer.weight.requires_grad)
+    layer.bias = Parameter(shift.astype(bias_dtype))
 
 
 def fold_batchnorm(model):
@@ -47,6 +48,8 @@ def fold_batchnorm(model):
     """
     folded, on_device = _host_copy(model)
     layer_types = _foldable_layer_types()
+    uses = Counter(id(child) for module in folded.modules()
+                   for child in module._modules.values())
     for module in folded.modules():
         if not isinstance(module, Sequential):
             continue
@@ -56,6 +59,8 @@ def fold_batchnorm(model):
             if (isinstance(layer, layer_types) and isinstance(bn, _BatchNorm)
                     and not bn.training and bn.running_mean is not None
                     and bn.num_features == layer.weight.shape[0]):
+                if uses[id(layer)] > 1:  # used elsewhere too: fold into a copy of its own
+                    layer = module._modules[before] = copy.deepcopy(layer)
                 _fold_into(layer, bn)
                 module._modules[name] = Identity()
     return folded.to(on_device) if on_device is not None else folded

@@ -230,6 +230,26 @@ def test_fold_batchnorm_leaves_training_mode_and_unpaired_batchnorm(rng):
     assert isinstance(nn.utils.fold_batchnorm(training)[1], nn.BatchNorm1d)
 
 
+def test_fold_batchnorm_keeps_layers_and_weights_used_elsewhere_as_they_were(rng):
+    """A Linear used twice (before a BatchNorm, then again) and a weight tied to another layer:
+    the fold goes into copies, so the other uses compute what they did."""
+    shared, tied_a = nn.Linear(3, 3), nn.Linear(3, 3)
+    tied_b = nn.Linear(3, 3)
+    tied_b.weight = tied_a.weight
+    model = nn.Sequential(shared, nn.BatchNorm1d(3), shared, tied_a, nn.BatchNorm1d(3), tied_b)
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm1d):
+            m.weight.data[...] = rng.uniform(0.5, 2, 3)
+    x = rng.standard_normal((16, 3)).astype(np.float32)
+    _trained(model, x)
+    folded = nn.utils.fold_batchnorm(model)
+    assert isinstance(folded[1], nn.Identity) and isinstance(folded[4], nn.Identity)
+    assert folded[0] is not folded[2]
+    with microdl.no_grad():
+        np.testing.assert_allclose(folded(microdl.tensor(x)).data, model(microdl.tensor(x)).data,
+                                   rtol=1e-5, atol=1e-5)
+
+
 def test_fold_batchnorm_after_conv2d(rng):
     if not hasattr(nn, "Conv2d"):
         pytest.skip("microdl.nn.Conv2d is not written yet")
