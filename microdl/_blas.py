@@ -90,6 +90,13 @@ def _setup():
     return _state
 
 
+def manages_blas():
+    """Whether microdl found numpy's OpenBLAS and the user left its threads to microdl: then
+    products are split across microdl's threads whenever numba has more than one. (Unlike
+    split_available, this does not depend on the thread count.)"""
+    return (_state or _setup())["openblas"] is not None
+
+
 def split_available():
     """Whether large products are split across microdl's threads (OpenBLAS found, >1 thread)."""
     return _setup()["pool"] is not None
@@ -130,13 +137,15 @@ def run_blocks(work, count):
     in order. Which thread runs a block never changes what it computes, so callers that combine
     the results in order get the same bits whatever the thread count.
 
-    Inside a block, numba kernels take their serial builds (see ``in_block``), and a nested
-    run_blocks runs its blocks in the calling thread."""
+    Inside a block spread over threads, numba kernels take their serial builds (see
+    ``in_block``), and a nested run_blocks runs its blocks in the calling thread. With one share
+    (numba on one thread, no pool) or one block, the blocks are plain calls in this thread."""
     state = _state or _setup()
     pool = state["pool"]
     parts = shares()
     if parts < 2 or count < 2:
-        return [i_result[1] for i_result in _run_share(work, 0, count, 1)]
+        # in this thread, its kernels as they run outside (a nested call keeps its block's flag)
+        return [work(i) for i in range(count)]
     futures = {i: pool.submit(_run_share, work, i, count, parts) for i in range(1, parts)}
     results = dict(_run_share(work, 0, count, parts))
     for future in futures.values():

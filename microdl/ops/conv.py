@@ -174,30 +174,35 @@ def _per_sample_backward(ctx, kern, cols, weight, g):
     return dx, dw, db
 
 
-# The blocked layout, for convolutions with many taps, like the CNN's second layer (288 taps:
-# its cols are 14 MB, 9x its input): cols never exist whole. SAMPLE_BLOCKS fixed blocks of
-# samples run on microdl's threads, each through im2col -> product -> reorder in its thread's
-# scratch buffers, which stay in L2 instead of going to memory and back; backward rebuilds a
-# block's cols from x (saved instead of cols) for dW. Partial dW and db are added in block
-# order, so results do not depend on the thread count. Measured on 64x32x14x14 -> 64 (3x3,
-# padding 1) alone: forward 3.2 -> 2.8 ms, forward + backward 8.8 -> 8.2-8.6 ms; in the CNN
-# training step, where the 14 MB saved for backward also left the caches: 18.9 -> 17.2 ms.
-# Products narrower than BLOCKED_MIN_COLUMNS a block stay whole (small products run below
-# BLAS's speed), and so does everything when microdl does not split products itself
-# (_blas.split_available).
+# The blocked layout, for convolutions with many taps, like the CNN's second layer (288 taps: its
+# cols are 14 MB, 9x its input): cols never exist whole. SAMPLE_BLOCKS fixed blocks of samples run
+# on microdl's threads, each through im2col -> product -> reorder in its thread's scratch buffers
+# (~2 MB a block there), which stay in the caches instead of going to memory and back; backward
+# rebuilds a block's cols from x (saved instead of cols) for dW. Partial dW and db are added in
+# block order, and the layout is chosen whatever numba's thread count (with one thread the blocks
+# run one after another), so results do not depend on the thread count. Measured on 64x32x14x14 ->
+# 64 (3x3, padding 1) alone: forward 3.2 -> 2.8 ms, forward + backward 8.8 -> 8.2-8.6 ms (with one
+# numba thread 16.4 -> 15.2 ms); in the CNN training step, where the 14 MB saved for backward also
+# left the caches: 18.9 -> 17.2 ms. Products narrower than BLOCKED_MIN_COLUMNS a block stay whole
+# (small products run below BLAS's speed), and so does everything when the user keeps BLAS threads
+# to themselves (_blas.manages_blas): a multi-threaded BLAS on each block's product measured
+# 1.1-1.6x slower than on one whole product. (A block's db is rounded to the weight's dtype before
+# the blocks' float64 sum, so its last bits may differ from the other layouts'.)
 BLOCKED_MIN_COLUMNS = 1024
 
 
 def _blocked(n, out_hw, groups, taps):
     return (groups == 1 and taps > PER_SAMPLE_MAX_TAPS and n >= SAMPLE_BLOCKS
             and n // SAMPLE_BLOCKS * out_hw[0] * out_hw[1] >= BLOCKED_MIN_COLUMNS
-            and _blas.split_available())
+            and _blas.manages_blas())
 
 
 def _share_buffers(rows, n, columns, dtype):
-    """One flat scratch buffer per thread of run_blocks, for (rows, block samples, columns)."""
+    """One flat scratch buffer per thread of run_blocks that gets a block, for (rows, block
+    samples, columns)."""
     most = -(-n // SAMPLE_BLOCKS)
-    return [_buffers.empty((rows * most * columns,), dtype) for _ in range(_blas.shares())]
+    return [_buffers.empty((rows * most * columns,), dtype)
+            for _ in range(min(_blas.shares(), SAMPLE_BLOCKS))]
 
 
 def _in_share(buffers, i, shape):

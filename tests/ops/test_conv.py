@@ -21,7 +21,7 @@ def conv_layout(request, monkeypatch):
                         else 0)
     monkeypatch.setattr(conv_op, "BLOCKED_MIN_COLUMNS", 1 if request.param == "blocked"
                         else 10 ** 9)
-    monkeypatch.setattr(conv_op._blas, "split_available", lambda: True)
+    monkeypatch.setattr(conv_op._blas, "manages_blas", lambda: True)
     return request.param
 
 # stride, padding, dilation, groups (input has 4 channels, weight 4 out-channels)
@@ -192,7 +192,7 @@ def test_per_sample_gradients_do_not_depend_on_the_thread_count(monkeypatch, rng
 def _layouts_agree(monkeypatch, x, w, b, g, need_x=True):
     """Outputs and gradients of the blocked layout next to the one-product one (the blocked
     run asserts that it took its layout)."""
-    monkeypatch.setattr(conv_op._blas, "split_available", lambda: True)
+    monkeypatch.setattr(conv_op._blas, "manages_blas", lambda: True)
     results = {}
     for blocked in (True, False):
         monkeypatch.setattr(conv_op, "PER_SAMPLE_MAX_TAPS", 0)
@@ -224,20 +224,59 @@ def test_blocked_layout_is_the_default_for_a_cnns_second_layer():
     from microdl import _blas
 
     wide = conv_op._blocked(64, (14, 14), 1, 32 * 9)
-    assert wide == _blas.split_available()
+    assert wide == _blas.manages_blas()
     assert not conv_op._blocked(64, (14, 14), 2, 32 * 9)  # groups: one product per group
     assert not conv_op._blocked(64, (14, 14), 1, 9)  # few taps: the per-sample layout
     assert not conv_op._blocked(64, (4, 4), 1, 32 * 9)  # 128 columns a block: products whole
 
 
-def test_blocked_gradients_do_not_depend_on_the_thread_count(monkeypatch, rng):
+@pytest.fixture
+def blas_setup_per_thread_count():
+    """set(threads): numba on that many threads and microdl's BLAS setup made anew for it, as
+    a new process with NUMBA_NUM_THREADS=threads makes it (one thread: no pool, no split)."""
+    import numba
     from microdl import _blas
+
+    saved, previous = dict(_blas._state), numba.get_num_threads()
+
+    def drop_made_setup():
+        pool = _blas._state.get("pool")
+        if pool is not None and pool is not saved.get("pool"):
+            pool.shutdown()
+        _blas._state.clear()
+
+    def set_threads(threads):
+        drop_made_setup()
+        numba.set_num_threads(threads)
+        _blas._setup()
+
+    yield set_threads
+    drop_made_setup()
+    numba.set_num_threads(previous)
+    _blas._state.update(saved)
+
+
+@pytest.mark.skipif(__import__("numba").config.NUMBA_NUM_THREADS < 2,
+                    reason="numba has a single thread")
+def test_blocked_results_do_not_depend_on_the_thread_count(monkeypatch, rng,
+                                                           blas_setup_per_thread_count):
+    """One numba thread (blocks one after another, products whole) and two (blocks on two
+    threads, products split): the same layout and the same bits, when microdl manages BLAS."""
+    from microdl import _blas
+
+    monkeypatch.setattr(conv_op, "BLOCKED_MIN_COLUMNS", 1)
     x = rng.standard_normal((16, 4, 10, 10)).astype(np.float32)
     w = rng.standard_normal((3, 4, 3, 3)).astype(np.float32)
     b = rng.standard_normal(3).astype(np.float32)
     g = rng.standard_normal((16, 3, 10, 10)).astype(np.float32)
-    threads = _layouts_agree(monkeypatch, x, w, b, g)
-    monkeypatch.setitem(_blas._setup(), "pool", None)  # every block on this thread
-    one_thread = _layouts_agree(monkeypatch, x, w, b, g)
-    for a, b_ in zip(threads, one_thread):
-        np.testing.assert_array_equal(a, b_)
+    results = {}
+    for threads in (1, 2):
+        blas_setup_per_thread_count(threads)
+        assert _blas.split_available() == (threads == 2 and _blas.manages_blas())
+        tx, tw, tb = (tensor(a, requires_grad=True) for a in (x, w, b))
+        y = F.conv2d(tx, tw, tb, padding=1)
+        assert y._node.ctx.blocked == _blas.manages_blas()
+        y.backward(g)
+        results[threads] = [y.data.copy()] + [t.grad.data.copy() for t in (tx, tw, tb)]
+    for one, two in zip(results[1], results[2]):
+        np.testing.assert_array_equal(one, two)

@@ -32,7 +32,8 @@ class SerialAndParallel:
     block of microdl's threads (``_blas.in_block``), else the parallel one."""
 
     def __init__(self, fn, threshold):
-        # nogil: blocked kernels (in_blocks) call the serial build from several threads at once
+        # nogil: blocked kernels (in_blocks) and kernels inside _blas.run_blocks blocks (run)
+        # call the serial build from several threads at once
         self.serial = njit(cache=True, error_model="numpy", nogil=True)(
             _renamed(fn, fn.__name__ + "_serial"))
         self.parallel = njit(parallel=True, cache=True, error_model="numpy")(
