@@ -12,7 +12,10 @@ While a ``profile`` block is active, ``Function.apply`` times each op's forward,
 each op's backward, and every kernel that an op fetches through ``backend.kernels`` is timed on
 the way out. Calls nest (an op's forward contains its kernels), so each row has a *total* time
 (everything between entry and exit) and a *self* time (total minus the rows nested inside it);
-self times add up to the profiled time, as in ``torch.profiler``'s key averages. The engine's own
+self times add up to the profiled time, as in ``torch.profiler``'s key averages. Nesting is per
+thread: kernels that an op runs on microdl's worker threads (a blocked convolution's sample
+blocks, ``_blas.run_blocks``) are rows of their own there, and their time overlaps the op that
+waits for them, so self times then add up to more than the wall time. The engine's own
 bookkeeping during backward (walking the tape, summing broadcast gradients, accumulating leaf
 gradients) is the row ``autograd.engine``; ``record_function(name)`` adds a row for any block.
 
@@ -20,6 +23,7 @@ When no profile is active, the hooks cost one global test per op and per kernel 
 timer is never read (a test checks that).
 """
 
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -50,27 +54,36 @@ class Profile:
 
     def __init__(self, synchronize=None):
         self._rows = {}
-        self._children = [0.0]  # time spent in nested rows, one slot per open frame
+        self._threads = threading.local()  # .children: time in nested rows, a slot per frame
+        self._lock = threading.Lock()  # rows are updated from microdl's worker threads too
         self._synchronize = synchronize
         self.wall = 0.0
 
+    def _children(self):
+        children = getattr(self._threads, "children", None)
+        if children is None:
+            children = self._threads.children = [0.0]
+        return children
+
     # ---- recording (called by the hooks) ------------------------------------------------------
     def enter(self):
-        self._children.append(0.0)
+        self._children().append(0.0)
         return _clock()
 
     def exit(self, name, backend_name, start):
         if self._synchronize is not None and backend_name == "cuda":
             self._synchronize()  # NOTE: CUDA launches return at once; time the kernel itself
         elapsed = _clock() - start
-        children = self._children.pop()
-        self._children[-1] += elapsed
-        row = self._rows.get((name, backend_name))
-        if row is None:
-            row = self._rows[(name, backend_name)] = Row(name, backend_name)
-        row.calls += 1
-        row.total += elapsed
-        row.self_time += elapsed - children
+        frames = self._children()
+        children = frames.pop()
+        frames[-1] += elapsed
+        with self._lock:
+            row = self._rows.get((name, backend_name))
+            if row is None:
+                row = self._rows[(name, backend_name)] = Row(name, backend_name)
+            row.calls += 1
+            row.total += elapsed
+            row.self_time += elapsed - children
 
     # ---- reading ----------------------------------------------------------------------------
     def rows(self, sort_by="self"):

@@ -109,3 +109,28 @@ def test_costs_nothing_when_off(monkeypatch):
     reads.clear()
     step()
     assert reads == []  # and the hooks are gone once it ends
+
+
+def test_kernels_on_microdls_worker_threads_nest_per_thread(monkeypatch):
+    """A blocked convolution runs its kernels from two threads at once: each call is counted,
+    and no row's self time goes negative (nesting is per thread)."""
+    from microdl import _blas
+    from microdl.ops import conv as conv_op
+
+    if not _blas.split_available():
+        pytest.skip("no OpenBLAS found or one thread only: blocks never leave this thread")
+    monkeypatch.setattr(conv_op, "BLOCKED_MIN_COLUMNS", 1)
+    rng = np.random.default_rng(0)
+    x = tensor(rng.standard_normal((16, 4, 6, 6)).astype(np.float32), requires_grad=True)
+    w = tensor(rng.standard_normal((3, 4, 3, 3)).astype(np.float32), requires_grad=True)
+    for _ in range(2):
+        with profiler.profile() as prof:
+            y = microdl.functional.conv2d(x, w, padding=1)
+            y.sum().backward()
+        assert y._node.ctx.blocked
+    assert _row(prof, "conv.im2col").calls == 2 * conv_op.SAMPLE_BLOCKS  # forward and backward
+    assert _row(prof, "conv.col2im").calls == conv_op.SAMPLE_BLOCKS
+    assert all(r.self_time >= 0 for r in prof.rows()), prof.table()
+    for r in prof.rows():
+        if r.name.startswith("conv."):
+            assert r.self_time == pytest.approx(r.total, abs=1e-9)  # kernels nest nothing
