@@ -54,7 +54,8 @@ def _build(tile, dtype):
 
 def gemm(a, b, bias, out, transpose_a, transpose_b):
     """out (M, N) = op(a) @ op(b) + bias[None, :], op(a) = a.T if transpose_a (likewise b);
-    a bias of size 0 adds nothing. Operands are 2-D C-contiguous device arrays."""
+    a bias of size 0 adds nothing. Operands are 2-D device arrays (a row band of a transposed
+    a is a strided view; the kernel indexes it as it is)."""
     m, n = out.shape
     k_a = a.shape[0] if transpose_a else a.shape[1]
     k_b = b.shape[1] if transpose_b else b.shape[0]
