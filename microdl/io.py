@@ -14,6 +14,7 @@ the target: a crash or a full disk mid-write leaves the previous file as it was.
 
 import json
 import os
+import stat
 import uuid
 import zipfile
 from pathlib import Path
@@ -40,8 +41,11 @@ def _encode(value, arrays):
                             "it could only be read back by unpickling")
         arrays.append(value)
         return {"__array__": len(arrays) - 1}
-    if isinstance(value, np.generic):
-        return value.item()
+    if isinstance(value, np.generic):  # kept as a 0-d member: a float32 lr stays float32
+        if value.dtype.hasobject:
+            raise TypeError("save: cannot store a numpy object scalar")
+        arrays.append(np.asarray(value))
+        return {"__scalar__": len(arrays) - 1}
     if isinstance(value, dict):
         return {"__dict__": [[_encode(k, arrays), _encode(v, arrays)] for k, v in value.items()]}
     if isinstance(value, tuple):
@@ -59,6 +63,8 @@ def _decode(value, arrays):
     if isinstance(value, dict):
         if "__array__" in value:
             return arrays[f"a{value['__array__']}"]
+        if "__scalar__" in value:
+            return arrays[f"a{value['__scalar__']}"][()]
         if "__tuple__" in value:
             return tuple(_decode(v, arrays) for v in value["__tuple__"])
         return {_decode(k, arrays): _decode(v, arrays) for k, v in value["__dict__"]}
@@ -87,18 +93,23 @@ def save(state, path):
     manifest = json.dumps({"format": FORMAT, "tree": _encode(state, arrays)})
     members = {f"a{i}": a for i, a in enumerate(arrays)}
     members[_MANIFEST] = np.frombuffer(manifest.encode("utf-8"), dtype=np.uint8)
-    # NOTE: open(..., "xb") rather than mkstemp, so the file gets the usual umask permissions.
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    # A symlink is followed (the file it points to is replaced, as open() would write it).
+    target = Path(os.path.realpath(path))
+    # NOTE: open(..., "xb") rather than mkstemp, so the file gets the usual umask permissions
+    # (or the replaced file's). The name is short enough for any target name to fit.
+    tmp = target.with_name(f".{target.name[:40]}.{uuid.uuid4().hex[:16]}.tmp")
     try:
         with open(tmp, "xb") as f:
             np.savez(f, **members)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        if target.exists():
+            os.chmod(tmp, stat.S_IMODE(target.stat().st_mode))
+        os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_directory(path.parent)
+    _fsync_directory(target.parent)
     return path
 
 

@@ -68,8 +68,10 @@ class TrainingDivergedError(FloatingPointError):
     def __init__(self, value, epoch, step, global_step):
         self.value, self.epoch, self.step, self.global_step = value, epoch, step, global_step
         super().__init__(f"training diverged: the loss is {value} at epoch {epoch}, step {step} "
-                         f"(global step {global_step}); the parameters were not updated with it. "
-                         "Try a smaller learning rate or check the inputs for NaN/Inf")
+                         f"(global step {global_step}); the parameters were not updated with it "
+                         "(BatchNorm running statistics were, in the forward pass: reload the "
+                         "last checkpoint before using the model). Try a smaller learning rate "
+                         "or check the inputs for NaN/Inf")
 
 
 @dataclass
@@ -205,7 +207,8 @@ def fit(model, loss_fn, optimizer, train_loader, epochs=1, *, val_loader=None, s
                 saved_epoch = epoch
         except BaseException as error:
             if checkpoint is not None:
-                _add_note(error, _checkpoint_note(checkpoint, saved_epoch))
+                _add_note(error, _checkpoint_note(checkpoint, saved_epoch, resume,
+                                                  first_epoch - 1))
             raise
     return history
 
@@ -348,7 +351,11 @@ def _resume(path, model, optimizer, scheduler, loaders, epochs):
                               f"changed): {type(error).__name__}: {error}") from error
 
 
-def _checkpoint_note(path, epoch):
+def _checkpoint_note(path, epoch, resumed_from=None, resumed_epoch=0):
+    if epoch is None and resumed_from is not None:
+        return (f"fit: no checkpoint was written to {path} before this (no epoch finished "
+                f"since the resume); {resumed_from} still holds the state after epoch "
+                f"{resumed_epoch}: continue with fit(..., resume={str(resumed_from)!r})")
     if epoch is None:
         return f"fit: no checkpoint was written to {path} before this (no epoch finished)"
     return (f"fit: the checkpoint {path} holds the state after epoch {epoch}; continue with "

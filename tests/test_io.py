@@ -88,7 +88,8 @@ def test_types_dtypes_and_keys_come_back_as_saved(tmp_path):
     assert set(back) == set(state)
     np.testing.assert_array_equal(back[0]["momentum_buffer"], state[0]["momentum_buffer"])
     assert back["scalars"][0].shape == () and back["scalars"][0].dtype == np.int64
-    assert back["scalars"][1:] == [2.5, True] and type(back["scalars"][2]) is bool
+    assert back["scalars"][1:] == [2.5, True]
+    assert type(back["scalars"][1]) is np.float64 and type(back["scalars"][2]) is np.bool_
     for got, want in zip(back["dtypes"], state["dtypes"]):
         assert got.dtype == want.dtype and got.shape == want.shape
     assert isinstance(back["tensor"], np.ndarray) and back["tensor"].dtype == np.float32
@@ -106,6 +107,35 @@ def test_overwrite_keeps_permissions_of_a_normal_file(tmp_path):
     os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask
     assert os.listdir(tmp_path) == ["ckpt.npz"]
+
+
+def test_numpy_scalars_keep_their_dtype(tmp_path):
+    """A float32 learning rate saved in an optimizer's state comes back float32, so a resumed
+    schedule computes in the same precision as the run it continues."""
+    state = {"lr": np.float32(0.1), "step": np.int32(7), "plain": 0.1}
+    back = microdl.load(microdl.save(state, tmp_path / "s.npz"))
+    assert type(back["lr"]) is np.float32 and back["lr"] == np.float32(0.1)
+    assert type(back["step"]) is np.int32 and back["step"] == 7
+    assert type(back["plain"]) is float
+
+
+def test_overwrite_keeps_the_files_mode_and_follows_a_symlink(tmp_path):
+    real = tmp_path / "real.npz"
+    microdl.save({"w": np.zeros(2)}, real)
+    real.chmod(0o600)
+    link = tmp_path / "latest.npz"
+    link.symlink_to(real)
+    microdl.save({"w": np.ones(2)}, link)
+    assert link.is_symlink() and link.resolve() == real
+    np.testing.assert_array_equal(microdl.load(real)["w"], np.ones(2))
+    assert real.stat().st_mode & 0o777 == 0o600
+    assert sorted(os.listdir(tmp_path)) == ["latest.npz", "real.npz"]
+
+
+def test_a_long_file_name_leaves_room_for_the_temp_file(tmp_path):
+    path = tmp_path / ("x" * 240 + ".npz")  # 244 characters: most file systems allow 255
+    microdl.save({"w": np.arange(2.0)}, path)
+    np.testing.assert_array_equal(microdl.load(path)["w"], np.arange(2.0))
 
 
 def test_a_failed_rename_leaves_no_temp_file(tmp_path, monkeypatch):

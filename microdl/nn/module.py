@@ -7,7 +7,7 @@ are found by attribute assignment. ``state_dict`` flattens them into dotted name
 recursively.
 """
 
-from collections import OrderedDict
+from collections import OrderedDict, namedtuple
 
 import numpy as np
 
@@ -24,6 +24,9 @@ class Parameter(Tensor):
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
+
+
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
 class Module:
@@ -223,8 +226,9 @@ class Module:
     def load_state_dict(self, state_dict, strict=True):
         """Copy arrays into parameters and buffers by dotted name.
 
-        Shapes must match exactly; with ``strict`` the keys must match too. Returns
-        (missing_keys, unexpected_keys) like PyTorch. Nothing is changed if any check fails.
+        Shapes must match exactly, values must be numbers, and with ``strict`` the keys must
+        match too. Returns ``IncompatibleKeys(missing_keys, unexpected_keys)`` like PyTorch.
+        Nothing is changed if any check fails.
         """
         targets = {}
         for module_name, module in self.named_modules():
@@ -238,12 +242,12 @@ class Module:
         missing = [k for k in targets if k not in state_dict]
         unexpected = [k for k in state_dict if k not in targets]
         errors = []
-        if strict and unexpected:
-            errors.append("Unexpected key(s) in state_dict: "
-                          + ", ".join(f'"{k}"' for k in unexpected) + ".")
         if strict and missing:
             errors.append("Missing key(s) in state_dict: "
                           + ", ".join(f'"{k}"' for k in missing) + ".")
+        if strict and unexpected:
+            errors.append("Unexpected key(s) in state_dict: "
+                          + ", ".join(f'"{k}"' for k in unexpected) + ".")
         arrays = {}
         for key, (module, name, is_param) in targets.items():
             if key not in state_dict:
@@ -255,6 +259,9 @@ class Module:
                 errors.append(f"size mismatch for {key}: copying a param with shape "
                               f"{value.shape} from checkpoint, the shape in current model is "
                               f"{current.shape}.")
+            elif value.dtype.kind not in "biuf":
+                errors.append(f"dtype mismatch for {key}: cannot copy an array of dtype "
+                              f"{value.dtype} into one of dtype {current.dtype}.")
             arrays[key] = value
         if errors:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
@@ -267,7 +274,7 @@ class Module:
                 buf = module._buffers[name]
                 module._buffers[name] = _device.move(value.astype(buf.dtype, copy=True),
                                                      _device.of(buf))
-        return missing, unexpected
+        return IncompatibleKeys(missing, unexpected)
 
     # ---- printing -------------------------------------------------------------------------------
     def extra_repr(self):

@@ -210,10 +210,14 @@ def test_load_state_dict_errors_name_the_keys_and_shapes():
     state["9.weight"] = np.zeros(2)
     with pytest.raises(RuntimeError) as error:
         model.load_state_dict(state)
-    assert 'Unexpected key(s) in state_dict: "9.weight"' in str(error.value)
-    assert 'Missing key(s) in state_dict: "0.bias"' in str(error.value)
+    message = str(error.value)
+    assert 'Unexpected key(s) in state_dict: "9.weight"' in message
+    assert 'Missing key(s) in state_dict: "0.bias"' in message
+    assert message.index("Missing") < message.index("Unexpected")  # PyTorch's order
     missing, unexpected = model.load_state_dict(state, strict=False)
     assert missing == ["0.bias"] and unexpected == ["9.weight"]
+    result = model.load_state_dict(state, strict=False)
+    assert result.missing_keys == ["0.bias"] and result.unexpected_keys == ["9.weight"]
     bad = model.state_dict()
     bad["2.weight"] = np.zeros((5, 5))
     before = model[0].weight.data.copy()
@@ -222,6 +226,13 @@ def test_load_state_dict_errors_name_the_keys_and_shapes():
                                            r"shape \(5, 5\)"):
         model.load_state_dict(bad)
     np.testing.assert_array_equal(model[0].weight.data, before)  # nothing half-loaded
+    text = model.state_dict()
+    text["0.weight"] = np.ones((5, 6))
+    text["2.weight"] = np.full((4, 5), "x")  # the right shape, but not numbers
+    with pytest.raises(RuntimeError, match=r"dtype mismatch for 2.weight: cannot copy an "
+                                           r"array of dtype <U1 into one of dtype float32"):
+        model.load_state_dict(text)
+    np.testing.assert_array_equal(model[0].weight.data, before)
 
 
 def test_train_eval_is_recursive_and_dropout_follows_it():

@@ -33,6 +33,27 @@ def test_a_run_stopped_after_two_epochs_and_resumed_ends_bit_identical(tmp_path,
     assert microdl.load(path)["epoch"] == 4
 
 
+def test_a_float32_learning_rate_resumes_bit_identical(tmp_path):
+    """A schedule computed in float32 (lr given as np.float32) goes on in float32 after a
+    resume: the checkpoint keeps numpy scalars' dtypes."""
+    from microdl.optim import SGD, lr_scheduler
+
+    def run(seed, shuffle_seed):
+        r = Run(seed=seed, shuffle_seed=shuffle_seed)
+        r.optimizer = SGD(r.model.parameters(), lr=np.float32(0.1), momentum=0.9)
+        r.scheduler = lr_scheduler.CosineAnnealingLR(r.optimizer, T_max=10)
+        return r
+
+    reference = run(0, 5)
+    full = reference.fit(4)
+    path = tmp_path / "ckpt.npz"
+    run(0, 5).fit(2, checkpoint=path)
+    resumed = run(1, 6)
+    history = resumed.fit(4, resume=path)
+    assert history.lr == full.lr and type(resumed.optimizer.param_groups[0]["lr"]) is np.float32
+    assert_bitwise_equal(resumed.weights(), reference.weights())
+
+
 def test_the_checkpoint_holds_every_piece_of_state(tmp_path):
     path = tmp_path / "ckpt.npz"
     run = Run(seed=0, shuffle_seed=5)

@@ -132,6 +132,17 @@ def test_a_fault_in_the_first_epoch_says_that_no_checkpoint_exists(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
+def test_a_fault_after_resuming_into_another_file_names_the_file_to_resume_from(tmp_path):
+    first, second = tmp_path / "a.npz", tmp_path / "b.npz"
+    Run(seed=0, shuffle_seed=5).fit(2, checkpoint=first)
+    with pytest.raises(KeyboardInterrupt) as info:
+        Run(seed=1, shuffle_seed=6).fit(4, checkpoint=second, resume=first,
+                                        loss_fn=FailingLoss(1, "ctrl-c"))
+    note, = info.value.__notes__
+    assert f"{first} still holds the state after epoch 2" in note and str(second) in note
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.npz"]
+
+
 def truncated(data, fraction):
     return data[:int(len(data) * fraction)]
 
