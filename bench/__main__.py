@@ -114,7 +114,8 @@ def _ratio(a, b):
 
 def _finish(row, case, limits):
     """Rates and ratios of a timed row (microdl's figure: cuda, else numba, else numpy)."""
-    best = next((row[b] for b in ("cuda", "numba", "numpy") if row.get(b)), None)
+    backend = next((b for b in ("cuda", "numba", "numpy") if row.get(b)), None)
+    best = row[backend] if backend else None
     row["vs_torch"] = _ratio(best, row.get("torch"))
     row["vs_copy"] = _ratio(best, row.get("copy"))
     row["of_copy"] = _ratio(row.get("copy"), best)
@@ -124,7 +125,8 @@ def _finish(row, case, limits):
     if case.flops and best:
         row["flops"] = case.flops
         row["GFLOP/s"] = case.flops / best / 1e9
-        row["of_blas_peak"] = row["GFLOP/s"] / limits["blas_GFLOP/s"]
+        if backend != "cuda":  # the yardstick is the CPU's BLAS (a CUDA row has its copy)
+            row["of_blas_peak"] = row["GFLOP/s"] / limits["blas_GFLOP/s"]
     if case.rate_unit and best:
         row[case.rate_unit] = 1 / best
     return row
@@ -135,9 +137,13 @@ def run(args):
     limits_start = _limits(args.seconds)
     torch = None if args.no_torch else _run_torch(args)
     torch_times = torch["times"] if torch else None
-    columns = None
+    collected = _collect(args.quick, args.only)
+    columns = ["numpy", "numba"] + (["cuda"] if any("cuda" in c.make for _, c in collected)
+                                    else [])
+    if collected:
+        print(rep.kernel_header(columns), flush=True)
     rows = []
-    for family, case in _collect(args.quick, args.only):
+    for family, case in collected:
         row = {"family": family, "name": case.name, "shape": case.shape}
         for backend in MICRODL_BACKENDS:
             if backend in case.make:
@@ -152,9 +158,6 @@ def run(args):
         # NOTE: the ratio to BLAS waits for the end-of-run limits; the line shows it from the
         # start-of-run ones.
         _finish(row, case, limits_start)
-        if columns is None:
-            columns = rep.kernel_columns([row])
-            print(rep.kernel_header(columns), flush=True)
         print(rep.kernel_line(row, columns), flush=True)
     measured = []
     for family, module in _family_modules():
@@ -168,7 +171,7 @@ def run(args):
     # NOTE: the shared machine's other jobs can only slow a yardstick down, so the better of the
     # two measurements is the closer one to the machine's real limit.
     limits = {key: max(limits_start[key], limits_end[key]) for key in limits_start}
-    cases = dict((case.key, case) for _, case in _collect(args.quick, args.only))
+    cases = dict((case.key, case) for _, case in collected)
     for row in rows:
         _finish(row, cases[f"{row['name']} {row['shape']}"], limits)
     limits.update(copy_MiB=COPY_MIB, start=limits_start, end=limits_end)

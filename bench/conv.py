@@ -6,7 +6,8 @@ any layer but the first) and the parameters' gradients reset each step.
 FLOPs: a forward is one (Cout x K) @ (K x N*OH*OW) product, K = Cin*3*3, i.e. 2*N*Cout*OH*OW*K;
 the backward adds dW and dx, each as many, so fwd+bwd counts three times that.
 Bytes (max pool): fwd reads x and writes y; bwd reads g and writes dx: 2 (x-sized) + 2 (y-sized)
-arrays, plus what the backward must remember (PyTorch keeps int64 indices, microdl int32).
+arrays. What the backward must remember is not counted (PyTorch keeps int64 indices, microdl
+int32), so the GB/s is a lower bound for both.
 """
 
 import numpy as np

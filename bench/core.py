@@ -16,6 +16,7 @@ def _activation_case(name, shape):
         g = np.ones(shape, np.float32)
 
         def step():
+            x.grad = None  # a fresh gradient each step: accumulating would move more bytes
             y = getattr(x, name)()
             y.backward(g)
         return step
@@ -26,6 +27,7 @@ def _activation_case(name, shape):
         g = torch.ones(*shape)
 
         def step():
+            x.grad = None
             getattr(torch, name)(x).backward(g)
         return step
 
@@ -47,6 +49,7 @@ def _cross_entropy_case(shape):
         labels = rng.integers(0, classes, rows)
 
         def step():
+            logits.grad = None
             F.cross_entropy(logits, labels).backward()
         return step
 
@@ -56,6 +59,7 @@ def _cross_entropy_case(shape):
         labels = torch.randint(0, classes, (rows,))
 
         def step():
+            logits.grad = None
             torch.nn.functional.cross_entropy(logits, labels).backward()
         return step
 

@@ -9,6 +9,7 @@ renamed over the old one, so a reader (or a crash) never sees half a file.
 import datetime
 import os
 import platform
+import stat
 import tempfile
 from pathlib import Path
 
@@ -16,6 +17,17 @@ BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
 
 # ---- files ------------------------------------------------------------------------------------
+
+def _usual_mode(tmp, path):
+    """Give the temporary file the mode ``path`` has, or a new file's (mkstemp makes 0600)."""
+    if path.exists():
+        mode = stat.S_IMODE(path.stat().st_mode)
+    else:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    os.chmod(tmp, mode)
+
 
 def write_atomically(path, data):
     """Write text or bytes through a temporary file in the same folder, then rename it."""
@@ -25,6 +37,7 @@ def write_atomically(path, data):
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data.encode() if isinstance(data, str) else data)
+        _usual_mode(tmp, path)
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
@@ -159,7 +172,7 @@ def limits_line(report):
     return (f"Machine limits measured in this run: copy bandwidth {limits['copy_GB/s']:.1f} GB/s "
             f"(numba, {limits['copy_MiB']} MiB read + as much written, best of the start and "
             f"the end of the run); float32 2048x2048 matmul {limits['blas_GFLOP/s']:.0f} GFLOP/s "
-            f"(numpy's BLAS).")
+            f"(numpy's BLAS on every core, best of the start and the end).")
 
 
 def markdown(report, image=None):
@@ -201,7 +214,9 @@ def plot(report, path):
                "copy bandwidth"),
               ("GFLOP/s", "BLAS-bound rows: GFLOP/s", report["limits"]["blas_GFLOP/s"],
                "2048² float32 matmul")]
-    groups = [[r for r in report["rows"] if key in r] for key, *_ in panels]
+    # CPU rows only: the lines are the CPU's limits (CUDA rows are in the table, next to a
+    # device-to-device copy)
+    groups = [[r for r in report["rows"] if key in r and not r.get("cuda")] for key, *_ in panels]
     heights = [max(3, len(g)) for g in groups]
     fig, axes = plt.subplots(2, 1, figsize=(11, 1.5 + 0.3 * sum(heights)),
                              gridspec_kw={"height_ratios": heights})
@@ -238,6 +253,7 @@ def plot(report, path):
     os.close(fd)
     try:
         fig.savefig(tmp, dpi=110)
+        _usual_mode(tmp, path)
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)

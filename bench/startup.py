@@ -113,7 +113,9 @@ def rows(quick=False, seconds=None, torch=None, only=None):
     """Bench rows: whole-process wall times, cold and warm (``quick``: one process on this
     machine's own numba cache, whatever state it is in; the row says how many kernels it
     compiled)."""
-    if only is not None and not re.search(only, "start-up import + MLP+BN + 1st step"):
+    keys = ("startup", "start-up, cold numba cache import + MLP+BN + 1st step",
+            "start-up, warm cache import + MLP+BN + 1st step")  # the family, then 'name shape'
+    if only is not None and not any(re.search(only, key) for key in keys):
         return []
     if quick:
         return [_row("this machine's numba cache", run_child(None))]

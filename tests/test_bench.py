@@ -39,6 +39,50 @@ def test_quick_bench_writes_json_markdown_chart_and_readme_block(tmp_path):
     assert text.startswith("# title\n\nbefore\n") and text.endswith(f"{report.END}\nafter\n")
     assert "old figures" not in text and "](docs/bench.png)" in text
     assert "Command: `python -m bench --quick" in text and "numba 0." in text
+    umask = os.umask(0)
+    os.umask(umask)
+    for written in (readme, tmp_path / "bench.json", tmp_path / "docs" / "bench.png"):
+        assert written.stat().st_mode & 0o777 == 0o666 & ~umask, written  # not mkstemp's 0600
+
+
+def test_rewrites_keep_the_files_mode(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{report.BEGIN}\n{report.END}\n")
+    readme.chmod(0o640)
+    report.rewrite_readme(readme, "| table |")
+    assert readme.stat().st_mode & 0o777 == 0o640
+
+
+def test_cuda_rows_are_not_compared_with_the_cpus_blas():
+    from bench.__main__ import _finish
+    from bench.common import Case
+
+    case = Case("matmul", "64", flops=2 * 64 ** 3)
+    limits = {"blas_GFLOP/s": 100.0}
+    cpu = _finish({"numba": 1e-4, "torch": 2e-4}, case, limits)
+    gpu = _finish({"cuda": 1e-6, "torch": 2e-6}, case, limits)
+    assert cpu["of_blas_peak"] == pytest.approx(2 * 64 ** 3 / 1e-4 / 1e9 / 100)
+    assert "of_blas_peak" not in gpu and gpu["vs_torch"] == pytest.approx(0.5)
+
+
+def test_the_blas_yardstick_uses_every_core_whatever_microdl_set(monkeypatch):
+    """microdl keeps OpenBLAS on one thread once it splits products itself; the limit it is
+    compared with must not be measured on that one thread at the end of a run."""
+    from bench.common import blas_factory
+    from microdl import _blas
+
+    openblas = _blas._setup()["openblas"]
+    if openblas is None:
+        pytest.skip("microdl does not manage this BLAS's threads")
+    import numpy as np
+
+    seen, get_threads, real = [], openblas[0], np.matmul
+    yardstick = blas_factory(n=8)()
+    monkeypatch.setattr(np, "matmul", lambda *a, **k: seen.append(get_threads()) or real(*a, **k))
+    before = get_threads()
+    yardstick()
+    monkeypatch.undo()
+    assert seen == [len(os.sched_getaffinity(0))] and get_threads() == before
 
 
 def test_replace_block_changes_only_the_lines_between_the_markers():
