@@ -26,7 +26,10 @@ def _usual_mode(tmp, path):
         umask = os.umask(0)
         os.umask(umask)
         mode = 0o666 & ~umask
-    os.chmod(tmp, mode)
+    try:
+        os.chmod(tmp, mode)
+    except OSError:  # some file systems refuse modes: keep what mkstemp gave
+        pass
 
 
 def write_atomically(path, data):

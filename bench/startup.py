@@ -82,7 +82,10 @@ def run_child(cache_dir, extra_env=None):
     return phases
 
 
-def measure(runs=5, with_warmup=False):
+WARM_RUNS = 5
+
+
+def measure(runs=WARM_RUNS, with_warmup=False):
     """Cold (empty numba cache) once, then the median of ``runs`` warm processes; with
     ``with_warmup``, also ``python -m microdl.warmup`` into another empty cache (the one-off
     compile of every kernel) and a first process after it, which should compile nothing."""
@@ -113,16 +116,16 @@ def rows(quick=False, seconds=None, torch=None, only=None):
     """Bench rows: whole-process wall times, cold and warm (``quick``: one process on this
     machine's own numba cache, whatever state it is in; the row says how many kernels it
     compiled)."""
-    keys = ("startup", "start-up, cold numba cache import + MLP+BN + 1st step",
-            "start-up, warm cache import + MLP+BN + 1st step")  # the family, then 'name shape'
-    if only is not None and not any(re.search(only, key) for key in keys):
+    titles = (["this machine's numba cache"] if quick else
+              ["cold numba cache (first ever)", f"warm cache (median of {WARM_RUNS} later "
+                                                "processes)"])
+    keys = ["startup"] + [f"start-up, {t} import + MLP+BN + 1st step" for t in titles]
+    if only is not None and not any(re.search(only, key) for key in keys):  # family, name shape
         return []
     if quick:
-        return [_row("this machine's numba cache", run_child(None))]
-    result = measure()
-    return [_row("cold numba cache (first ever)", result["cold"]),
-            _row(f"warm cache (median of {result['warm_runs']} later processes)",
-                 result["warm"])]
+        return [_row(titles[0], run_child(None))]
+    result = measure(WARM_RUNS)
+    return [_row(titles[0], result["cold"]), _row(titles[1], result["warm"])]
 
 
 def main(argv=None):

@@ -2,7 +2,8 @@
 
 A state can be a model's ``state_dict()``, an optimizer's, or a dict holding several of them
 with plain values (epoch numbers, random-generator state, strings, lists, tuples, None). Arrays
-(and tensors, stored as their arrays) become the .npz members "a0", "a1", ...; the tree itself
+(and tensors, stored as their arrays) and numpy scalars (as 0-d arrays, so that they come back
+with their dtype) become the .npz members "a0", "a1", ...; the tree itself
 goes to a JSON manifest member, with each array replaced by its member number and each dict
 stored as a list of [key, value] pairs so that non-string keys (an optimizer's parameter
 indices) come back with their type. Files are read with ``allow_pickle=False``: loading never
@@ -23,7 +24,10 @@ import numpy as np
 
 from .tensor import Tensor
 
-FORMAT = "microdl-state-v1"
+# v2 adds numpy scalars kept as 0-d members ("__scalar__"); a file without any is written as v1,
+# which older microdl versions read too.
+FORMAT = "microdl-state-v2"
+FORMAT_V1 = "microdl-state-v1"
 _MANIFEST = "__microdl__"
 
 
@@ -90,7 +94,9 @@ def save(state, path):
     ``path``, atomically: either the whole new file is there afterwards or the old one is."""
     path = Path(path)
     arrays = []
-    manifest = json.dumps({"format": FORMAT, "tree": _encode(state, arrays)})
+    tree = json.dumps(_encode(state, arrays))
+    version = FORMAT if '"__scalar__"' in tree else FORMAT_V1
+    manifest = f'{{"format": {json.dumps(version)}, "tree": {tree}}}'
     members = {f"a{i}": a for i, a in enumerate(arrays)}
     members[_MANIFEST] = np.frombuffer(manifest.encode("utf-8"), dtype=np.uint8)
     # A symlink is followed (the file it points to is replaced, as open() would write it).
@@ -104,7 +110,10 @@ def save(state, path):
             f.flush()
             os.fsync(f.fileno())
         if target.exists():
-            os.chmod(tmp, stat.S_IMODE(target.stat().st_mode))
+            try:
+                os.chmod(tmp, stat.S_IMODE(target.stat().st_mode))
+            except OSError:  # some file systems (vfat, CIFS) refuse modes: keep the default
+                pass
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -132,10 +141,11 @@ def load(path):
                 raise CheckpointError(f"{path}: an .npz file but not a microdl checkpoint "
                                       f"(no {_MANIFEST} entry; written by numpy.savez?)")
             manifest = json.loads(bytes(archive[_MANIFEST]).decode("utf-8"))
-            if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            if not isinstance(manifest, dict) or manifest.get("format") not in (FORMAT,
+                                                                                 FORMAT_V1):
                 found = manifest.get("format") if isinstance(manifest, dict) else None
                 raise CheckpointError(f"{path}: unknown checkpoint format {found!r} "
-                                      f"(expected {FORMAT!r})")
+                                      f"(expected {FORMAT!r} or {FORMAT_V1!r})")
             arrays = {name: archive[name] for name in archive.files if name != _MANIFEST}
             return _decode(manifest["tree"], arrays)
     except CheckpointError:

@@ -117,6 +117,24 @@ def test_numpy_scalars_keep_their_dtype(tmp_path):
     assert type(back["lr"]) is np.float32 and back["lr"] == np.float32(0.1)
     assert type(back["step"]) is np.int32 and back["step"] == 7
     assert type(back["plain"]) is float
+    with np.load(tmp_path / "s.npz") as archive:  # the format that added scalar members
+        assert b'"microdl-state-v2"' in bytes(archive["__microdl__"])
+    microdl.save({"plain": 0.1, "w": np.zeros(2)}, tmp_path / "v1.npz")
+    with np.load(tmp_path / "v1.npz") as archive:  # without scalars: readable by older versions
+        assert b'"microdl-state-v1"' in bytes(archive["__microdl__"])
+
+
+def test_a_file_system_that_refuses_modes_still_gets_the_save(tmp_path, monkeypatch):
+    path = tmp_path / "ckpt.npz"
+    microdl.save({"w": np.zeros(2)}, path)
+
+    def refused(*args, **kwargs):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "chmod", refused)
+    microdl.save({"w": np.ones(2)}, path)
+    monkeypatch.undo()
+    np.testing.assert_array_equal(microdl.load(path)["w"], np.ones(2))
 
 
 def test_overwrite_keeps_the_files_mode_and_follows_a_symlink(tmp_path):

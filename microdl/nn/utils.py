@@ -33,10 +33,10 @@ def _fold_into(layer, bn):
         shift = shift + layer.bias.data.astype(np.float64) * scale
     shape = (-1,) + (1,) * (w.ndim - 1)
     # New parameters, not writes into the old ones: a weight tied to another layer stays as it is.
-    bias_dtype = w.dtype if layer.bias is None else layer.bias.dtype
+    bias = layer.weight if layer.bias is None else layer.bias  # a new bias follows the weight
     layer.weight = Parameter((w.astype(np.float64) * scale.reshape(shape)).astype(w.dtype),
                              requires_grad=layer.weight.requires_grad)
-    layer.bias = Parameter(shift.astype(bias_dtype))
+    layer.bias = Parameter(shift.astype(bias.dtype), requires_grad=bias.requires_grad)
 
 
 def fold_batchnorm(model):

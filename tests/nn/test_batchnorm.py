@@ -245,6 +245,13 @@ def test_fold_batchnorm_keeps_layers_and_weights_used_elsewhere_as_they_were(rng
     folded = nn.utils.fold_batchnorm(model)
     assert isinstance(folded[1], nn.Identity) and isinstance(folded[4], nn.Identity)
     assert folded[0] is not folded[2]
+    frozen = nn.Sequential(nn.Linear(3, 3), nn.BatchNorm1d(3), nn.Linear(3, 2, bias=False),
+                           nn.BatchNorm1d(2))
+    frozen[0].bias.requires_grad = False
+    _trained(frozen, x)
+    refolded = nn.utils.fold_batchnorm(frozen)
+    assert refolded[0].weight.requires_grad and not refolded[0].bias.requires_grad
+    assert refolded[2].bias.requires_grad  # a new bias follows its layer's weight
     with microdl.no_grad():
         np.testing.assert_allclose(folded(microdl.tensor(x)).data, model(microdl.tensor(x)).data,
                                    rtol=1e-5, atol=1e-5)
