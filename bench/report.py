@@ -7,44 +7,24 @@ renamed over the old one, so a reader (or a crash) never sees half a file.
 """
 
 import datetime
+import io
 import os
 import platform
-import stat
-import tempfile
 from pathlib import Path
+
+from microdl.io import replace_atomically
 
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
 
 # ---- files ------------------------------------------------------------------------------------
 
-def _usual_mode(tmp, path):
-    """Give the temporary file the mode ``path`` has, or a new file's (mkstemp makes 0600)."""
-    if path.exists():
-        mode = stat.S_IMODE(path.stat().st_mode)
-    else:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    try:
-        os.chmod(tmp, mode)
-    except OSError:  # some file systems refuse modes: keep what mkstemp gave
-        pass
-
-
 def write_atomically(path, data):
-    """Write text or bytes through a temporary file in the same folder, then rename it."""
+    """Write text or bytes through a temporary file in the same folder, then rename it, keeping
+    the replaced file's mode (``microdl.io.replace_atomically``, which checkpoints use too)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data.encode() if isinstance(data, str) else data)
-        _usual_mode(tmp, path)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    replace_atomically(path, lambda f: f.write(data.encode() if isinstance(data, str) else data))
 
 
 def replace_block(text, block):
@@ -250,19 +230,12 @@ def plot(report, path):
     fig.suptitle(f"microdl bench, {report['machine']['cpu']}, {report['machine']['date']}",
                  fontsize=9)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(fd)
+    png = io.BytesIO()
     try:
-        fig.savefig(tmp, dpi=110)
-        _usual_mode(tmp, path)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+        fig.savefig(png, format="png", dpi=110)
     finally:
         plt.close(fig)
+    write_atomically(path, png.getvalue())
 
 
 def readme_block(report, image):

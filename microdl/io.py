@@ -99,14 +99,22 @@ def save(state, path):
     manifest = f'{{"format": {json.dumps(version)}, "tree": {tree}}}'
     members = {f"a{i}": a for i, a in enumerate(arrays)}
     members[_MANIFEST] = np.frombuffer(manifest.encode("utf-8"), dtype=np.uint8)
-    # A symlink is followed (the file it points to is replaced, as open() would write it).
+    replace_atomically(path, lambda f: np.savez(f, **members))
+    return path
+
+
+def replace_atomically(path, write):
+    """Call ``write(f)`` on a new temporary file in the folder of ``path`` (of the file it points
+    to, for a symlink, as open() would write it), fsync it, give it the replaced file's mode,
+    and rename it over that file: afterwards there is either the old file or the whole new one.
+    """
     target = Path(os.path.realpath(path))
     # NOTE: open(..., "xb") rather than mkstemp, so the file gets the usual umask permissions
     # (or the replaced file's). The name is short enough for any target name to fit.
     tmp = target.with_name(f".{target.name[:40]}.{uuid.uuid4().hex[:16]}.tmp")
     try:
         with open(tmp, "xb") as f:
-            np.savez(f, **members)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         if target.exists():
@@ -119,7 +127,6 @@ def save(state, path):
         tmp.unlink(missing_ok=True)
         raise
     _fsync_directory(target.parent)
-    return path
 
 
 def load(path):

@@ -54,27 +54,28 @@ class Profile:
 
     def __init__(self, synchronize=None):
         self._rows = {}
-        self._threads = threading.local()  # .children: time in nested rows, a slot per frame
+        self._threads = threading.local()  # .frames: time in nested rows, a slot per open frame
         self._lock = threading.Lock()  # rows are updated from microdl's worker threads too
         self._synchronize = synchronize
         self.wall = 0.0
 
-    def _children(self):
-        children = getattr(self._threads, "children", None)
-        if children is None:
-            children = self._threads.children = [0.0]
-        return children
+    def _frames(self):
+        """This thread's open frames (nesting is per thread)."""
+        frames = getattr(self._threads, "frames", None)
+        if frames is None:
+            frames = self._threads.frames = [0.0]
+        return frames
 
     # ---- recording (called by the hooks) ------------------------------------------------------
     def enter(self):
-        self._children().append(0.0)
+        self._frames().append(0.0)
         return _clock()
 
     def exit(self, name, backend_name, start):
         if self._synchronize is not None and backend_name == "cuda":
             self._synchronize()  # NOTE: CUDA launches return at once; time the kernel itself
         elapsed = _clock() - start
-        frames = self._children()
+        frames = self._frames()
         children = frames.pop()
         frames[-1] += elapsed
         with self._lock:

@@ -61,7 +61,6 @@ def test_threads_of_a_block_share_one_shared_array():
     assert first.shape == (4,) and first.dtype == np.float64
 
 
-
 def test_the_simulators_own_allocation_has_the_race():
     """What the guard is for: with the lookup window held open, numba's unguarded allocation
     gives the two threads two different arrays (if numba fixes this, the guard can go)."""
