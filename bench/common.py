@@ -93,10 +93,10 @@ def _cores():
 def blas_factory(n=2048):
     """A factory timing numpy's float32 matmul n x n x n on every core (the BLAS peak
     yardstick). microdl keeps numpy's OpenBLAS on one thread once it splits products itself
-    (microdl/_blas.py), so the yardstick sets OpenBLAS to one thread per core for its own calls,
+    (microdl/kernels/cpu/_blas.py), so the yardstick sets OpenBLAS to one thread per core for its own calls,
     at the start of a run and at the end alike."""
     def make():
-        from microdl import _blas
+        from microdl.kernels.cpu import _blas
 
         rng = np.random.default_rng(0)
         a = rng.random((n, n), dtype=np.float32)

@@ -10,7 +10,7 @@ is done takes a core from the next one. What microdl chooses (measured by
 - numba threads: numba's default, one per core (``NUMBA_NUM_THREADS`` to change it). Small inputs
   run serial builds anyway (kernels/cpu/_jit.py), and results do not depend on the count.
 - OpenBLAS threads: one, from microdl's first matrix product on; large products are cut into one
-  block per numba thread and run on microdl's own threads (microdl/_blas.py, which says why;
+  block per numba thread and run on microdl's own threads (microdl/kernels/cpu/_blas.py, which says why;
   ``OPENBLAS_NUM_THREADS`` or ``MICRODL_BLAS_SPLIT=0`` set by the user turn that off).
 - ``GOMP_SPINCOUNT=1000``: set here unless the user set it. libgomp's default spin
   (300,000 pause loops, milliseconds) keeps numba's worker busy after each parallel region while
@@ -22,7 +22,7 @@ is done takes a core from the next one. What microdl chooses (measured by
   only works if microdl is imported before numpy), and ``=4`` (sleep at once) did not make steps
   reliably faster: in four of five runs the CNN step measured 42-111 ms with it against 23-43 ms
   without (one noisy run went the other way); the MLP+BN step was the same either way. Large
-  products already run in microdl/_blas.py's single-threaded blocks.
+  products already run in microdl/kernels/cpu/_blas.py's single-threaded blocks.
 - PyTorch imported into a microdl process gets the same spin count, and its small ops, which
   wake its sleeping workers more often, pay for it: its MLP+BN step measured 3.0-3.4 ms against
   0.9-1.0 ms alone, while microdl's own step went from 0.85 to 1.0-1.1 ms. A process that mostly

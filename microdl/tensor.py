@@ -325,7 +325,16 @@ class Tensor:
         """No arguments: reverse the axes. Two: swap them (PyTorch). All: permute (numpy)."""
         if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
             dims = tuple(dims[0])
-        if len(dims) == 2 and self.ndim != 2:
+        if len(dims) == 2:
+            # NOTE: two dims always swap, 2-D included (read as a permutation, (0, 1) was the
+            # identity and W.transpose(0, 1) silently returned W)
+            n = max(self.ndim, 1)  # a 0-d tensor takes dims 0 and -1, as in PyTorch
+            for d in dims:
+                if not -n <= d < n:
+                    raise IndexError(f"Dimension out of range (expected to be in range of "
+                                     f"[{-n}, {n - 1}], but got {d})")
+            if self.ndim == 0:
+                return shape.Transpose.apply(self, axes=())
             axes = list(range(self.ndim))
             a, b = dims[0] % self.ndim, dims[1] % self.ndim
             axes[a], axes[b] = axes[b], axes[a]

@@ -69,7 +69,7 @@ def test_the_blas_yardstick_uses_every_core_whatever_microdl_set(monkeypatch):
     """microdl keeps OpenBLAS on one thread once it splits products itself; the limit it is
     compared with must not be measured on that one thread at the end of a run."""
     from bench.common import blas_factory
-    from microdl import _blas
+    from microdl.kernels.cpu import _blas
 
     openblas = _blas._setup()["openblas"]
     if openblas is None:

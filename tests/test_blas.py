@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from microdl import _blas
+from microdl.kernels.cpu import _blas
 
 
 @pytest.fixture
@@ -20,7 +20,11 @@ def test_split_product_matches_numpy(always_split, m, k, n, dtype):
     a = rng.standard_normal((m, k)).astype(dtype)
     b = rng.standard_normal((k, n)).astype(dtype)
     out = _blas.matmul(a, b)
-    np.testing.assert_allclose(out, a @ b, rtol=1e-5 if dtype == np.float32 else 1e-12)
+    # NOTE: a bound on the summation error (a few ulps of sum |a_ik * b_kj|), not rtol alone:
+    # a block's BLAS kernel may order the sum differently, and entries near 0 by cancellation
+    # then differ by more than 1e-5 relative
+    bound = np.finfo(dtype).eps * 16 * (np.abs(a) @ np.abs(b))
+    assert np.all(np.abs(out - a @ b) <= bound)
     assert out.dtype == dtype
 
 

@@ -114,7 +114,7 @@ def test_costs_nothing_when_off(monkeypatch):
 def test_kernels_on_microdls_worker_threads_nest_per_thread(monkeypatch):
     """A blocked convolution runs its kernels from two threads at once: each call is counted,
     and no row's self time goes negative (nesting is per thread)."""
-    from microdl import _blas
+    from microdl.kernels.cpu import _blas
     from microdl.ops import conv as conv_op
 
     if not _blas.split_available():

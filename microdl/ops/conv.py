@@ -15,7 +15,8 @@ import math
 
 import numpy as np
 
-from .. import _blas, _buffers, backend
+from .. import _buffers, backend
+from ..kernels.cpu import _blas
 from ..autograd import Function
 
 

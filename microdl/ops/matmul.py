@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .. import _blas
+from ..kernels.cpu import _blas
 from ..autograd import Function
 
 

@@ -172,7 +172,7 @@ def test_per_sample_layout_is_taken_and_agrees_with_the_batched_one(monkeypatch,
 
 
 def test_per_sample_gradients_do_not_depend_on_the_thread_count(monkeypatch, rng):
-    from microdl import _blas
+    from microdl.kernels.cpu import _blas
     x = tensor(rng.standard_normal((16, 2, 10, 10)).astype(np.float32), requires_grad=True)
     w = tensor(rng.standard_normal((4, 2, 3, 3)).astype(np.float32), requires_grad=True)
     b = tensor(rng.standard_normal(4).astype(np.float32), requires_grad=True)
@@ -221,7 +221,7 @@ def test_blocked_layout_is_taken_and_agrees_with_the_batched_one(monkeypatch, rn
 
 
 def test_blocked_layout_is_the_default_for_a_cnns_second_layer():
-    from microdl import _blas
+    from microdl.kernels.cpu import _blas
 
     wide = conv_op._blocked(64, (14, 14), 1, 32 * 9)
     assert wide == _blas.manages_blas()
@@ -235,7 +235,7 @@ def blas_setup_per_thread_count():
     """set(threads): numba on that many threads and microdl's BLAS setup made anew for it, as
     a new process with NUMBA_NUM_THREADS=threads makes it (one thread: no pool, no split)."""
     import numba
-    from microdl import _blas
+    from microdl.kernels.cpu import _blas
 
     saved, previous = dict(_blas._state), numba.get_num_threads()
 
@@ -262,7 +262,7 @@ def test_blocked_results_do_not_depend_on_the_thread_count(monkeypatch, rng,
                                                            blas_setup_per_thread_count):
     """One numba thread (blocks one after another, products whole) and two (blocks on two
     threads, products split): the same layout and the same bits, when microdl manages BLAS."""
-    from microdl import _blas
+    from microdl.kernels.cpu import _blas
 
     monkeypatch.setattr(conv_op, "BLOCKED_MIN_COLUMNS", 1)
     x = rng.standard_normal((16, 4, 10, 10)).astype(np.float32)

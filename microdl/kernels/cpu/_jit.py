@@ -13,7 +13,7 @@ import types
 
 from numba import njit
 
-from ..._blas import in_block
+from ._blas import in_block
 
 # Below this many elements a serial loop beats starting two threads (measured in bench/).
 PARALLEL_MIN_ELEMENTS = 1 << 16
@@ -74,7 +74,7 @@ BLOCK_ELEMENTS = 1 << 15
 
 def in_blocks(work, size, row_length=1):
     """Call ``work(lo, hi)`` over [0, size) in blocks of whole rows, on microdl's threads."""
-    from ..._blas import run_blocks
+    from ._blas import run_blocks
 
     rows = size // row_length
     per_block = max(1, BLOCK_ELEMENTS // row_length)
