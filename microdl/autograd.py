@@ -14,36 +14,29 @@ recursion, so a chain of 10,000 ops works), sums each gradient back to its input
 (numpy broadcasting, undone) and accumulates leaf gradients with ``+=`` (a leaf's first gradient
 is adopted without a copy when nothing but the engine holds the array).
 
-While a ``microdl.profiler.profile()`` is active, ``apply`` and the engine time each op's forward
-and backward; otherwise the hooks cost one global test.
+The tape knows no device: gradients are summed, cast and accumulated through the kernels of the
+device their arrays live on (``backend.for_arrays``), in one place each (``sum_to_shape``,
+``_as_input_grad``, ``_accumulate_leaf``). While a ``microdl.profiler.profile()`` is active,
+``apply`` and the engine time each op's forward and backward; otherwise the hooks cost one
+global test. When a leaf's first gradient may be adopted without a copy is ``_buffers``'s rule.
 """
 
 import itertools
-import sys
 import threading
 from contextlib import contextmanager
 
 import numpy as np
 
-from . import _buffers
+from . import _buffers, backend
 
 _FLOAT = np.dtype(np.float32)  # what apply assumes of an output without a dtype
 
 _state = threading.local()
 _sequence = itertools.count()
-_tensor_class = None
 _profiler = None  # the active microdl.profiler.Profile, set and cleared by profiler.profile()
-_devices = None  # microdl.device once a CUDA tensor exists: it picks each call's CUDA twin
-
-
-def _tensor():
-    """microdl.Tensor, imported on first use (tensor.py imports this module)."""
-    global _tensor_class
-    if _tensor_class is None:
-        from .tensor import Tensor
-
-        _tensor_class = Tensor
-    return _tensor_class
+# NOTE: microdl.Tensor, set by tensor.py when it loads: the tape wraps outputs in it without
+# importing it (tensor.py imports the ops, which import this module)
+Tensor = None
 
 
 def is_grad_enabled():
@@ -126,11 +119,8 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **hyper):
-        Tensor = _tensor()
         ctx = Context()
         arrays = [t.data if isinstance(t, Tensor) else t for t in inputs]
-        if _devices is not None:
-            cls = _devices.twin(cls, arrays)
         needs = tuple(isinstance(t, Tensor) and t.requires_grad for t in inputs)
         record = any(needs) and is_grad_enabled()
         ctx.needs_input_grad = needs
@@ -151,9 +141,7 @@ class Function:
 
 
 def _backend_name(array):
-    from .backend import get_kernels
-
-    return get_kernels() if isinstance(array, np.ndarray) or array is None else "cuda"
+    return "cuda" if backend.is_device_array(array) else backend.get_kernels()
 
 
 def _timed_backward(node, grad_out):
@@ -166,15 +154,45 @@ def _timed_backward(node, grad_out):
 
 def sum_to_shape(grad, shape):
     """Undo numpy broadcasting: sum grad over the axes that broadcasting added or stretched."""
-    if grad.shape == tuple(shape):
+    shape = tuple(shape)
+    if tuple(grad.shape) == shape:
         return grad
-    extra = grad.ndim - len(shape)
-    if extra > 0:
-        grad = grad.sum(axis=tuple(range(extra)))
-    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-    if stretched:
-        grad = grad.sum(axis=stretched, keepdims=True)
-    return grad.reshape(shape)
+    lead = grad.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape)
+                                      if n == 1 and grad.shape[lead + i] != 1)
+    dev = backend.for_arrays(grad)
+    out = dev.empty(shape, grad.dtype)
+    dev.kernels("reduce").sum_axes(grad, out, axes)
+    return out
+
+
+def _as_input_grad(grad, data):
+    """grad in the shape, dtype and device of its input's array ``data``, as PyTorch gives a
+    gradient (a float32 tensor that met a float64 one gets a float32 gradient; a host 0-d tensor
+    used with CUDA tensors, as a Python number would be, gets a host gradient)."""
+    if type(grad) is not np.ndarray and not backend.is_device_array(grad):
+        grad = np.asarray(grad)  # a numpy scalar from a 0-d computation
+    grad = sum_to_shape(grad, data.shape)
+    dev = backend.of(data)
+    if backend.of(grad) is not dev:
+        grad = dev.to_here(backend.of(grad).to_host(grad))
+    if grad.dtype != data.dtype:
+        grad = _cast(grad, data.dtype, dev)
+    return grad
+
+
+def _cast(array, dtype, dev):
+    out = dev.empty(array.shape, dtype)
+    dev.kernels("elementwise").copy(array, out)
+    return out
+
+
+def _add(a, b):
+    """a + b for two gradients of one input (same shape, dtype and device)."""
+    dev = backend.for_arrays(a, b)
+    out = dev.empty(a.shape, a.dtype)
+    dev.kernels("elementwise").binary(a, b, out, "add")
+    return out
 
 
 def _reachable_nodes(root_node):
@@ -190,41 +208,21 @@ def _reachable_nodes(root_node):
     return sorted(seen.values(), key=lambda n: n.sequence, reverse=True)
 
 
-def _refs_seen_by_callee(array):
-    return sys.getrefcount(array)
-
-
-def _probe_refs():
-    g = np.empty(1)
-    return _refs_seen_by_callee(g)
-
-
-# NOTE: the count when only the caller's one local variable holds an array, measured with the
-# same call pattern the engine uses (interpreters differ in which references they count).
-_OWNED_REFS = _probe_refs()
-
-
-def _adoptable(g):
-    """Whether array g may become a leaf's .grad without a copy: it owns its memory, and no input,
-    saved context, other gradient or view holds it (only the engine's local variable, and maybe
-    the buffer pool, which never hands out an array that someone else holds)."""
-    return type(g) is np.ndarray and g.base is None and g.flags.writeable
-
-
 def _accumulate_leaf(tensor, grad, owned=False):
     """tensor.grad += grad; the first gradient is adopted when owned, else copied.
 
     NOTE: the copy makes ``tensor.grad`` an array of its own, so a later ``+=`` never writes into
     an array an op still holds; adopting an owned one saves a pass over it (for a leaf the size of
     a BatchNorm input, several ms)."""
-    if _devices is not None and _devices.is_array(grad):
-        return _devices.accumulate_leaf(tensor, grad)
+    dev = backend.of(tensor.data)
     if grad.dtype != tensor.data.dtype:
-        grad, owned = grad.astype(tensor.data.dtype), True
+        grad, owned = _cast(grad, tensor.data.dtype, dev), True
     if tensor.grad is None:
-        tensor.grad = _tensor()._wrap(grad if owned else np.array(grad, copy=True))
+        tensor.grad = Tensor._wrap(grad if owned else _cast(grad, grad.dtype, dev))
     else:
-        tensor.grad.data += grad
+        target = tensor.grad.data
+        backend.for_arrays(target, grad).kernels("elementwise").binary(target, grad, target,
+                                                                        "add")
 
 
 def run_backward(root, grad, retain_graph=False):
@@ -268,19 +266,11 @@ def _run_backward(root, grad, retain_graph):
                 g, grads[i] = grads[i], None  # the list lets go: the refcount below sees the rest
                 if g is None or not getattr(inp, "requires_grad", False):
                     continue
-                if _devices is not None and _devices.is_array(g):
-                    _devices.route_grad(inp, g, pending)
-                    continue
-                g = sum_to_shape(np.asarray(g), inp.data.shape)
-                if g.dtype != inp.data.dtype and inp._node is not None:
-                    # as PyTorch: a gradient takes its input's dtype (a float32 tensor that
-                    # met a float64 one gets a float32 gradient; leaves cast on accumulation)
-                    g = g.astype(inp.data.dtype)
+                g = _as_input_grad(g, inp.data)
                 if inp._node is None:
-                    owned = _adoptable(g) and \
-                        _refs_seen_by_callee(g) <= _OWNED_REFS + _buffers.is_pooled(g)
+                    owned = _buffers.adoptable(g)  # (its own statement: call arguments hold g)
                     _accumulate_leaf(inp, g, owned)
                 elif id(inp._node) in pending:
-                    pending[id(inp._node)] = pending[id(inp._node)] + g
+                    pending[id(inp._node)] = _add(pending[id(inp._node)], g)
                 else:
                     pending[id(inp._node)] = g

@@ -8,7 +8,7 @@ scalars; numpy arrays keep their dtype, as ``torch.tensor`` does.
 
 import numpy as np
 
-from . import autograd
+from . import autograd, backend
 from . import device as _device
 from .ops import activation, elementwise, matmul, reduce, shape
 
@@ -148,7 +148,7 @@ class Tensor:
         if device is not None:
             target = _check_device(device)
             if target != _device.of(self.data):
-                out = _device.ToDevice.apply(self, device=target)
+                out = elementwise.ToDevice.apply(self, device=target)
         if dtype is not None and np.dtype(dtype) != out.data.dtype:
             return elementwise.Cast.apply(out, dtype=np.dtype(dtype))
         return out
@@ -189,22 +189,18 @@ class Tensor:
                     f"grad can be implicitly created only for scalar outputs (got shape "
                     f"{self.shape}); pass backward(grad) with a gradient of that shape"
                 )
-            grad = _device.ones_like(self.data)
-        elif _device.is_device_array(self.data):
+            grad = backend.of(self.data).full(self.shape, 1, self.dtype)
+        else:
             grad = grad.data if isinstance(grad, Tensor) else grad
-            if tuple(np.shape(grad)) != self.shape:  # the CPU branch's check and words
+            if tuple(np.shape(grad)) != self.shape:
                 raise RuntimeError(
                     f"Mismatch in shape: grad_output[0] has a shape of {tuple(np.shape(grad))} "
                     f"and output[0] has a shape of {self.shape}."
                 )
-            grad = _device.as_gradient(grad, self.data)
-        else:
-            grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, self.data.dtype)
-            if grad.shape != self.shape:
-                raise RuntimeError(
-                    f"Mismatch in shape: grad_output[0] has a shape of {grad.shape} and "
-                    f"output[0] has a shape of {self.shape}."
-                )
+            # the gradient in the output's dtype, on the output's device
+            grad = _device.astype(_device.move(
+                grad if _device.is_device_array(grad) else np.asarray(grad), self.device),
+                self.dtype)
         autograd.run_backward(self, grad, retain_graph=retain_graph)
 
     def zero_grad_(self):
@@ -302,9 +298,7 @@ class Tensor:
 
     def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
-        if _device.is_device_array(self.data):
-            return Tensor._wrap(_device.argmax(self.data, axis, keepdims))
-        return Tensor._wrap(np.argmax(self.data, axis=axis, keepdims=keepdims))
+        return Tensor._wrap(reduce.argmax(self.data, axis, keepdims))
 
     # ---- shape --------------------------------------------------------------------------------
     def reshape(self, *new_shape):
@@ -352,6 +346,9 @@ class Tensor:
         elif isinstance(index, tuple):
             index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
         return shape.GetItem.apply(self, index=index)
+
+
+autograd.Tensor = Tensor  # the tape wraps op outputs in it (autograd does not import this module)
 
 
 def _axis_args(axis, keepdims, dim, keepdim):

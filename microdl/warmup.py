@@ -34,10 +34,14 @@ DTYPES = {"float32": np.float32, "float64": np.float64}
 # ---- walking the kernel modules -------------------------------------------------------------
 
 def families():
-    """The kernel family modules' names (``activation``, ``conv``, ...)."""
+    """The names of the kernel families that Numba compiles (``activation``, ``conv``, ...);
+    families that run on numpy or BLAS alone (``elementwise``, ``matmul``, ...) have nothing to
+    warm up."""
     package = importlib.import_module(PACKAGE)
-    return sorted(m.name for m in pkgutil.iter_modules(package.__path__)
-                  if not m.name.startswith("_"))
+    names = sorted(m.name for m in pkgutil.iter_modules(package.__path__)
+                   if not m.name.startswith("_"))
+    return [name for name in names
+            if dispatchers(importlib.import_module(f"{PACKAGE}.{name}"))]
 
 
 def public_kernels(module):

@@ -8,15 +8,13 @@ import numpy as np
 from .. import device as _device
 from .batchnorm import _BatchNorm
 from .container import Sequential
+from .conv import Conv2d
 from .linear import Identity, Linear
 from .module import Parameter
 
 
 def _foldable_layer_types():
-    from .. import nn
-
-    conv = getattr(nn, "Conv2d", None)  # NOTE: written by another module; may not exist yet
-    return (Linear,) if conv is None else (Linear, conv)
+    return (Linear, Conv2d)
 
 
 def _fold_into(layer, bn):

@@ -1,9 +1,11 @@
-"""Activations and the softmax family: ops allocate, validate and call the kernels."""
+"""Activations and the softmax family: ops validate, allocate on their input's device and call
+the kernels."""
 
 import numpy as np
 
-from .. import _buffers, backend
+from .. import backend
 from ..autograd import Function
+from ._arrays import contiguous, permuted, rows
 
 
 def _check_float(x, name):
@@ -17,16 +19,19 @@ class ReLU(Function):
     @staticmethod
     def forward(ctx, x):
         _check_float(x, "relu")
-        y = _buffers.empty(x.shape, x.dtype)
-        backend.kernels("activation").relu_forward(x, y)
+        dev = backend.for_arrays(x)
+        x = contiguous(x)
+        y = dev.empty(x.shape, x.dtype)
+        dev.kernels("activation").relu_forward(x, y)
         ctx.save_for_backward(y)
         return y
 
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved
-        gi = _buffers.empty_like(y)
-        backend.kernels("activation").relu_backward(y, g, gi)
+        dev = backend.for_arrays(y)
+        gi = dev.empty_like(y)
+        dev.kernels("activation").relu_backward(y, contiguous(g), gi)
         return gi
 
 
@@ -36,8 +41,10 @@ class LeakyReLU(Function):
     @staticmethod
     def forward(ctx, x, negative_slope=0.01):
         _check_float(x, "leaky_relu")
-        y = _buffers.empty(x.shape, x.dtype)
-        backend.kernels("activation").leaky_relu_forward(x, y, negative_slope)
+        dev = backend.for_arrays(x)
+        x = contiguous(x)
+        y = dev.empty(x.shape, x.dtype)
+        dev.kernels("activation").leaky_relu_forward(x, y, negative_slope)
         ctx.save_for_backward(x)
         ctx.negative_slope = negative_slope
         return y
@@ -45,8 +52,9 @@ class LeakyReLU(Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved
-        gi = _buffers.empty(x.shape, x.dtype)
-        backend.kernels("activation").leaky_relu_backward(x, g, gi, ctx.negative_slope)
+        dev = backend.for_arrays(x)
+        gi = dev.empty_like(x)
+        dev.kernels("activation").leaky_relu_backward(x, contiguous(g), gi, ctx.negative_slope)
         return gi
 
 
@@ -56,16 +64,19 @@ class Sigmoid(Function):
     @staticmethod
     def forward(ctx, x):
         _check_float(x, "sigmoid")
-        y = _buffers.empty(x.shape, x.dtype)
-        backend.kernels("activation").sigmoid_forward(x, y)
+        dev = backend.for_arrays(x)
+        x = contiguous(x)
+        y = dev.empty(x.shape, x.dtype)
+        dev.kernels("activation").sigmoid_forward(x, y)
         ctx.save_for_backward(y)
         return y
 
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved
-        gi = _buffers.empty_like(y)
-        backend.kernels("activation").sigmoid_backward(y, g, gi)
+        dev = backend.for_arrays(y)
+        gi = dev.empty_like(y)
+        dev.kernels("activation").sigmoid_backward(y, contiguous(g), gi)
         return gi
 
 
@@ -75,77 +86,77 @@ class Tanh(Function):
     @staticmethod
     def forward(ctx, x):
         _check_float(x, "tanh")
-        y = _buffers.empty(x.shape, x.dtype)
-        backend.kernels("activation").tanh_forward(x, y)
+        dev = backend.for_arrays(x)
+        x = contiguous(x)
+        y = dev.empty(x.shape, x.dtype)
+        dev.kernels("activation").tanh_forward(x, y)
         ctx.save_for_backward(y)
         return y
 
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved
-        gi = _buffers.empty_like(y)
-        backend.kernels("activation").tanh_backward(y, g, gi)
+        dev = backend.for_arrays(y)
+        gi = dev.empty_like(y)
+        dev.kernels("activation").tanh_backward(y, contiguous(g), gi)
         return gi
 
 
 def _rows_view(x, dim):
-    """x with axis ``dim`` moved last, as a contiguous 2-D (rows, classes) array."""
+    """x with axis ``dim`` moved last, as a C-contiguous 2-D (rows, classes) array, and the axes
+    that moved it (None when dim already is the last axis)."""
     if x.ndim == 0:
         raise RuntimeError("softmax: expected a tensor with at least 1 dimension (got 0D)")
     if not -x.ndim <= dim < x.ndim:
         raise IndexError(f"Dimension out of range (expected to be in range of [{-x.ndim}, "
                          f"{x.ndim - 1}], but got {dim})")
-    moved = np.moveaxis(x, dim, -1)
-    n = x.shape[dim]
-    # NOTE: with n == 0 the input is viewed as 0 rows, not (rows, 0): the kernels read x[r, 0]
-    # for every row, out of bounds in a numba loop (and reshape(-1, 0) is ambiguous).
-    rows = moved.size // n if n else 0
-    return np.ascontiguousarray(moved).reshape(rows, n), moved.shape
+    dim %= x.ndim
+    if dim == x.ndim - 1:
+        return rows(x), None
+    axes = tuple(d for d in range(x.ndim) if d != dim) + (dim,)
+    return rows(permuted(x, axes)), axes
 
 
-def _rows_back(rows, moved_shape, dim):
-    return np.moveaxis(rows.reshape(moved_shape), -1, dim)
+def _rows_back(rows_, shape, axes):
+    """The (rows, classes) result in the input's layout again."""
+    if axes is None:
+        return rows_.reshape(shape)
+    moved = rows_.reshape(tuple(shape[a] for a in axes))
+    return permuted(moved, tuple(int(i) for i in np.argsort(axes)))
 
 
-class Softmax(Function):
-    """y = exp(x) / sum(exp(x)) along dim;  dx = y * (g - sum(g * y))."""
+def _softmax_family(name, doc):
+    """The Function of a softmax-family kernel pair: forward along dim, backward from y."""
 
-    @staticmethod
-    def forward(ctx, x, dim=-1):
-        _check_float(x, "softmax")
-        rows, moved_shape = _rows_view(x, dim)
-        y = _buffers.empty_like(rows)
-        backend.kernels("softmax").softmax_forward(rows, y)
-        ctx.save_for_backward(y)
-        ctx.dim, ctx.moved_shape = dim, moved_shape
-        return _rows_back(y, moved_shape, dim)
+    class Op(Function):
+        @staticmethod
+        def forward(ctx, x, dim=-1):
+            _check_float(x, name)
+            rows_, axes = _rows_view(x, dim)
+            dev = backend.for_arrays(rows_)
+            y = dev.empty_like(rows_)
+            getattr(dev.kernels("softmax"), f"{name}_forward")(rows_, y)
+            ctx.save_for_backward(y)
+            ctx.dim, ctx.axes, ctx.shape = dim, axes, x.shape
+            return _rows_back(y, x.shape, axes)
 
-    @staticmethod
-    def backward(ctx, g):
-        (y,) = ctx.saved
-        g_rows, _ = _rows_view(g, ctx.dim)
-        gi = _buffers.empty_like(y)
-        backend.kernels("softmax").softmax_backward(y, g_rows, gi)
-        return _rows_back(gi, ctx.moved_shape, ctx.dim)
+        @staticmethod
+        def backward(ctx, g):
+            (y,) = ctx.saved
+            g_rows, _ = _rows_view(g, ctx.dim)
+            dev = backend.for_arrays(y)
+            gi = dev.empty_like(y)
+            getattr(dev.kernels("softmax"), f"{name}_backward")(y, g_rows, gi)
+            return _rows_back(gi, ctx.shape, ctx.axes)
+
+    Op.__doc__ = doc
+    return Op
 
 
-class LogSoftmax(Function):
-    """y = x - log(sum(exp(x))) along dim (shifted by the max);  dx = g - exp(y) * sum(g)."""
-
-    @staticmethod
-    def forward(ctx, x, dim=-1):
-        _check_float(x, "log_softmax")
-        rows, moved_shape = _rows_view(x, dim)
-        y = _buffers.empty_like(rows)
-        backend.kernels("softmax").log_softmax_forward(rows, y)
-        ctx.save_for_backward(y)
-        ctx.dim, ctx.moved_shape = dim, moved_shape
-        return _rows_back(y, moved_shape, dim)
-
-    @staticmethod
-    def backward(ctx, g):
-        (y,) = ctx.saved
-        g_rows, _ = _rows_view(g, ctx.dim)
-        gi = _buffers.empty_like(y)
-        backend.kernels("softmax").log_softmax_backward(y, g_rows, gi)
-        return _rows_back(gi, ctx.moved_shape, ctx.dim)
+Softmax = _softmax_family(
+    "softmax", "y = exp(x) / sum(exp(x)) along dim;  dx = y * (g - sum(g * y)).")
+Softmax.__name__ = Softmax.__qualname__ = "Softmax"
+LogSoftmax = _softmax_family(
+    "log_softmax", "y = x - log(sum(exp(x))) along dim (shifted by the max);  "
+    "dx = g - exp(y) * sum(g).")
+LogSoftmax.__name__ = LogSoftmax.__qualname__ = "LogSoftmax"

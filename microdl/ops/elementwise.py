@@ -1,11 +1,15 @@
 """Elementwise arithmetic with numpy broadcasting; the engine sums gradients back to each shape.
 
-Binary ops promote dtypes as PyTorch does (``promote``), not as numpy does.
+Binary ops promote dtypes as PyTorch does (``promote``), not as numpy does; the result dtypes of
+division and of exp/log on integers follow numpy's ufuncs (``true_divide_dtype``, ``float_dtype``).
+Every op allocates on its inputs' device and calls the ``elementwise`` kernels (``_arrays``).
 """
 
 import numpy as np
 
+from .. import backend
 from ..autograd import Function
+from ._arrays import binary, copy, unary
 
 
 def promote(a, b):
@@ -18,7 +22,6 @@ def promote(a, b):
     - integers and booleans among themselves follow numpy.
     Python scalars arrive already in the tensor's dtype (``Tensor._operand``).
     """
-    a, b = np.asarray(a), np.asarray(b)
     if a.dtype == b.dtype:
         return a, b
     a_float, b_float = a.dtype.kind == "f", b.dtype.kind == "f"
@@ -28,16 +31,36 @@ def promote(a, b):
         target = b.dtype if a.ndim == 0 else a.dtype
     else:
         return a, b
-    return a.astype(target, copy=False), b.astype(target, copy=False)
+    return _as(a, target), _as(b, target)
+
+
+def _as(x, dtype):
+    return x if x.dtype == dtype else (x.astype(dtype) if isinstance(x, np.ndarray)
+                                       else copy(x, dtype))
+
+
+def result_dtype(a, b):
+    """The dtype of a + b, a - b, a * b for promoted operands (numpy's for equal kinds)."""
+    return a.dtype if a.dtype == b.dtype else np.result_type(a.dtype, b.dtype)
+
+
+def true_divide_dtype(dtype):
+    """Division gives a float: the operands' float dtype, float64 for integers (numpy's rule)."""
+    return dtype if dtype.kind == "f" else np.dtype(np.float64)
+
+
+def float_dtype(dtype):
+    """exp/log of an integer or boolean: the smallest float holding it (numpy's ufunc rule)."""
+    return dtype if dtype.kind == "f" else np.result_type(dtype, np.float16)
 
 
 class Add(Function):
-    """y = a + b;  da = g,  db = g."""
+    """y = a + b;  da = g,  db = g (the engine sums each back to its input's shape)."""
 
     @staticmethod
     def forward(ctx, a, b):
         a, b = promote(a, b)
-        return a + b
+        return binary(a, b, "add", result_dtype(a, b))
 
     @staticmethod
     def backward(ctx, g):
@@ -50,11 +73,11 @@ class Sub(Function):
     @staticmethod
     def forward(ctx, a, b):
         a, b = promote(a, b)
-        return a - b
+        return binary(a, b, "sub", result_dtype(a, b))
 
     @staticmethod
     def backward(ctx, g):
-        return g, -g
+        return g, unary(g, "neg") if ctx.needs_input_grad[1] else None
 
 
 class Mul(Function):
@@ -64,13 +87,13 @@ class Mul(Function):
     def forward(ctx, a, b):
         a, b = promote(a, b)
         ctx.save_for_backward(a, b)
-        return a * b
+        return binary(a, b, "mul", result_dtype(a, b))
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved
-        da = g * b if ctx.needs_input_grad[0] else None
-        db = g * a if ctx.needs_input_grad[1] else None
+        da = binary(g, b, "mul", g.dtype) if ctx.needs_input_grad[0] else None
+        db = binary(g, a, "mul", g.dtype) if ctx.needs_input_grad[1] else None
         return da, db
 
 
@@ -81,13 +104,17 @@ class Div(Function):
     def forward(ctx, a, b):
         a, b = promote(a, b)
         ctx.save_for_backward(a, b)
-        return a / b
+        return binary(a, b, "div", true_divide_dtype(result_dtype(a, b)))
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved
-        da = g / b if ctx.needs_input_grad[0] else None
-        db = -g * a / (b * b) if ctx.needs_input_grad[1] else None
+        da = binary(g, b, "div", g.dtype) if ctx.needs_input_grad[0] else None
+        db = None
+        if ctx.needs_input_grad[1]:
+            ga_over_bb = binary(binary(g, a, "mul", g.dtype), binary(b, b, "mul", g.dtype),
+                                "div", g.dtype)
+            db = unary(ga_over_bb, "neg")
         return da, db
 
 
@@ -96,15 +123,19 @@ class Neg(Function):
 
     @staticmethod
     def forward(ctx, x):
-        return -x
+        if x.dtype == np.bool_:
+            raise TypeError("Negation, the `-` operator, on a bool tensor is not supported. If "
+                            "you are trying to invert a mask, use the `~` or `logical_not()` "
+                            "operator instead.")
+        return unary(x, "neg")
 
     @staticmethod
     def backward(ctx, g):
-        return -g
+        return unary(g, "neg")
 
 
 class Pow(Function):
-    """y = x ** p (scalar p);  dx = g * p * x ** (p - 1)."""
+    """y = x ** p (scalar p);  dx = g * p * x ** (p - 1) (0 for p = 0, as PyTorch)."""
 
     @staticmethod
     def forward(ctx, x, exponent):
@@ -117,13 +148,16 @@ class Pow(Function):
             dtype = np.dtype(np.float32)
         elif x.dtype.kind not in "fc" and exponent < 0:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
-        return np.power(x.astype(dtype, copy=False), np.asarray(exponent, dtype))
+        return unary(x, "pow", dtype, exponent)
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved
-        p = np.asarray(ctx.exponent, x.dtype)
-        return g * p * np.power(x, p - 1)
+        p = ctx.exponent
+        if p == 0:  # x ** -1 at x = 0 would make 0 * inf = NaN
+            return unary(g, "scale", scalar=0.0)
+        slope = unary(unary(x, "pow", scalar=p - 1), "scale", scalar=p)
+        return binary(g, slope, "mul", g.dtype)
 
 
 class Exp(Function):
@@ -131,14 +165,14 @@ class Exp(Function):
 
     @staticmethod
     def forward(ctx, x):
-        y = np.exp(x)
+        y = unary(x, "exp", float_dtype(x.dtype))
         ctx.save_for_backward(y)
         return y
 
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved
-        return g * y
+        return binary(g, y, "mul", g.dtype)
 
 
 class Log(Function):
@@ -147,12 +181,12 @@ class Log(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return np.log(x)
+        return unary(x, "log", float_dtype(x.dtype))
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved
-        return g / x
+        return binary(g, x, "div", g.dtype)
 
 
 class Abs(Function):
@@ -161,12 +195,12 @@ class Abs(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return np.abs(x)
+        return unary(x, "abs")
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved
-        return g * np.sign(x)
+        return binary(g, unary(x, "sign"), "mul", g.dtype)
 
 
 class Clone(Function):
@@ -174,7 +208,7 @@ class Clone(Function):
 
     @staticmethod
     def forward(ctx, x):
-        return x.copy()
+        return copy(x)
 
     @staticmethod
     def backward(ctx, g):
@@ -182,32 +216,49 @@ class Clone(Function):
 
 
 class Cast(Function):
-    """y = x as another float dtype;  dx = g cast back to x's dtype."""
+    """y = x as another dtype;  dx = g cast back to x's dtype."""
 
     @staticmethod
     def forward(ctx, x, dtype):
         ctx.source_dtype = x.dtype
-        return x.astype(dtype)
+        return copy(x, dtype)
 
     @staticmethod
     def backward(ctx, g):
-        return g.astype(ctx.source_dtype)
+        return copy(g, ctx.source_dtype)
+
+
+class ToDevice(Function):
+    """y = x copied to another device ("cpu" or "cuda:0");  dx = g copied back to x's."""
+
+    @staticmethod
+    def forward(ctx, x, device):
+        ctx.source = backend.of(x)
+        return backend.for_device(device).to_here(ctx.source.to_host(x))
+
+    @staticmethod
+    def backward(ctx, g):
+        return ctx.source.to_here(backend.of(g).to_host(g))
 
 
 class Dropout(Function):
-    """Training: y = x * m / (1 - p) with m ~ Bernoulli(1 - p);  dx = g * m / (1 - p)."""
+    """Training: y = x * m / (1 - p) with m ~ Bernoulli(1 - p);  dx = g * m / (1 - p).
+
+    The mask is drawn on the host from microdl's generator whatever x's device (a cuda run drops
+    the units a cpu run with the same seed drops) and copied there."""
 
     @staticmethod
     def forward(ctx, x, p, rng):
         if p == 1.0:
-            scaled_mask = np.zeros_like(x)
+            scaled_mask = np.zeros(x.shape, x.dtype)
         else:
             keep = rng.random(x.shape, dtype=np.float64) >= p
             scaled_mask = keep.astype(x.dtype) / np.asarray(1.0 - p, x.dtype)
+        scaled_mask = backend.of(x).to_here(scaled_mask)
         ctx.save_for_backward(scaled_mask)
-        return x * scaled_mask
+        return binary(x, scaled_mask, "mul", x.dtype)
 
     @staticmethod
     def backward(ctx, g):
         (scaled_mask,) = ctx.saved
-        return g * scaled_mask
+        return binary(g, scaled_mask, "mul", g.dtype)

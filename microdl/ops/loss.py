@@ -1,10 +1,13 @@
 """Losses: cross-entropy with integer labels (fused log-softmax + NLL) and mean squared error."""
 
+import math
+
 import numpy as np
 
 from .. import backend
 from ..autograd import Function
-from .elementwise import promote
+from ._arrays import binary, broadcast_to, reduce_sum, unary
+from .elementwise import promote, result_dtype
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -33,28 +36,31 @@ def _check_labels(logits, labels):
         raise ValueError(f"Expected input batch_size ({logits.shape[0]}) to match target "
                          f"batch_size ({labels.shape[0] if labels.ndim else 0}): labels shape "
                          f"{labels.shape}, logits shape {logits.shape}")
-    if labels.size and (labels.min() < 0 or labels.max() >= logits.shape[1]):
+    # NOTE: label values are checked on the host only: on a GPU the check would wait for the
+    # device every step (a label out of range there gives a NaN loss)
+    if labels.size and not backend.is_device_array(labels) and \
+            (labels.min() < 0 or labels.max() >= logits.shape[1]):
         bad = labels[(labels < 0) | (labels >= logits.shape[1])][0]
         raise IndexError(f"Target {bad} is out of bounds (logits have {logits.shape[1]} "
                          "classes)")
 
 
 def _reduce(values, reduction):
-    if reduction == "mean":
-        if values.size == 0:  # the mean of no values is NaN (as in PyTorch), without a warning
-            return np.asarray(np.nan, values.dtype)
-        return np.asarray(values.mean(dtype=np.float64), values.dtype)
-    if reduction == "sum":
-        return np.asarray(values.sum(dtype=np.float64), values.dtype)
-    return values
-
-
-def _spread(g, n, reduction, dtype):
-    """Gradient of the reduction: one value per sample."""
+    """The mean or sum of the loss terms (float64 accumulation), or the terms themselves."""
     if reduction == "none":
-        return np.ascontiguousarray(g, dtype)
-    scale = g / max(n, 1) if reduction == "mean" else g  # n = 0: an empty gradient anyway
-    return np.full(n, scale, dtype)
+        return values
+    # the mean of no values is NaN, as in PyTorch
+    scale = (1.0 / values.size if values.size else np.nan) if reduction == "mean" else 1.0
+    return reduce_sum(values, tuple(range(values.ndim)), False, scale)
+
+
+def _spread(g, shape, reduction):
+    """Gradient of the reduction: one value per loss term."""
+    if reduction == "none":
+        return g
+    full = broadcast_to(g, shape)
+    size = math.prod(shape)
+    return unary(full, "scale", scalar=1.0 / max(size, 1)) if reduction == "mean" else full
 
 
 class CrossEntropy(Function):
@@ -65,9 +71,10 @@ class CrossEntropy(Function):
     def forward(ctx, logits, labels, reduction="mean"):
         _check_reduction(reduction)
         _check_labels(logits, labels)
-        log_probs = np.empty(logits.shape, logits.dtype)
-        losses = np.empty(logits.shape[0], logits.dtype)
-        backend.kernels("softmax").cross_entropy_forward(logits, labels, log_probs, losses)
+        dev = backend.for_arrays(logits, labels)
+        log_probs = dev.empty(logits.shape, logits.dtype)
+        losses = dev.empty(logits.shape[0], logits.dtype)
+        dev.kernels("softmax").cross_entropy_forward(logits, labels, log_probs, losses)
         ctx.save_for_backward(log_probs, labels)
         ctx.reduction = reduction
         return _reduce(losses, reduction)
@@ -75,10 +82,11 @@ class CrossEntropy(Function):
     @staticmethod
     def backward(ctx, g):
         log_probs, labels = ctx.saved
-        grad_losses = _spread(g, len(labels), ctx.reduction, log_probs.dtype)
-        grad_logits = np.empty_like(log_probs)
-        backend.kernels("softmax").cross_entropy_backward(log_probs, labels, grad_losses,
-                                                          grad_logits)
+        grad_losses = _spread(g, (log_probs.shape[0],), ctx.reduction)
+        dev = backend.for_arrays(log_probs)
+        grad_logits = dev.empty_like(log_probs)
+        dev.kernels("softmax").cross_entropy_backward(log_probs, labels, grad_losses,
+                                                      grad_logits)
         return grad_logits, None
 
 
@@ -95,14 +103,14 @@ class MSELoss(Function):
             raise ValueError(f"mse_loss: input shape {pred.shape} and target shape "
                              f"{target.shape} differ (broadcasting is not done for losses)")
         pred, target = promote(pred, target)
-        diff = pred - target
+        diff = binary(pred, target, "sub", result_dtype(pred, target))
         ctx.save_for_backward(diff)
         ctx.reduction = reduction
-        return _reduce(diff * diff, reduction)
+        return _reduce(binary(diff, diff, "mul", diff.dtype), reduction)
 
     @staticmethod
     def backward(ctx, g):
         (diff,) = ctx.saved
-        scale = g / max(diff.size, 1) if ctx.reduction == "mean" else g  # 0: empty grad
-        grad = 2 * diff * np.asarray(scale, diff.dtype)
-        return grad, -grad
+        grad = unary(binary(diff, _spread(g, diff.shape, ctx.reduction), "mul", diff.dtype),
+                     "scale", scalar=2.0)
+        return grad, unary(grad, "neg")

@@ -1,48 +1,89 @@
-"""Matrix products on numpy's BLAS (both kernel sets share it): a @ b and the fused linear layer."""
+"""Matrix products on the ``matmul`` kernels (BLAS on the CPU): a @ b and the fused linear layer."""
+
+import itertools
 
 import numpy as np
 
-from ..kernels.cpu import _blas
+from .. import backend
 from ..autograd import Function
+from ._arrays import absent, reduce_sum, rows
 
 
 def _shape_text(shape):
     return "x".join(str(n) for n in shape)
 
 
+def _gemm(a, b, transpose_a=False, transpose_b=False, bias=None, out=None):
+    """op(a) @ op(b) (+ bias) for 2-D a and b, into ``out`` or a new array."""
+    dev = backend.for_arrays(a, b)
+    if out is None:
+        m = a.shape[1] if transpose_a else a.shape[0]
+        n = b.shape[0] if transpose_b else b.shape[1]
+        out = dev.empty((m, n), np.result_type(a.dtype, b.dtype))
+    if bias is None:
+        bias = absent(dev, out.dtype)
+    dev.kernels("matmul").gemm(a, b, bias, out, transpose_a, transpose_b)
+    return out
+
+
+def _as_matrix(x, vector_shape):
+    return x.reshape(vector_shape) if x.ndim == 1 else x
+
+
+def _stacked(a, b, transpose_a=False, transpose_b=False):
+    """op(a) @ op(b) over the stacked leading axes (numpy's matmul broadcasting), one product
+    per stacked matrix."""
+    dev = backend.for_arrays(a, b)
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    sa, sb = tuple(a.shape), tuple(b.shape)  # (the CUDA simulator's shapes refuse [-1])
+    m = sa[-1] if transpose_a else sa[-2]
+    n = sb[-2] if transpose_b else sb[-1]
+    out = dev.empty(batch + (m, n), np.result_type(a.dtype, b.dtype))
+    for index in itertools.product(*(range(k) for k in batch)):
+        pick_a = tuple(i if k > 1 else 0 for i, k in zip(index[len(batch) - a.ndim + 2:],
+                                                          a.shape[:-2]))
+        pick_b = tuple(i if k > 1 else 0 for i, k in zip(index[len(batch) - b.ndim + 2:],
+                                                          b.shape[:-2]))
+        _gemm(a[pick_a], b[pick_b], transpose_a, transpose_b, out=out[index])
+    return out
+
+
 class MatMul(Function):
-    """y = a @ b (numpy's matmul rules);  da = g @ b^T,  db = a^T @ g."""
+    """y = a @ b (numpy's matmul rules, 1-D operands promoted to matrices and squeezed back);
+    da = g @ b^T,  db = a^T @ g (the engine sums the stacked axes an operand was broadcast
+    along)."""
 
     @staticmethod
     def forward(ctx, a, b):
         if a.ndim == 0 or b.ndim == 0:
             raise RuntimeError("both arguments to matmul need to be at least 1D, but they are "
                                f"{a.ndim}D and {b.ndim}D")
-        if a.shape[-1] != b.shape[0 if b.ndim == 1 else -2]:
+        sa, sb = tuple(a.shape), tuple(b.shape)  # (the CUDA simulator's shapes refuse [-1])
+        if sa[-1] != sb[0 if b.ndim == 1 else -2]:
             raise RuntimeError(
                 f"mat1 and mat2 shapes cannot be multiplied ({_shape_text(a.shape)} and "
                 f"{_shape_text(b.shape)})"
             )
         ctx.save_for_backward(a, b)
-        return np.matmul(a, b)
+        a2, b2 = _as_matrix(a, (1, a.shape[0])), _as_matrix(b, (b.shape[0], 1))
+        if b.ndim <= 2:
+            return _gemm(rows(a2), b2).reshape(a.shape[:-1] + b.shape[1:])
+        y = _stacked(a2, b2)
+        return y.reshape(y.shape[:-2] + y.shape[y.ndim - 1:]) if a.ndim == 1 else y
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved
-        # NOTE: 1-D operands are promoted to matrices as matmul does, then squeezed back.
-        a2 = a[None, :] if a.ndim == 1 else a
-        b2 = b[:, None] if b.ndim == 1 else b
-        g2 = g
-        if b.ndim == 1:
-            g2 = g2[..., None]
-        if a.ndim == 1:
-            g2 = np.expand_dims(g2, -2)
-        da = np.matmul(g2, np.swapaxes(b2, -1, -2)) if ctx.needs_input_grad[0] else None
-        db = np.matmul(np.swapaxes(a2, -1, -2), g2) if ctx.needs_input_grad[1] else None
-        if da is not None and a.ndim == 1:
-            da = da.reshape(da.shape[:-2] + (da.shape[-1],))
-        if db is not None and b.ndim == 1:
-            db = db[..., 0]
+        a2, b2 = _as_matrix(a, (1, a.shape[0])), _as_matrix(b, (b.shape[0], 1))
+        need_a, need_b = ctx.needs_input_grad
+        if b.ndim <= 2:
+            g2 = rows(g.reshape(a2.shape[:-1] + b2.shape[1:]))
+            da = _gemm(g2, b2, transpose_b=True).reshape(a.shape) if need_a else None
+            db = _gemm(rows(a2), g2, transpose_a=True).reshape(b.shape) if need_b else None
+            return da, db
+        g2 = g.reshape(g.shape[:-1] + (1,) + g.shape[g.ndim - 1:]) if a.ndim == 1 else g
+        da = _stacked(g2, b2, transpose_b=True) if need_a else None
+        db = _stacked(a2, g2, transpose_a=True) if need_b else None
         return da, db
 
 
@@ -57,32 +98,26 @@ class Linear(Function):
             raise TypeError(f"linear: expected floating point input and weight, but got "
                             f"{x.dtype} and {weight.dtype} (cast integer or boolean data with "
                             ".float())")
-        if x.ndim == 0 or weight.ndim != 2 or x.shape[-1] != weight.shape[1]:
-            rows = int(np.prod(x.shape[:-1], dtype=np.int64)) if x.ndim else 1
+        inner = x.shape[x.ndim - 1] if x.ndim else 1  # (the simulator's shapes refuse [-1])
+        if x.ndim == 0 or weight.ndim != 2 or inner != weight.shape[1]:
+            rows_ = x.size // inner if inner else 1
             raise RuntimeError(
-                f"mat1 and mat2 shapes cannot be multiplied ({rows}x"
-                f"{x.shape[-1] if x.ndim else 1} and {_shape_text(weight.shape[::-1])})"
+                f"mat1 and mat2 shapes cannot be multiplied ({rows_}x{inner} and "
+                f"{_shape_text(weight.shape[::-1])})"
             )
         if bias is not None and bias.shape != (weight.shape[0],):
             raise RuntimeError(f"linear: bias of shape {bias.shape} does not match weight of "
                                f"shape {weight.shape} (expected ({weight.shape[0]},))")
         ctx.save_for_backward(x, weight)
-        x2 = x.reshape(-1, x.shape[-1])
-        # NOTE: OpenBLAS runs W @ x^T 1.3-1.7x faster than x @ W^T at small batch shapes
-        # (bench/core.py); one pass then transposes it into a C-contiguous y and adds the bias.
-        y = np.empty((x2.shape[0], weight.shape[0]), np.result_type(x, weight))
-        yt = _blas.matmul(weight, x2.T)
-        if bias is None:
-            np.copyto(y, yt.T)
-        else:
-            np.add(yt.T, bias, out=y)
+        y = _gemm(rows(x), weight, transpose_b=True, bias=bias)
         return y.reshape(x.shape[:-1] + (weight.shape[0],))
 
     @staticmethod
     def backward(ctx, g):
         x, weight = ctx.saved
-        g2 = g.reshape(-1, g.shape[-1])
-        dx = _blas.matmul(g2, weight).reshape(x.shape) if ctx.needs_input_grad[0] else None
-        dw = _blas.matmul(g2.T, x.reshape(-1, x.shape[-1])) if ctx.needs_input_grad[1] else None
-        db = g2.sum(axis=0) if len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2] else None
+        needs = tuple(ctx.needs_input_grad) + (False,)
+        g2 = rows(g)
+        dx = _gemm(g2, weight).reshape(x.shape) if needs[0] else None
+        dw = _gemm(g2, rows(x), transpose_a=True) if needs[1] else None
+        db = reduce_sum(g2, (0,), False) if needs[2] else None
         return dx, dw, db

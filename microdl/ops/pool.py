@@ -3,8 +3,9 @@ average pooling divides by kh * kw, count_include_pad=True; no ceil_mode, no dil
 
 import numpy as np
 
-from .. import _buffers, backend
+from .. import backend
 from ..autograd import Function
+from ._arrays import contiguous
 
 
 def check_pool2d(x, kernel_size, stride, padding, name):
@@ -40,11 +41,12 @@ class MaxPool2d(Function):
     @staticmethod
     def forward(ctx, x, kernel_size, stride, padding=(0, 0)):
         out_hw = check_pool2d(x, kernel_size, stride, padding, "max_pool2d")
-        out = _buffers.empty(x.shape[:2] + out_hw, x.dtype)
+        dev = backend.for_arrays(x)
+        out = dev.empty(x.shape[:2] + out_hw, x.dtype)
         plane = x.shape[2] * x.shape[3]
-        indices = _buffers.empty(out.shape, np.int32 if plane < 2 ** 31 else np.int64)
-        backend.kernels("pool").max_pool2d_forward(np.ascontiguousarray(x), out, indices,
-                                                   kernel_size, stride, padding)
+        indices = dev.empty(out.shape, np.int32 if plane < 2 ** 31 else np.int64)
+        dev.kernels("pool").max_pool2d_forward(contiguous(x), out, indices, kernel_size, stride,
+                                               padding)
         ctx.save_for_backward(indices)
         ctx.x_shape, ctx.geometry = x.shape, (kernel_size, stride, padding)
         return out
@@ -52,9 +54,9 @@ class MaxPool2d(Function):
     @staticmethod
     def backward(ctx, g):
         (indices,) = ctx.saved
-        dx = _buffers.empty(ctx.x_shape, g.dtype)
-        backend.kernels("pool").max_pool2d_backward(np.ascontiguousarray(g), indices, dx,
-                                                    *ctx.geometry)
+        dev = backend.for_arrays(g)
+        dx = dev.empty(ctx.x_shape, g.dtype)
+        dev.kernels("pool").max_pool2d_backward(contiguous(g), indices, dx, *ctx.geometry)
         return dx
 
 
@@ -65,14 +67,15 @@ class AvgPool2d(Function):
     @staticmethod
     def forward(ctx, x, kernel_size, stride, padding=(0, 0)):
         out_hw = check_pool2d(x, kernel_size, stride, padding, "avg_pool2d")
-        out = _buffers.empty(x.shape[:2] + out_hw, x.dtype)
-        backend.kernels("pool").avg_pool2d_forward(np.ascontiguousarray(x), out, kernel_size,
-                                                   stride, padding)
+        dev = backend.for_arrays(x)
+        out = dev.empty(x.shape[:2] + out_hw, x.dtype)
+        dev.kernels("pool").avg_pool2d_forward(contiguous(x), out, kernel_size, stride, padding)
         ctx.x_shape, ctx.geometry = x.shape, (kernel_size, stride, padding)
         return out
 
     @staticmethod
     def backward(ctx, g):
-        dx = _buffers.empty(ctx.x_shape, g.dtype)
-        backend.kernels("pool").avg_pool2d_backward(np.ascontiguousarray(g), dx, *ctx.geometry)
+        dev = backend.for_arrays(g)
+        dx = dev.empty(ctx.x_shape, g.dtype)
+        dev.kernels("pool").avg_pool2d_backward(contiguous(g), dx, *ctx.geometry)
         return dx

@@ -1,8 +1,17 @@
-"""Shape ops: reshape, transpose, indexing. They move values; backward moves gradients back."""
+"""Shape ops: reshape, transpose, indexing. They move values; backward moves gradients back.
+
+Reshape is a view of a C-contiguous array (numpy's and numba's device arrays both give one);
+transpose and indexing write new C-contiguous arrays through the ``elementwise`` kernels, so every
+kernel downstream may read its input flat on any device.
+"""
+
+import math
 
 import numpy as np
 
+from .. import backend
 from ..autograd import Function
+from ._arrays import contiguous, permuted, resolve_shape
 
 
 class Reshape(Function):
@@ -11,16 +20,15 @@ class Reshape(Function):
     @staticmethod
     def forward(ctx, x, shape):
         ctx.input_shape = x.shape
-        try:
-            return x.reshape(shape)
-        except ValueError:
-            raise RuntimeError(
-                f"shape '{list(shape)}' is invalid for input of size {x.size}"
-            ) from None
+        target = resolve_shape(shape, x.size)
+        if list(target).count(-1) > 1 or min(target, default=0) < 0 or \
+                math.prod(target) != x.size:
+            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {x.size}")
+        return contiguous(x).reshape(target)
 
     @staticmethod
     def backward(ctx, g):
-        return g.reshape(ctx.input_shape)
+        return contiguous(g).reshape(ctx.input_shape)
 
 
 class Transpose(Function):
@@ -34,24 +42,35 @@ class Transpose(Function):
                 f"permute: dims {axes} are not a permutation of the {x.ndim} dimensions of an "
                 f"input of shape {x.shape}"
             )
-        ctx.inverse = tuple(np.argsort(axes))
-        return x.transpose(axes)
+        ctx.inverse = tuple(int(i) for i in np.argsort(axes))
+        return permuted(x, axes)
 
     @staticmethod
     def backward(ctx, g):
-        return g.transpose(ctx.inverse)
+        return permuted(g, ctx.inverse)
+
+
+def _indexed_shape(shape, index):
+    """The shape of x[index] for x of ``shape``, found on a zero-stride stand-in (no data)."""
+    stand_in = np.lib.stride_tricks.as_strided(np.zeros(1, np.bool_), shape, (0,) * len(shape))
+    return stand_in[index].shape
 
 
 class GetItem(Function):
-    """y = x[index];  dx = zeros like x with g added at index (repeats add up)."""
+    """y = x[index] (numpy's indexing rules);  dx = zeros like x with g added at index
+    (repeated positions add up)."""
 
     @staticmethod
     def forward(ctx, x, index):
         ctx.index, ctx.input_shape, ctx.dtype = index, x.shape, x.dtype
-        return np.asarray(x[index])
+        dev = backend.for_arrays(x)
+        out = dev.empty(_indexed_shape(x.shape, index), x.dtype)
+        dev.kernels("elementwise").take(x, index, out)
+        return out
 
     @staticmethod
     def backward(ctx, g):
-        dx = np.zeros(ctx.input_shape, ctx.dtype)
-        np.add.at(dx, ctx.index, g)
+        dev = backend.for_arrays(g)
+        dx = dev.zeros(ctx.input_shape, ctx.dtype)
+        dev.kernels("elementwise").put_add(contiguous(g), ctx.index, dx)
         return dx

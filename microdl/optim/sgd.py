@@ -41,27 +41,28 @@ class SGD(Optimizer):
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        update = backend.kernels("optim").sgd_update_
         for group in self.param_groups:
             lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
             weight_decay, nesterov = group["weight_decay"], group["nesterov"]
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                grad = _device.negative(p.grad.data) if group["maximize"] else p.grad.data
+                dev = backend.of(p.data)
+                grad = p.grad.data
+                if group["maximize"]:
+                    grad = dev.empty_like(grad)
+                    dev.kernels("elementwise").unary(p.grad.data, grad, "neg")
                 buf, first = None, False
                 if momentum != 0:
                     state = self.state[p]
                     buf = state.get("momentum_buffer")
                     if buf is None:
-                        buf = state["momentum_buffer"] = _device.empty_like(p.data)
+                        buf = state["momentum_buffer"] = dev.empty_like(p.data)
                         first = True
                     elif type(buf) is not type(p.data):
                         # the model moved (model.to) since the last step: the buffer follows
                         # its parameter (one type test a step; the kernels take one device)
-                        buf = state["momentum_buffer"] = _device.move(buf, _device.of(p.data))
-                # NOTE: a CUDA parameter takes the CUDA kernel (one type test on the CPU path)
-                step = update if type(p.data) is np.ndarray else \
-                    _device.kernels_like(p.data, "optim").sgd_update_
-                step(p.data, grad, buf, lr, momentum, dampening, weight_decay, nesterov, first)
+                        buf = state["momentum_buffer"] = _device.move(buf, dev.name)
+                dev.kernels("optim").sgd_update_(p.data, grad, buf, lr, momentum, dampening,
+                                                 weight_decay, nesterov, first)
         return loss

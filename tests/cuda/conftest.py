@@ -44,7 +44,7 @@ def _cuda_or_skip():
 @pytest.fixture(autouse=True)
 def small_launches(monkeypatch):
     _cuda_or_skip()
-    from microdl.kernels.cuda import config
+    from microdl.kernels.cuda import _config as config
 
     for name, value in dict(THREADS_PER_BLOCK=8, MAX_BLOCKS=3, TILE=4,
                             BN_VALUES_PER_BLOCK=16).items():

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from . import config
+from . import _config as config
 
 _BUILT = {}
 

@@ -7,6 +7,7 @@ Operands are C-contiguous device arrays or Python numbers.
 
 import math
 
+import numpy as np
 from numba import cuda
 
 from ._launch import flat, grid
@@ -152,7 +153,7 @@ def _element_strides(shape):
     return tuple(reversed(strides))
 
 
-def broadcast_strides(shape, out_shape):
+def _broadcast_strides(shape, out_shape):
     """Element strides of a C-contiguous array of ``shape`` read as ``out_shape`` (numpy
     broadcasting): 0 along every axis it is stretched or lacks."""
     own = _element_strides(shape)
@@ -192,25 +193,35 @@ def binary(a, b, out, op):
         shape = tuple(out.shape)
         _binary_broadcast_kernel[blocks](
             flat(a), flat(b), flat(out), _padded(shape, 1),
-            _padded(broadcast_strides(tuple(a.shape), shape), 0),
-            _padded(broadcast_strides(tuple(b.shape), shape), 0), code)
+            _padded(_broadcast_strides(tuple(a.shape), shape), 0),
+            _padded(_broadcast_strides(tuple(b.shape), shape), 0), code)
 
 
 def broadcast_to(x, out):
     """out = x broadcast to out's shape (numpy's rules), written C-contiguous."""
     _permute_kernel[grid(out.size)](flat(x), flat(out), _padded(tuple(out.shape), 1),
-                                    _padded(broadcast_strides(tuple(x.shape),
+                                    _padded(_broadcast_strides(tuple(x.shape),
                                                               tuple(out.shape)), 0))
 
 
+def _positions(shape, index):
+    """The flat positions x[index] reads, resolved on the host with numpy's indexing rules and
+    sent to the device (int64)."""
+    positions = np.arange(math.prod(shape), dtype=np.int64).reshape(shape)[index]
+    return cuda.to_device(np.ascontiguousarray(positions))
+
+
 def take(x, index, out):
-    """out.flat[i] = x.flat[index.flat[i]] (index: int64 flat positions in x)."""
-    _take_kernel[grid(out.size)](flat(x), flat(index), flat(out))
+    """out = x[index] for a numpy index (ints, slices, None, Ellipsis, integer or boolean
+    arrays: numpy's rules)."""
+    positions = _positions(tuple(x.shape), index)
+    _take_kernel[grid(out.size)](flat(x), flat(positions), flat(out))
 
 
 def put_add(values, index, out):
-    """out.flat[index.flat[i]] += values.flat[i] (repeated positions add up)."""
-    _put_add_kernel[grid(values.size)](flat(values), flat(index), flat(out))
+    """out[index] += values, where repeated positions of the index add up (atomic adds)."""
+    positions = _positions(tuple(out.shape), index)
+    _put_add_kernel[grid(values.size)](flat(values), flat(positions), flat(out))
 
 
 def permute(x, out, axes):

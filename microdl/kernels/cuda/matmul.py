@@ -9,7 +9,7 @@ dtype, as cuBLAS does for float32.
 
 from numba import cuda
 
-from . import config
+from . import _config as config
 from ._launch import numba_type, specialized
 
 

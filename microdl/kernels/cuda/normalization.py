@@ -20,7 +20,7 @@ import math
 import numpy as np
 from numba import cuda, float64
 
-from . import config
+from . import _config as config
 from ._launch import grid, specialized, tree_threads
 
 

@@ -10,7 +10,7 @@ import math
 
 from numba import cuda, float64
 
-from . import config
+from . import _config as config
 from ._launch import flat, grid, specialized, tree_threads
 from .elementwise import MAX_DIMS, _element_strides, _padded
 
