@@ -1,4 +1,6 @@
-"""Batch-norm kernels: numba against numpy_ref on every layout path, numerics, determinism."""
+"""Batch-norm kernels: numba's layout choice and each layout forced, numerics, determinism and the
+fused ReLU against the unfused pair. (Each kernel against numpy_ref on every layout is
+test_kernel_sets.py.)"""
 
 import numba
 import numpy as np
@@ -94,47 +96,6 @@ def test_layout_choice_under_small_thresholds(shape, layout):
 def test_default_layout_choice(shape, layout, monkeypatch):
     monkeypatch.undo()  # the module's own thresholds, not SMALL
     assert nb._layout(np.empty(shape, np.float32)) == layout
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("affine", [True, False])
-@pytest.mark.parametrize("shape,layout", LAYOUTS)
-def test_forward_train_matches_reference(shape, layout, affine, dtype, rng):
-    x, w, b, rm, rv, _ = _inputs(shape, dtype, rng, affine=affine)
-    _close(_forward_train(nb, x, w, b, rm, rv), _forward_train(ref, x, w, b, rm, rv), dtype)
-
-
-@pytest.mark.parametrize("shape,layout", LAYOUTS)
-def test_forward_train_untracked_and_cumulative(shape, layout, rng):
-    x, w, b, _, _, _ = _inputs(shape, np.float32, rng, track=False)
-    empty = np.empty(0, np.float32)
-    _close(_forward_train(nb, x, w, b, empty, empty), _forward_train(ref, x, w, b, empty, empty),
-           np.float32)
-    x, w, b, rm, rv, _ = _inputs(shape, np.float32, rng)
-    _close(_forward_train(nb, x, w, b, rm, rv, momentum=1 / 3, eps=1e-3),
-           _forward_train(ref, x, w, b, rm, rv, momentum=1 / 3, eps=1e-3), np.float32)
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("affine", [True, False])
-@pytest.mark.parametrize("shape,layout", LAYOUTS)
-def test_forward_eval_matches_reference(shape, layout, affine, dtype, rng):
-    x, w, b, rm, rv, _ = _inputs(shape, dtype, rng, affine=affine)
-    _close(_forward_eval(nb, x, w, b, rm, rv), _forward_eval(ref, x, w, b, rm, rv), dtype)
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("training", [True, False])
-@pytest.mark.parametrize("affine", [True, False])
-@pytest.mark.parametrize("shape,layout", LAYOUTS)
-def test_backward_matches_reference(shape, layout, affine, training, dtype, rng):
-    x, w, b, rm, rv, g = _inputs(shape, dtype, rng, affine=affine)
-    if training:
-        _, mean, invstd, _, _ = _forward_train(ref, x, w, b, rm, rv)
-    else:
-        _, mean, invstd = _forward_eval(ref, x, w, b, rm, rv)
-    _close(_backward(nb, x, g, w, mean, invstd, training),
-           _backward(ref, x, g, w, mean, invstd, training), dtype)
 
 
 @pytest.mark.parametrize("settings,layout", [

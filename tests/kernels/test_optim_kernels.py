@@ -1,4 +1,6 @@
-"""optim kernels: the numba twin against numpy_ref, and numpy_ref against the formula itself."""
+"""optim kernels: numpy_ref against the formula itself, and the numba twin's edge cases (first
+step, strides, NaN, shapes, compiled versions). The twins against numpy_ref, step by step and
+per option, are test_kernel_sets.py."""
 
 import numpy as np
 import pytest
@@ -19,7 +21,6 @@ OPTIONS = {
     "nesterov_decay": (0.02, 0.7, 0.0, 0.01, True),
     "everything": (0.05, 0.8, 0.3, 0.01, False),
 }
-SIZES = {"serial": 37, "parallel": cpu_optim._sgd.threshold + 5}
 
 
 def naive_sgd(p, grads, lr, momentum, dampening, weight_decay, nesterov):
@@ -65,19 +66,6 @@ def test_reference_follows_the_formula(name, dtype):
         assert np.isnan(buf).all()  # never touched
     else:
         np.testing.assert_allclose(buf, want_buf, rtol=rtol, atol=rtol)
-
-
-@pytest.mark.parametrize("size", sorted(SIZES))
-@pytest.mark.parametrize("name", sorted(OPTIONS))
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_numba_twin_matches_reference(size, name, dtype):
-    start, grads = inputs(SIZES[size], dtype)
-    want_p, want_buf = run(REF, start, grads, OPTIONS[name])
-    p, buf = run(CPU, start, grads, OPTIONS[name])
-    rtol = 1e-5 if dtype == np.float32 else 1e-12
-    assert p.dtype == dtype and buf.dtype == dtype
-    np.testing.assert_allclose(p, want_p, rtol=rtol, atol=rtol)
-    np.testing.assert_allclose(buf, want_buf, rtol=rtol, atol=rtol)
 
 
 def test_first_step_copies_the_gradient_into_the_buffer_without_dampening():
