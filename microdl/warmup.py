@@ -180,7 +180,11 @@ def _conv(dtype, module):
     geometry = ((k, k), (1, 1), (1, 1), (1, 1))
     cols = np.empty((cin * k * k, n, h, w), dtype)
     y_cols, out = _rand((cout, n, h, w), dtype), np.empty((n, cout, h, w), dtype)
+    weight, hyper = _rand((cout, cin, k, k), dtype), geometry[1:] + (1,)  # (groups 1)
+    grads = (np.empty_like(x), np.empty_like(weight), np.empty(cout, dtype))
     return {
+        "conv2d_forward": [(x, weight, None, out, cols) + hyper],
+        "conv2d_backward": [(x, cols, weight, out) + grads + hyper],
         "im2col": [(x, cols) + geometry],
         "col2im": [(_rand(cols.shape, dtype), np.empty_like(x)) + geometry],
         "cols_to_output": [(y_cols, np.zeros(cout, dtype), out)],

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import microdl
-from microdl import nn, optim, profiler, tensor
+from microdl import backend, nn, optim, profiler, tensor
 
 
 def _mlp_step(batch_norm=True):
@@ -112,25 +112,36 @@ def test_costs_nothing_when_off(monkeypatch):
 
 
 def test_kernels_on_microdls_worker_threads_nest_per_thread(monkeypatch):
-    """A blocked convolution runs its kernels from two threads at once: each call is counted,
-    and no row's self time goes negative (nesting is per thread)."""
+    """A blocked convolution spreads its sample blocks over two threads inside its conv kernels,
+    and each kernel call is one row; rows recorded on microdl's threads (here a kernel inside
+    record_function, in run_blocks) are counted too, and no row's self time goes negative
+    (nesting is per thread)."""
     from microdl.kernels.cpu import _blas
-    from microdl.ops import conv as conv_op
+    from microdl.kernels.cpu import conv as cpu_conv
 
     if not _blas.split_available():
         pytest.skip("no OpenBLAS found or one thread only: blocks never leave this thread")
-    monkeypatch.setattr(conv_op, "BLOCKED_MIN_COLUMNS", 1)
+    monkeypatch.setattr(cpu_conv, "BLOCKED_MIN_COLUMNS", 1)
+    assert cpu_conv._layout(16, 4 * 9, (6, 6), 1) == "blocked"
     rng = np.random.default_rng(0)
     x = tensor(rng.standard_normal((16, 4, 6, 6)).astype(np.float32), requires_grad=True)
     w = tensor(rng.standard_normal((3, 4, 3, 3)).astype(np.float32), requires_grad=True)
+
+    relu_in, relu_out = x.data.reshape(2, -1), np.empty((2, x.data.size // 2), np.float32)
+
+    def block(i):
+        with profiler.record_function("block"):
+            backend.kernels("activation").relu_forward(relu_in[i], relu_out[i])
+
     for _ in range(2):
         with profiler.profile() as prof:
             y = microdl.functional.conv2d(x, w, padding=1)
             y.sum().backward()
-        assert y._node.ctx.blocked
-    assert _row(prof, "conv.im2col").calls == 2 * conv_op.SAMPLE_BLOCKS  # forward and backward
-    assert _row(prof, "conv.col2im").calls == conv_op.SAMPLE_BLOCKS
+            _blas.run_blocks(block, 2)
+    assert _row(prof, "conv.conv2d_forward").calls == 1
+    assert _row(prof, "conv.conv2d_backward").calls == 1
+    assert _row(prof, "block").calls == _row(prof, "activation.relu_forward").calls == 2
     assert all(r.self_time >= 0 for r in prof.rows()), prof.table()
     for r in prof.rows():
-        if r.name.startswith("conv."):
+        if r.name.startswith(("conv.", "activation.")):
             assert r.self_time == pytest.approx(r.total, abs=1e-9)  # kernels nest nothing

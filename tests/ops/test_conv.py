@@ -1,5 +1,6 @@
-"""conv2d: gradients by finite differences, values and gradients against PyTorch, errors, and
-the column-buffer pool's safety (a buffer saved for backward is never handed out again)."""
+"""conv2d: gradients by finite differences, values and gradients against PyTorch, errors, the
+column-buffer pool's safety (a buffer saved for backward is never handed out again), and the
+numba kernels' layouts (per sample, blocked, whole cols) taken and agreeing."""
 
 import numpy as np
 import pytest
@@ -8,21 +9,46 @@ import microdl
 import microdl.functional as F
 from microdl import gradcheck, tensor
 from microdl import _buffers
-from microdl.ops import conv as conv_op
+from microdl.kernels.cpu import _blas
+from microdl.kernels.cpu import conv as cpu_conv
 
 
-@pytest.fixture(params=["batched", "per_sample", "blocked"])
-def conv_layout(request, monkeypatch):
-    """Run a test with the one-product layout, again with the per-sample one and again with the
-    blocked one (both in two blocks, so that small test batches qualify); groups > 1 always
-    takes the first."""
-    monkeypatch.setattr(conv_op, "SAMPLE_BLOCKS", 2)
-    monkeypatch.setattr(conv_op, "PER_SAMPLE_MAX_TAPS", 10 ** 9 if request.param == "per_sample"
-                        else 0)
-    monkeypatch.setattr(conv_op, "BLOCKED_MIN_COLUMNS", 1 if request.param == "blocked"
-                        else 10 ** 9)
-    monkeypatch.setattr(conv_op._blas, "manages_blas", lambda: True)
-    return request.param
+@pytest.fixture(params=["numpy", "numba-whole", "numba-per_sample", "numba-blocked"])
+def conv_kernels(request, monkeypatch):
+    """Run a test with the numpy reference, then with the numba kernels in each of their layouts
+    (the per-sample and blocked ones in two blocks, so that small test batches qualify); groups
+    > 1 always take the whole layout."""
+    kernel_set, _, layout = request.param.partition("-")
+    previous = microdl.get_kernels()
+    microdl.set_kernels(kernel_set)
+    if layout:
+        monkeypatch.setattr(cpu_conv, "SAMPLE_BLOCKS", 2)
+        monkeypatch.setattr(cpu_conv, "PER_SAMPLE_MAX_TAPS", 10 ** 9 if layout == "per_sample"
+                            else 0)
+        monkeypatch.setattr(cpu_conv, "BLOCKED_MIN_COLUMNS", 1 if layout == "blocked"
+                            else 10 ** 9)
+        monkeypatch.setattr(_blas, "manages_blas", lambda: True)
+    yield request.param
+    microdl.set_kernels(previous)
+
+
+@pytest.fixture
+def layouts_taken(monkeypatch):
+    """With the numba kernels in use: the layouts their conv kernels choose, one entry per
+    forward and per backward call."""
+    taken = []
+    choose = cpu_conv._layout
+
+    def recorded(*args):
+        taken.append(choose(*args))
+        return taken[-1]
+
+    monkeypatch.setattr(cpu_conv, "_layout", recorded)
+    previous = microdl.get_kernels()
+    microdl.set_kernels("numba")
+    yield taken
+    microdl.set_kernels(previous)
+
 
 # stride, padding, dilation, groups (input has 4 channels, weight 4 out-channels)
 COMBOS = [
@@ -45,14 +71,13 @@ def conv_inputs(rng, groups, dtype=np.float64, x_shape=(2, 4, 6, 5), kernel=(3, 
 
 
 @pytest.mark.parametrize("stride, padding, dilation, groups", COMBOS)
-def test_conv2d_gradcheck(stride, padding, dilation, groups, kernel_set, rng, conv_layout):
+def test_conv2d_gradcheck(stride, padding, dilation, groups, conv_kernels, rng):
     x, w, b = conv_inputs(rng, groups)
     assert gradcheck(lambda x, w, b: F.conv2d(x, w, b, stride, padding, dilation, groups),
                      [x, w, b])
 
 
-def test_conv2d_gradcheck_without_bias_and_with_same_padding(kernel_set, rng,
-                                                             conv_layout):
+def test_conv2d_gradcheck_without_bias_and_with_same_padding(conv_kernels, rng):
     x, w, _ = conv_inputs(rng, 1, kernel=(2, 3))
     assert gradcheck(lambda x, w: F.conv2d(x, w, padding="same"), [x, w])
     assert F.conv2d(x, w, padding="same").shape == x.shape[:1] + (4,) + x.shape[2:]
@@ -62,8 +87,7 @@ def test_conv2d_gradcheck_without_bias_and_with_same_padding(kernel_set, rng,
                          COMBOS + [(1, "same", 1, 1), (1, "same", (2, 1), 1), (1, "valid", 1, 2)])
 @pytest.mark.parametrize("kernel", [(3, 3), (2, 3)])
 @pytest.mark.filterwarnings("ignore:Using padding='same'")
-def test_conv2d_matches_torch(stride, padding, dilation, groups, kernel, kernel_set, rng,
-                              conv_layout):
+def test_conv2d_matches_torch(stride, padding, dilation, groups, kernel, conv_kernels, rng):
     torch = pytest.importorskip("torch")
     torch.set_num_threads(1)
     x, w, b = conv_inputs(rng, groups, np.float32, (3, 4, 9, 8), kernel)
@@ -93,7 +117,7 @@ def test_conv2d_only_the_gradients_asked_for(rng):
     assert x.grad is not None and w.grad is not None and data_only.grad is None
 
 
-def test_saved_columns_survive_later_forwards(kernel_set, rng, conv_layout):
+def test_saved_columns_survive_later_forwards(conv_kernels, rng):
     # Two forwards of the same shape, then both backwards: each must use its own columns.
     x1, w, b = conv_inputs(rng, 1, np.float32)
     x2 = tensor(rng.standard_normal(x1.shape).astype(np.float32), requires_grad=True)
@@ -153,7 +177,8 @@ def test_conv2d_rejects_integer_input():
         F.conv2d(tensor(np.zeros((1, 1, 5, 5), np.int64)), w)
 
 
-def test_per_sample_layout_is_taken_and_agrees_with_the_batched_one(monkeypatch, rng):
+def test_per_sample_layout_is_taken_and_agrees_with_the_batched_one(monkeypatch, rng,
+                                                                      layouts_taken):
     # a first layer of a CNN: 1 input channel, 9 taps, a batch of 16 in 8 sample blocks
     x = rng.standard_normal((16, 1, 12, 12)).astype(np.float32)
     w = rng.standard_normal((5, 1, 3, 3)).astype(np.float32)
@@ -161,18 +186,19 @@ def test_per_sample_layout_is_taken_and_agrees_with_the_batched_one(monkeypatch,
     g = rng.standard_normal((16, 5, 12, 12)).astype(np.float32)
     results = {}
     for limit in (32, 0):
-        monkeypatch.setattr(conv_op, "PER_SAMPLE_MAX_TAPS", limit)
+        monkeypatch.setattr(cpu_conv, "PER_SAMPLE_MAX_TAPS", limit)
         tx, tw, tb = (tensor(a, requires_grad=True) for a in (x, w, b))
+        layouts_taken.clear()
         y = F.conv2d(tx, tw, tb, padding=1)
-        assert y._node.ctx.per_sample == (limit == 32)
         y.backward(g)
+        assert layouts_taken == ["per_sample" if limit == 32 else "whole"] * 2
         results[limit] = [y.data, tx.grad.data, tw.grad.data, tb.grad.data]
     for per_sample, batched in zip(results[32], results[0]):
         np.testing.assert_allclose(per_sample, batched, rtol=1e-4, atol=1e-4)
 
 
-def test_per_sample_gradients_do_not_depend_on_the_thread_count(monkeypatch, rng):
-    from microdl.kernels.cpu import _blas
+def test_per_sample_gradients_do_not_depend_on_the_thread_count(monkeypatch, rng,
+                                                                 layouts_taken):
     x = tensor(rng.standard_normal((16, 2, 10, 10)).astype(np.float32), requires_grad=True)
     w = tensor(rng.standard_normal((4, 2, 3, 3)).astype(np.float32), requires_grad=True)
     b = tensor(rng.standard_normal(4).astype(np.float32), requires_grad=True)
@@ -184,24 +210,26 @@ def test_per_sample_gradients_do_not_depend_on_the_thread_count(monkeypatch, rng
         for t in (x, w, b):
             t.grad = None
         F.conv2d(x, w, b).backward(g)
+        assert layouts_taken[-2:] == ["per_sample"] * 2
         grads.append([t.grad.data.copy() for t in (x, w, b)])
     for one, other in zip(*grads):
         np.testing.assert_array_equal(one, other)
 
 
-def _layouts_agree(monkeypatch, x, w, b, g, need_x=True):
-    """Outputs and gradients of the blocked layout next to the one-product one (the blocked
-    run asserts that it took its layout)."""
-    monkeypatch.setattr(conv_op._blas, "manages_blas", lambda: True)
+def _layouts_agree(monkeypatch, layouts_taken, x, w, b, g, need_x=True):
+    """Outputs and gradients of the blocked layout next to the one-product one (each run
+    asserts that forward and backward took its layout)."""
+    monkeypatch.setattr(_blas, "manages_blas", lambda: True)
     results = {}
     for blocked in (True, False):
-        monkeypatch.setattr(conv_op, "PER_SAMPLE_MAX_TAPS", 0)
-        monkeypatch.setattr(conv_op, "BLOCKED_MIN_COLUMNS", 1 if blocked else 10 ** 9)
+        monkeypatch.setattr(cpu_conv, "PER_SAMPLE_MAX_TAPS", 0)
+        monkeypatch.setattr(cpu_conv, "BLOCKED_MIN_COLUMNS", 1 if blocked else 10 ** 9)
         tx = tensor(x, requires_grad=need_x)
         tw, tb = (None if a is None else tensor(a, requires_grad=True) for a in (w, b))
+        layouts_taken.clear()
         y = F.conv2d(tx, tw, tb, padding=1)
-        assert y._node.ctx.blocked == blocked
         y.backward(g)
+        assert layouts_taken == ["blocked" if blocked else "whole"] * 2
         results[blocked] = [y.data] + [t.grad.data for t in (tx, tw, tb)
                                        if t is not None and t.requires_grad]
     for one, other in zip(results[True], results[False]):
@@ -211,23 +239,22 @@ def _layouts_agree(monkeypatch, x, w, b, g, need_x=True):
 
 @pytest.mark.parametrize("with_bias, need_x", [(True, True), (False, True), (True, False)])
 def test_blocked_layout_is_taken_and_agrees_with_the_batched_one(monkeypatch, rng, with_bias,
-                                                                  need_x):
+                                                                  need_x, layouts_taken):
     # 11 samples in 8 blocks (of one or two), 36 taps: the CNN's second layer, shrunk
     x = rng.standard_normal((11, 4, 9, 7)).astype(np.float32)
     w = rng.standard_normal((5, 4, 3, 3)).astype(np.float32)
     b = rng.standard_normal(5).astype(np.float32) if with_bias else None
     g = rng.standard_normal((11, 5, 9, 7)).astype(np.float32)
-    _layouts_agree(monkeypatch, x, w, b, g, need_x)
+    _layouts_agree(monkeypatch, layouts_taken, x, w, b, g, need_x)
 
 
 def test_blocked_layout_is_the_default_for_a_cnns_second_layer():
-    from microdl.kernels.cpu import _blas
-
-    wide = conv_op._blocked(64, (14, 14), 1, 32 * 9)
-    assert wide == _blas.manages_blas()
-    assert not conv_op._blocked(64, (14, 14), 2, 32 * 9)  # groups: one product per group
-    assert not conv_op._blocked(64, (14, 14), 1, 9)  # few taps: the per-sample layout
-    assert not conv_op._blocked(64, (4, 4), 1, 32 * 9)  # 128 columns a block: products whole
+    wide = cpu_conv._layout(64, 32 * 9, (14, 14), 1)
+    assert wide == ("blocked" if _blas.manages_blas() else "whole")
+    assert cpu_conv._layout(64, 32 * 9, (14, 14), 2) == "whole"  # groups: a product per group
+    assert cpu_conv._layout(64, 9, (14, 14), 1) == "per_sample"  # few taps
+    assert cpu_conv._layout(64, 32 * 9, (4, 4), 1) == "whole"  # 128 columns a block
+    assert cpu_conv._layout(4, 9, (28, 28), 1) == "whole"  # fewer samples than blocks
 
 
 @pytest.fixture
@@ -235,7 +262,6 @@ def blas_setup_per_thread_count():
     """set(threads): numba on that many threads and microdl's BLAS setup made anew for it, as
     a new process with NUMBA_NUM_THREADS=threads makes it (one thread: no pool, no split)."""
     import numba
-    from microdl.kernels.cpu import _blas
 
     saved, previous = dict(_blas._state), numba.get_num_threads()
 
@@ -259,12 +285,11 @@ def blas_setup_per_thread_count():
 @pytest.mark.skipif(__import__("numba").config.NUMBA_NUM_THREADS < 2,
                     reason="numba has a single thread")
 def test_blocked_results_do_not_depend_on_the_thread_count(monkeypatch, rng,
-                                                           blas_setup_per_thread_count):
+                                                           blas_setup_per_thread_count,
+                                                           layouts_taken):
     """One numba thread (blocks one after another, products whole) and two (blocks on two
     threads, products split): the same layout and the same bits, when microdl manages BLAS."""
-    from microdl.kernels.cpu import _blas
-
-    monkeypatch.setattr(conv_op, "BLOCKED_MIN_COLUMNS", 1)
+    monkeypatch.setattr(cpu_conv, "BLOCKED_MIN_COLUMNS", 1)
     x = rng.standard_normal((16, 4, 10, 10)).astype(np.float32)
     w = rng.standard_normal((3, 4, 3, 3)).astype(np.float32)
     b = rng.standard_normal(3).astype(np.float32)
@@ -274,9 +299,10 @@ def test_blocked_results_do_not_depend_on_the_thread_count(monkeypatch, rng,
         blas_setup_per_thread_count(threads)
         assert _blas.split_available() == (threads == 2 and _blas.manages_blas())
         tx, tw, tb = (tensor(a, requires_grad=True) for a in (x, w, b))
+        layouts_taken.clear()
         y = F.conv2d(tx, tw, tb, padding=1)
-        assert y._node.ctx.blocked == _blas.manages_blas()
         y.backward(g)
+        assert layouts_taken == ["blocked" if _blas.manages_blas() else "whole"] * 2
         results[threads] = [y.data.copy()] + [t.grad.data.copy() for t in (tx, tw, tb)]
     for one, two in zip(results[1], results[2]):
         np.testing.assert_array_equal(one, two)

@@ -1,13 +1,61 @@
-"""CUDA twins of numpy_ref/conv.py: im2col / col2im and the reorders around the GEMM.
+"""CUDA twins of numpy_ref/conv.py: the same im2col + one product per group, with matmul.py's
+tiled GEMM for the products.
 
 im2col writes one column value per thread; col2im gathers (one thread per input-gradient value
 sums the column entries that im2col read from it), so it needs no atomics. The bias gradient is
-a per-channel reduction: one block per output channel and a shared-memory tree.
+a per-channel reduction: one block per output channel and a shared-memory tree. The product
+layouts (y_cols, dY, dcols) are scratch device arrays of each call.
 """
 
 from numba import cuda, float64
 
+from . import elementwise, matmul, memory
 from ._launch import grid, specialized, tree_threads
+
+
+def conv2d_forward(x, weight, bias, out, cols, stride, padding, dilation, groups):
+    """As numpy_ref: cols = im2col(x), Y_g = W_g @ cols_g (one GEMM per group),
+    out = Y reordered + bias (none when bias is None)."""
+    cout = weight.shape[0]
+    im2col(x, cols, tuple(weight.shape[2:]), stride, padding, dilation)
+    y_cols = memory.empty((cout,) + tuple(cols.shape[1:]), out.dtype)
+    _gemm_per_group(weight, cols, y_cols, groups)
+    if bias is None:
+        bias = memory.empty(cout, out.dtype)
+        elementwise.fill(bias, 0)
+    cols_to_output(y_cols, bias, out)
+
+
+def conv2d_backward(x, cols, weight, grad_out, grad_x, grad_weight, grad_bias, stride, padding,
+                    dilation, groups):
+    """As numpy_ref: dY = grad_out reordered (and grad_bias, its sums), dW_g = dY_g @ cols_g^T,
+    dcols_g = W_g^T @ dY_g, grad_x = col2im(dcols); None outputs are not computed (x unused)."""
+    cout, kernel_size = weight.shape[0], tuple(weight.shape[2:])
+    dy = memory.empty((cout, grad_out.shape[0]) + tuple(grad_out.shape[2:]), grad_out.dtype)
+    db = memory.empty(cout, grad_out.dtype) if grad_bias is None else grad_bias
+    output_grad_to_cols(grad_out, dy, db)
+    if grad_weight is not None:
+        _gemm_per_group(dy, cols, grad_weight, groups, transpose_b=True)
+    if grad_x is not None:
+        taps = grad_x.shape[1] * kernel_size[0] * kernel_size[1]
+        dcols = memory.empty((taps,) + tuple(dy.shape[1:]), dy.dtype)
+        _gemm_per_group(weight, dy, dcols, groups, transpose_a=True)
+        col2im(dcols, grad_x, kernel_size, stride, padding, dilation)
+
+
+def _gemm_per_group(a, b, out, groups, transpose_a=False, transpose_b=False):
+    """out_g = op(a_g) @ op(b_g) over the row blocks of a, b and out, each seen as a (rows,
+    columns) matrix (one GEMM per group)."""
+    a, b, out = (_matrix(m) for m in (a, b, out))
+    ra, rb, ro = a.shape[0] // groups, b.shape[0] // groups, out.shape[0] // groups
+    no_bias = memory.empty(0, out.dtype)
+    for g in range(groups):
+        matmul.gemm(a[g * ra:(g + 1) * ra], b[g * rb:(g + 1) * rb], no_bias,
+                    out[g * ro:(g + 1) * ro], transpose_a, transpose_b)
+
+
+def _matrix(array):
+    return array.reshape(array.shape[0], array.size // array.shape[0])
 
 
 @cuda.jit
