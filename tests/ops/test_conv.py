@@ -105,7 +105,9 @@ def test_conv2d_matches_torch(stride, padding, dilation, groups, kernel, conv_ke
 def test_conv2d_unbatched_input_matches_batched(rng):
     x, w, b = conv_inputs(rng, 1, np.float32)
     single = F.conv2d(x[0], w, b, padding=1)
-    np.testing.assert_allclose(single.data, F.conv2d(x, w, b, padding=1).data[0], rtol=1e-6)
+    # NOTE: float32 products of 30 and of 60 columns may round differently in BLAS (seen: 1.8e-6)
+    np.testing.assert_allclose(single.data, F.conv2d(x, w, b, padding=1).data[0], rtol=1e-5,
+                               atol=1e-6)
 
 
 def test_conv2d_only_the_gradients_asked_for(rng):
