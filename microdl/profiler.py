@@ -9,13 +9,13 @@
     print(prof.table())
 
 While a ``profile`` block is active, ``Function.apply`` times each op's forward, the engine times
-each op's backward, and every kernel that an op fetches through ``backend.kernels`` is timed on
-the way out. Calls nest (an op's forward contains its kernels), so each row has a *total* time
+each op's backward, and every kernel that an op fetches from its device (``Device.kernels``) is
+timed on the way out (allocation is not a kernel and is not timed). Calls nest (an op's forward contains its kernels), so each row has a *total* time
 (everything between entry and exit) and a *self* time (total minus the rows nested inside it);
 self times add up to the profiled time, as in ``torch.profiler``'s key averages. Nesting is per
-thread: kernels that an op runs on microdl's worker threads (a blocked convolution's sample
-blocks, ``_blas.run_blocks``) are rows of their own there, and their time overlaps the op that
-waits for them, so self times then add up to more than the wall time. The engine's own
+thread: a row opened on one of microdl's worker threads (``record_function`` inside a block
+of ``_blas.run_blocks``) nests only in that thread's rows, and its time overlaps the kernel that
+waits for it, so self times then add up to more than the wall time. The engine's own
 bookkeeping during backward (walking the tape, summing broadcast gradients, accumulating leaf
 gradients) is the row ``autograd.engine``; ``record_function(name)`` adds a row for any block.
 

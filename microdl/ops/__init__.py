@@ -1,5 +1,7 @@
 """Autograd Functions: forward and backward side by side, one file per family.
 
-Ops validate shapes, allocate outputs and call kernels (``backend.kernels(family)``); plain numpy
-arithmetic that both kernel sets would share (broadcasting +, *, BLAS matmul) is written here once.
+Each op is written once for every device: it validates, asks ``backend.for_arrays`` for the
+device of its input arrays (a kernel set and an allocator), allocates its outputs there and
+calls kernels. ``_arrays.py`` holds the allocate-and-call helpers the ops share (broadcasting
+arithmetic, casts, reductions). Ops never import numba.
 """

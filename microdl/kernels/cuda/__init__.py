@@ -3,9 +3,8 @@ with the reference's signature, taking device arrays (C-contiguous, as every arr
 make is).
 
 Importing this package touches the CUDA driver (or numba's simulator when
-``NUMBA_ENABLE_CUDASIM=1``), so nothing imports it until a CUDA tensor exists. Beyond the
-reference's families, ``elementwise``, ``reduce`` and ``matmul`` hold what numpy's own
-arithmetic does on the CPU, and ``memory`` allocates and copies device arrays.
+``NUMBA_ENABLE_CUDASIM=1``), so nothing imports it until a CUDA tensor exists. Modules private
+to this set start with an underscore (``_config``: launch sizes; ``_launch``: grids and builds).
 """
 
 from . import _simulator
