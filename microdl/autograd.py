@@ -172,9 +172,10 @@ def _as_input_grad(grad, data):
     used with CUDA tensors, as a Python number would be, gets a host gradient)."""
     if type(grad) is not np.ndarray and not backend.is_device_array(grad):
         grad = np.asarray(grad)  # a numpy scalar from a 0-d computation
-    grad = sum_to_shape(grad, data.shape)
+    if grad.shape != data.shape:
+        grad = sum_to_shape(grad, data.shape)
     dev = backend.of(data)
-    if backend.of(grad) is not dev:
+    if backend.is_cuda_enabled() and backend.of(grad) is not dev:
         grad = dev.to_here(backend.of(grad).to_host(grad))
     if grad.dtype != data.dtype:
         grad = _cast(grad, data.dtype, dev)

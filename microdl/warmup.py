@@ -83,7 +83,7 @@ def twins(module):
 
 
 def helpers(found):
-    """Names of dispatchers that only other jitted functions call (``_finish_stats``...).
+    """Names of dispatchers that only other jitted functions call (``_batch_stats``...).
 
     NOTE: such a helper is compiled into its callers' machine code; when the callers load from
     the cache the helper itself is never compiled, so it cannot be checked for signatures.

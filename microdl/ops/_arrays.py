@@ -107,6 +107,8 @@ def reduce_sum(x, axes, keepdims, scale=1.0, dtype=None):
 def rows(a):
     """a (..., n) as a 2-D (rows, n) C-contiguous array."""
     a = contiguous(a)
+    if a.ndim == 2:
+        return a
     last = tuple(a.shape)[-1]  # a tuple: the simulator's shapes refuse negative indices
     return a.reshape(a.size // last if last else 0, last)
 
@@ -123,7 +125,7 @@ def resolve_shape(shape, size):
 def absent(dev, dtype):
     """A size-0 array on ``dev`` standing for an absent weight, bias or statistic (kernels take
     arrays, never None)."""
-    key = (dev.name, np.dtype(dtype))
+    key = (dev.name, dtype)
     array = _ABSENT.get(key)
     if array is None:
         array = _ABSENT[key] = dev.empty(0, dtype)

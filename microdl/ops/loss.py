@@ -59,8 +59,10 @@ def _spread(g, shape, reduction):
     if reduction == "none":
         return g
     full = broadcast_to(g, shape)
-    size = math.prod(shape)
-    return unary(full, "scale", scalar=1.0 / max(size, 1)) if reduction == "mean" else full
+    if reduction == "mean":  # scaled in place: full is this function's own array
+        backend.for_arrays(full).kernels("elementwise").unary(full, full, "scale",
+                                                             1.0 / max(math.prod(shape), 1))
+    return full
 
 
 class CrossEntropy(Function):

@@ -19,7 +19,8 @@ def _gemm(a, b, transpose_a=False, transpose_b=False, bias=None, out=None):
     if out is None:
         m = a.shape[1] if transpose_a else a.shape[0]
         n = b.shape[0] if transpose_b else b.shape[1]
-        out = dev.empty((m, n), np.result_type(a.dtype, b.dtype))
+        out = dev.empty((m, n), a.dtype if a.dtype == b.dtype else
+                        np.result_type(a.dtype, b.dtype))
     if bias is None:
         bias = absent(dev, out.dtype)
     dev.kernels("matmul").gemm(a, b, bias, out, transpose_a, transpose_b)

@@ -5,12 +5,11 @@ import numpy as np
 
 def sum_axes(x, out, axes, scale=1.0):
     """out = scale * sum of x over ``axes`` (out holds the kept axes, in order; float64
-    accumulation for floats)."""
-    dtype = np.float64 if x.dtype.kind == "f" else None
-    total = x.sum(axis=tuple(axes), dtype=dtype)
+    accumulation for floats, numpy's integer sum for the others)."""
+    total = np.add.reduce(x, axis=tuple(axes), dtype=np.float64 if x.dtype.kind == "f" else None)
     if scale != 1.0:
         total = total * scale
-    np.copyto(out, np.reshape(total, out.shape), casting="unsafe")
+    np.copyto(out, total.reshape(out.shape), casting="unsafe")
 
 
 def max_axes(x, out, axes):
