@@ -197,10 +197,12 @@ class Tensor:
                     f"Mismatch in shape: grad_output[0] has a shape of {tuple(np.shape(grad))} "
                     f"and output[0] has a shape of {self.shape}."
                 )
-            # the gradient in the output's dtype, on the output's device
-            grad = _device.astype(_device.move(
-                grad if _device.is_device_array(grad) else np.asarray(grad), self.device),
-                self.dtype)
+            # the gradient in the output's dtype, on the output's device (no copy when it
+            # already is: the engine never writes into it)
+            grad = _device.move(grad if _device.is_device_array(grad) else np.asarray(grad),
+                                self.device)
+            if grad.dtype != self.dtype:
+                grad = _device.astype(grad, self.dtype)
         autograd.run_backward(self, grad, retain_graph=retain_graph)
 
     def zero_grad_(self):
