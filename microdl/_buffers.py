@@ -78,26 +78,22 @@ def is_pooled(array):
     return arrays is not None and any(a is array for a in arrays)
 
 
-def _refs_seen_by_callee(array):
-    return sys.getrefcount(array)
-
-
 def adoptable(g):
     """Whether gradient g may become a leaf's .grad without a copy: a numpy array that owns its
-    memory, and that no input, saved context, other gradient or view holds (only the engine's
+    memory, and that no input, saved context, other gradient or view holds (only the caller's
     one local variable, and maybe this pool, which never hands out an array someone holds)."""
     if type(g) is not np.ndarray or g.base is not None or not g.flags.writeable:
         return False
-    return _refs_seen_by_callee(g) <= _OWNED_REFS + is_pooled(g)
+    return sys.getrefcount(g) <= _OWNED_REFS + is_pooled(g)
 
 
 def _probe_refs():
     g = np.empty(1)
-    return _probe_as_adoptable(g)
+    return _refs_as_adoptable_sees_them(g)
 
 
-def _probe_as_adoptable(g):
-    return _refs_seen_by_callee(g)
+def _refs_as_adoptable_sees_them(g):
+    return sys.getrefcount(g)
 
 
 # NOTE: the count when only the caller's one local variable holds an array, measured through the

@@ -267,7 +267,9 @@ def _run_backward(root, grad, retain_graph):
                 g, grads[i] = grads[i], None  # the list lets go: the refcount below sees the rest
                 if g is None or not getattr(inp, "requires_grad", False):
                     continue
-                g = _as_input_grad(g, inp.data)
+                data = inp.data
+                if g.shape != data.shape or g.dtype != data.dtype or backend.is_cuda_enabled():
+                    g = _as_input_grad(g, data)
                 if inp._node is None:
                     owned = _buffers.adoptable(g)  # (its own statement: call arguments hold g)
                     _accumulate_leaf(inp, g, owned)

@@ -113,11 +113,19 @@ class Device:
         self.bind_memory()
 
     def bind_memory(self):
-        """Take the allocator and copies from the memory family of the set in use (again after
+        """Take the allocator from the memory family of the set in use (again after
         set_kernels). NOTE: bound once, not looked up per call: every op output is allocated
         here, and the lookup cost ~0.4 us a call, ~5% of a small MLP's training step."""
-        memory = self._memory("memory")
-        self.empty, self.to_here, self.to_host = memory.empty, memory.to_here, memory.to_host
+        self.empty = self._memory("memory").empty
+
+    def to_here(self, array):
+        """A copy of a host array on this device (the host array itself, when C-contiguous,
+        on the CPU)."""
+        return self._memory("memory").to_here(array)
+
+    def to_host(self, array):
+        """A host copy of an array of this device."""
+        return self._memory("memory").to_host(array)
 
     def empty_like(self, array):
         return self.empty(array.shape, array.dtype)

@@ -4,9 +4,9 @@ import numpy as np
 
 
 def sum_axes(x, out, axes, scale=1.0):
-    """out = scale * sum of x over ``axes`` (out holds the kept axes, in order; float64
-    accumulation for floats, numpy's integer sum for the others)."""
-    total = np.add.reduce(x, axis=tuple(axes), dtype=np.float64 if x.dtype.kind == "f" else None)
+    """out = scale * sum of x over ``axes`` (out holds the kept axes, in order), summed as numpy
+    sums: pairwise in x's dtype for floats, as 64-bit integers for booleans and integers."""
+    total = np.add.reduce(x, axis=tuple(axes))
     if scale != 1.0:
         total = total * scale
     np.copyto(out, total.reshape(out.shape), casting="unsafe")
