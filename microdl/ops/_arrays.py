@@ -53,13 +53,6 @@ def unary(x, op, dtype=None, scalar=0.0):
     return out
 
 
-def cast(x, dtype):
-    """A copy of x in ``dtype`` (x itself when it already has it)."""
-    if x.dtype == dtype:
-        return x
-    return copy(x, dtype)
-
-
 def copy(x, dtype=None):
     """A C-contiguous copy of x (in ``dtype`` if given)."""
     dev = backend.for_arrays(x)

@@ -1,7 +1,5 @@
 """Stochastic gradient descent, exactly as torch.optim.SGD defines it."""
 
-import numpy as np
-
 from .. import backend
 from .. import device as _device
 from ..autograd import enable_grad
