@@ -6,6 +6,18 @@ import pytest
 
 from microdl.backend import kernel_module
 
+# The SGD hyper-parameter combinations the optim tests run: (lr, momentum, dampening,
+# weight_decay, nesterov).
+SGD_OPTIONS = {
+    "plain": (0.1, 0.0, 0.0, 0.0, False),
+    "weight_decay": (0.1, 0.0, 0.0, 0.05, False),
+    "momentum": (0.1, 0.9, 0.0, 0.0, False),
+    "dampening": (0.05, 0.8, 0.3, 0.0, False),
+    "nesterov": (0.1, 0.9, 0.0, 0.0, True),
+    "nesterov_decay": (0.02, 0.7, 0.0, 0.01, True),
+    "everything": (0.05, 0.8, 0.3, 0.01, False),
+}
+
 # The simulator runs ~3 ms per simulated thread: a case whose arrays hold more values than this
 # runs on the CPU sets only (the large shapes are there for numba's parallel paths).
 CUDA_MAX_ELEMENTS = 2000

@@ -6,7 +6,7 @@ array argument. Shapes past the CPU kernels' parallel thresholds run on numba on
 import numpy as np
 import pytest
 
-from kernel_harness import Host, reference
+from kernel_harness import SGD_OPTIONS, Host, reference
 from microdl.kernels.cpu import normalization as cpu_normalization
 from microdl.kernels.cpu import optim as cpu_optim
 from microdl.kernels.cpu._jit import BLOCKED_MIN_ELEMENTS, PARALLEL_MIN_ELEMENTS
@@ -174,16 +174,6 @@ def test_pool(case, dtype, twin):
 
 
 # ---- optim ------------------------------------------------------------------------------------
-# (lr, momentum, dampening, weight_decay, nesterov)
-SGD_OPTIONS = {
-    "plain": (0.1, 0.0, 0.0, 0.0, False),
-    "weight_decay": (0.1, 0.0, 0.0, 0.05, False),
-    "momentum": (0.1, 0.9, 0.0, 0.0, False),
-    "dampening": (0.05, 0.8, 0.3, 0.0, False),
-    "nesterov": (0.1, 0.9, 0.0, 0.0, True),
-    "nesterov_decay": (0.02, 0.7, 0.0, 0.01, True),
-    "everything": (0.05, 0.8, 0.3, 0.01, False),
-}
 SGD_SIZES = {"tiny": (3, 5), "parallel": (cpu_optim._sgd.threshold + 5,)}
 
 

@@ -5,22 +5,14 @@ per option, are test_kernel_sets.py."""
 import numpy as np
 import pytest
 
+from kernel_harness import SGD_OPTIONS
 from microdl.backend import kernel_module
 from microdl.kernels.cpu import optim as cpu_optim
 
 REF = kernel_module("numpy", "optim")
 CPU = kernel_module("numba", "optim")
 
-# (lr, momentum, dampening, weight_decay, nesterov)
-OPTIONS = {
-    "plain": (0.1, 0.0, 0.0, 0.0, False),
-    "weight_decay": (0.1, 0.0, 0.0, 0.05, False),
-    "momentum": (0.1, 0.9, 0.0, 0.0, False),
-    "dampening": (0.05, 0.8, 0.3, 0.0, False),
-    "nesterov": (0.1, 0.9, 0.0, 0.0, True),
-    "nesterov_decay": (0.02, 0.7, 0.0, 0.01, True),
-    "everything": (0.05, 0.8, 0.3, 0.01, False),
-}
+OPTIONS = SGD_OPTIONS
 
 
 def naive_sgd(p, grads, lr, momentum, dampening, weight_decay, nesterov):

@@ -346,6 +346,20 @@ def backward_rows(x3, g3, y3, floor, weight, mean, invstd, gx3, grad_weight, gra
 # (~20% faster than one plane after another); the elementwise pass then reads the channel from L2.
 # Iteration c writes column c of consts (and entry c of every per-channel array) only.
 
+@_inline
+def _normalize_channel(x3, y3, c, consts, floor):
+    """y = max((x - mean) * scale + beta, floor) over channel c of x3 (N, C, S), with
+    (mean, scale, beta) = consts[:, c] (floor -inf without the fused ReLU)."""
+    N, S = x3.shape[0], x3.shape[2]
+    mu_x, scale, beta = consts[0, c], consts[1, c], consts[2, c]
+    for n in range(N):
+        xr = x3[n, c]
+        yr = y3[n, c]
+        for s in range(S):
+            v = (xr[s] - mu_x) * scale + beta
+            yr[s] = floor if v < floor else v
+
+
 @_Pair
 def train_channels(x3, weight, bias, y3, mean, invstd, running_mean, running_var, momentum, eps,
                    floor):
@@ -371,29 +385,17 @@ def train_channels(x3, weight, bias, y3, mean, invstd, running_mean, running_var
                 s2 += d * d
         _batch_stats(c, s1, s2, k, N * S, momentum, eps, mean, invstd, running_mean, running_var)
         _forward_constants(c, weight, bias, mean, invstd, consts)
-        mu_x, scale, beta = consts[0, c], consts[1, c], consts[2, c]
-        for n in range(N):
-            xr = x3[n, c]
-            yr = y3[n, c]
-            for s in range(S):
-                v = (xr[s] - mu_x) * scale + beta
-                yr[s] = floor if v < floor else v
+        _normalize_channel(x3, y3, c, consts, floor)
 
 
 @_Pair
 def eval_channels(x3, weight, bias, running_mean, running_var, y3, mean, invstd, eps, floor):
-    N, C, S = x3.shape
+    C = x3.shape[1]
     consts = np.empty((3, C), x3.dtype)
     for c in prange(C):
         _running_stats(c, running_mean, running_var, eps, mean, invstd)
         _forward_constants(c, weight, bias, mean, invstd, consts)
-        mu_x, scale, beta = consts[0, c], consts[1, c], consts[2, c]
-        for n in range(N):
-            xr = x3[n, c]
-            yr = y3[n, c]
-            for s in range(S):
-                v = (xr[s] - mu_x) * scale + beta
-                yr[s] = floor if v < floor else v
+        _normalize_channel(x3, y3, c, consts, floor)
 
 
 @_Pair
