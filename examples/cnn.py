@@ -59,7 +59,7 @@ class FlippedBatches:
 
     def __iter__(self):
         for x, y in self.loader:
-            images = x.data.copy()
+            images = x.array.copy()
             flip = self.rng.random(len(images)) < 0.5
             images[flip] = images[flip, :, :, ::-1]
             yield microdl.from_numpy(images), y

@@ -59,7 +59,7 @@ def paper_mlp(inputs, classes, batch_norm, init_std=None, init_scale=1.0):
             if init_std is not None:
                 nn.init.normal_(layer.weight, 0.0, init_std)
                 nn.init.zeros_(layer.bias)
-            layer.weight.data *= np.float32(init_scale)
+            layer.weight.array *= np.float32(init_scale)
     return model
 
 
@@ -70,7 +70,7 @@ def last_sigmoid_input(model, x):
         h = microdl.from_numpy(x)
         for layer in list(model)[:last]:
             h = layer(h)
-    return h.data
+    return h.array
 
 
 def accuracy(model, x, y, batch=2000):
@@ -79,7 +79,7 @@ def accuracy(model, x, y, batch=2000):
     with microdl.no_grad():
         for lo in range(0, len(x), batch):
             logits = model(microdl.from_numpy(x[lo:lo + batch]))
-            correct += int((logits.data.argmax(axis=1) == y[lo:lo + batch]).sum())
+            correct += int((logits.array.argmax(axis=1) == y[lo:lo + batch]).sum())
     model.train()
     return correct / len(x)
 

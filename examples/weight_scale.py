@@ -33,8 +33,8 @@ def scale_invariance(seed, a=10.0):
         bn = nn.BatchNorm1d(30).double()
         y = bn(F.linear(microdl.tensor(u), wt))
         (y * microdl.tensor(upstream)).sum().backward()
-        outputs.append(y.data)
-        grads.append(wt.grad.data)
+        outputs.append(y.array)
+        grads.append(wt.grad.array)
     return {
         "a": a,
         "max_output_difference": float(np.abs(outputs[1] - outputs[0]).max()),

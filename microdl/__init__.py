@@ -1,5 +1,7 @@
 """microdl: a small deep-learning framework on numpy with Numba kernels."""
 
+import numpy as _np
+
 from ._threads import apply_defaults as _apply_thread_defaults
 
 _apply_thread_defaults()
@@ -12,11 +14,38 @@ from .backend import get_kernels, set_kernels
 from .gradcheck import gradcheck
 from .io import load, save
 from .random import manual_seed
+from .tensor import METHODS_AS_FUNCTIONS as _METHODS_AS_FUNCTIONS
 from .tensor import Tensor, from_numpy, ones, tensor, zeros
 
 from . import data, nn, optim
 
 __version__ = "0.1.0"
+
+# dtype names, PyTorch's: numpy dtypes underneath (x.dtype == microdl.float32 holds)
+float16 = half = _np.dtype(_np.float16)
+float32 = float = _np.dtype(_np.float32)
+float64 = double = _np.dtype(_np.float64)
+uint8 = _np.dtype(_np.uint8)
+int8 = _np.dtype(_np.int8)
+int16 = short = _np.dtype(_np.int16)
+int32 = int = _np.dtype(_np.int32)
+int64 = long = _np.dtype(_np.int64)
+bool = _np.dtype(_np.bool_)
+
+
+def _function_of(name):
+    """torch.X(input, *args) for the Tensor method X: the same op under both spellings."""
+    method = getattr(Tensor, name)
+
+    def function(input, *args, **kwargs):
+        return method(input if isinstance(input, Tensor) else tensor(input), *args, **kwargs)
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = method.__doc__
+    return function
+
+
+globals().update({_name: _function_of(_name) for _name in _METHODS_AS_FUNCTIONS})
 
 __all__ = [
     "Tensor", "tensor", "from_numpy", "zeros", "ones", "no_grad", "enable_grad",

@@ -120,7 +120,7 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **hyper):
         ctx = Context()
-        arrays = [t.data if isinstance(t, Tensor) else t for t in inputs]
+        arrays = [t.array if isinstance(t, Tensor) else t for t in inputs]
         needs = tuple(isinstance(t, Tensor) and t.requires_grad for t in inputs)
         record = any(needs) and is_grad_enabled()
         ctx.needs_input_grad = needs
@@ -215,13 +215,13 @@ def _accumulate_leaf(tensor, grad, owned=False):
     NOTE: the copy makes ``tensor.grad`` an array of its own, so a later ``+=`` never writes into
     an array an op still holds; adopting an owned one saves a pass over it (for a leaf the size of
     a BatchNorm input, several ms)."""
-    dev = backend.of(tensor.data)
-    if grad.dtype != tensor.data.dtype:
-        grad, owned = _cast(grad, tensor.data.dtype, dev), True
+    dev = backend.of(tensor.array)
+    if grad.dtype != tensor.array.dtype:
+        grad, owned = _cast(grad, tensor.array.dtype, dev), True
     if tensor.grad is None:
         tensor.grad = Tensor._wrap(grad if owned else _cast(grad, grad.dtype, dev))
     else:
-        target = tensor.grad.data
+        target = tensor.grad.array
         backend.for_arrays(target, grad).kernels("elementwise").binary(target, grad, target,
                                                                         "add")
 
@@ -267,7 +267,7 @@ def _run_backward(root, grad, retain_graph):
                 g, grads[i] = grads[i], None  # the list lets go: the refcount below sees the rest
                 if g is None or not getattr(inp, "requires_grad", False):
                     continue
-                data = inp.data
+                data = inp.array
                 if g.shape != data.shape or g.dtype != data.dtype or backend.is_cuda_enabled():
                     g = _as_input_grad(g, data)
                 if inp._node is None:

@@ -12,7 +12,7 @@ On the CPU the kernel set is "numba" (default) or "numpy" (the readable referenc
 ``set_kernels("numpy")`` (or ``MICRODL_KERNELS=numpy`` in the environment) switches every op to
 the plain numpy twins at run time, so a reader can step through the math in a debugger. Arrays
 on device "cuda" always run the "cuda" set; that set and numba.cuda are imported only once a
-CUDA tensor exists (``microdl.device.enable_cuda`` calls ``use_cuda``).
+CUDA tensor exists (``microdl._device.enable_cuda`` calls ``use_cuda``).
 """
 
 import importlib
@@ -149,7 +149,7 @@ _device_array = None  # the class of numba's device arrays (the simulator has it
 
 def use_cuda(memory):
     """Make device "cuda" known (``memory``: microdl.kernels.cuda.memory). Called once, by
-    microdl.device.enable_cuda."""
+    microdl._device.enable_cuda."""
     global _cuda, _device_array
     _device_array = memory.DEVICE_ARRAY
     _cuda = Device("cuda:0", cuda_kernels, _cuda_module)
@@ -160,7 +160,7 @@ def is_cuda_enabled():
 
 
 def for_device(name):
-    """The Device named "cpu" or "cuda:0" (CUDA enabled already, by microdl.device)."""
+    """The Device named "cpu" or "cuda:0" (CUDA enabled already, by microdl._device)."""
     return CPU if name == "cpu" else _cuda
 
 

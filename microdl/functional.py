@@ -1,8 +1,10 @@
 """Functional interface, PyTorch's names: thin wrappers that turn arguments into op calls."""
 
+import math
+
 import numpy as np
 
-from . import device as _device
+from . import _device
 from . import random
 from .ops import activation as _act
 from .ops import conv as _conv
@@ -94,7 +96,7 @@ def _batch_norm(input, running_mean, running_var, weight, bias, training, moment
     if momentum is None:
         raise TypeError("batch_norm: momentum must be a number; for a cumulative average pass "
                         "1 / num_batches_tracked, as nn.BatchNorm does with momentum=None")
-    x = input.data if isinstance(input, Tensor) else np.asarray(input)
+    x = input.array if isinstance(input, Tensor) else np.asarray(input)
     if x.ndim < 2:
         raise ValueError(f"batch_norm: expected an input with at least 2 dimensions (N, C, ...) "
                          f"(got {x.ndim}D input)")
@@ -105,13 +107,14 @@ def _batch_norm(input, running_mean, running_var, weight, bias, training, moment
                          "no values to take statistics of (an empty batch?)")
     channels = x.shape[1]
     if isinstance(running_mean, Tensor):
-        running_mean = running_mean.data
+        running_mean = running_mean.array
     if isinstance(running_var, Tensor):
-        running_var = running_var.data
+        running_var = running_var.array
     for name, value in (("running_mean", running_mean), ("running_var", running_var),
                         ("weight", weight), ("bias", bias)):
-        if value is not None and value.size != channels:
-            raise RuntimeError(f"{name} should contain {channels} elements not {value.size}")
+        count = None if value is None else math.prod(value.shape)
+        if count is not None and count != channels:
+            raise RuntimeError(f"{name} should contain {channels} elements not {count}")
     if _device.is_device_array(x) or _device.is_device_array(running_mean) or \
             _device.is_device_array(running_var):
         # the running statistics reach the op as hyper-parameters, which Function.apply's

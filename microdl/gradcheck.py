@@ -11,7 +11,7 @@ class GradcheckError(AssertionError):
 
 def _scalar_of(fn, inputs, weights):
     out = fn(*inputs)
-    return out, float(np.sum(np.asarray(out.data, np.float64) * weights))
+    return out, float(np.sum(np.asarray(out.array, np.float64) * weights))
 
 
 def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
@@ -37,9 +37,9 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     for index, t in enumerate(inputs):
         if not (isinstance(t, Tensor) and t.requires_grad):
             continue
-        analytical = np.zeros(t.shape) if t.grad is None else np.asarray(t.grad.data)
+        analytical = np.zeros(t.shape) if t.grad is None else np.asarray(t.grad.array)
         numerical = np.zeros(t.shape)
-        flat = t.data.reshape(-1)
+        flat = t.array.reshape(-1)
         for i in range(flat.size):
             saved = flat[i]
             flat[i] = saved + eps

@@ -38,7 +38,7 @@ class CheckpointError(ValueError):
 def _encode(value, arrays):
     """The JSON tree of value; its arrays are appended to ``arrays`` and referenced by number."""
     if isinstance(value, Tensor):
-        value = value.data
+        value = value.array
     if isinstance(value, np.ndarray):
         if value.dtype.hasobject:
             raise TypeError("save: cannot store an array of Python objects (dtype object); "

@@ -9,7 +9,7 @@ scalars; numpy arrays keep their dtype, as ``torch.tensor`` does.
 import numpy as np
 
 from . import autograd, backend
-from . import device as _device
+from . import _device
 from .ops import activation, elementwise, matmul, reduce, shape
 
 _DEFAULT_FLOAT = np.float32
@@ -22,7 +22,7 @@ def _check_device(device):
 
 def _to_array(data, dtype=None):
     if isinstance(data, Tensor):
-        data = _device.host(data.data)
+        data = _device.host(data.array)
     from_python = not isinstance(data, np.ndarray)
     # NOTE: order="C": a copy of a transposed or Fortran-ordered array would keep its layout,
     # and in-place kernels (the SGD update) write through flat C-order views.
@@ -40,9 +40,9 @@ class Tensor:
 
     def __init__(self, data, requires_grad=False, dtype=None, device="cpu"):
         target = _check_device(device)
-        self.data = _to_array(data, dtype)
+        self.array = _to_array(data, dtype)
         if target != "cpu":
-            self.data = _device.move(self.data, target)
+            self.array = _device.move(self.array, target)
         self.grad = None
         self._node = None
         self.requires_grad = False
@@ -52,7 +52,7 @@ class Tensor:
     def _wrap(cls, array, requires_grad=False):
         """A tensor around an existing array: no copy, no checks (for ops and the engine)."""
         t = cls.__new__(cls)
-        t.data = array
+        t.array = array
         t.grad = None
         t._node = None
         t.requires_grad = requires_grad
@@ -61,24 +61,37 @@ class Tensor:
     # ---- properties -------------------------------------------------------------------------
     @property
     def shape(self):
-        return self.data.shape
+        return self.array.shape
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self.array.dtype
 
     @property
     def ndim(self):
-        return self.data.ndim
+        return self.array.ndim
 
     @property
-    def size(self):
-        return self.data.size
+    def data(self):
+        """PyTorch's ``.data``: a tensor sharing this one's values, cut from the tape. Writes
+        through it (``p.data.mul_(0.9)``) change this tensor and are not recorded.
+        ``.array`` is the array itself (numpy on cpu, a numba device array on cuda)."""
+        return Tensor._wrap(self.array)
+
+    @data.setter
+    def data(self, value):
+        self.array = value.array if isinstance(value, Tensor) else _to_array(value)
+
+    def size(self, dim=None):
+        """The shape (a tuple), or the length of dimension ``dim``."""
+        if dim is None:
+            return self.array.shape
+        return self.array.shape[_dim_index(dim, self.array.ndim)]
 
     @property
     def device(self):
         """"cpu", or "cuda:0" for a tensor holding a numba device array."""
-        return _device.of(self.data)
+        return _device.of(self.array)
 
     @property
     def is_leaf(self):
@@ -89,21 +102,21 @@ class Tensor:
         return self.transpose()
 
     def dim(self):
-        return self.data.ndim
+        return self.array.ndim
 
     def numel(self):
-        return self.data.size
+        return self.array.size
 
     def __len__(self):
-        if self.data.ndim == 0:
+        if self.array.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return len(self.data)
+        return len(self.array)
 
     def requires_grad_(self, requires_grad=True):
-        if requires_grad and not np.issubdtype(self.data.dtype, np.floating):
+        if requires_grad and not np.issubdtype(self.array.dtype, np.floating):
             raise RuntimeError(
                 "Only Tensors of floating point dtype can require gradients "
-                f"(got dtype {self.data.dtype})"
+                f"(got dtype {self.array.dtype})"
             )
         self.requires_grad = bool(requires_grad)
         return self
@@ -116,27 +129,27 @@ class Tensor:
                 "instead."
             )
         # NOTE: a CUDA tensor gives a host copy (PyTorch asks for .cpu() first).
-        return _device.host(self.data)
+        return _device.host(self.array)
 
     def __array__(self, dtype=None, copy=None):
-        data = _device.host(self.data)
+        data = _device.host(self.array)
         if copy:
             return np.array(data, dtype=dtype, copy=True)
         return data if dtype is None else data.astype(dtype)
 
     def item(self):
-        if self.data.size != 1:
-            raise ValueError(
-                f"a Tensor with {self.data.size} elements cannot be converted to Scalar"
+        if self.array.size != 1:
+            raise RuntimeError(
+                f"a Tensor with {self.array.size} elements cannot be converted to Scalar"
             )
-        return _device.host(self.data).item()
+        return _device.host(self.array).item()
 
     def tolist(self):
-        return _device.host(self.data).tolist()
+        return _device.host(self.array).tolist()
 
     def detach(self):
         """The same data, cut from the tape: no gradient flows through the result."""
-        return Tensor._wrap(self.data)
+        return Tensor._wrap(self.array)
 
     def clone(self):
         return elementwise.Clone.apply(self)
@@ -147,9 +160,9 @@ class Tensor:
         out = self
         if device is not None:
             target = _check_device(device)
-            if target != _device.of(self.data):
+            if target != _device.of(self.array):
                 out = elementwise.ToDevice.apply(self, device=target)
-        if dtype is not None and np.dtype(dtype) != out.data.dtype:
+        if dtype is not None and np.dtype(dtype) != out.array.dtype:
             return elementwise.Cast.apply(out, dtype=np.dtype(dtype))
         return out
 
@@ -166,10 +179,10 @@ class Tensor:
         return self.to(dtype=np.float64)
 
     def __repr__(self):
-        body = np.array2string(_device.host(self.data), separator=", ", prefix="tensor(")
+        body = np.array2string(_device.host(self.array), separator=", ", prefix="tensor(")
         extras = [] if self.device == "cpu" else [f"device='{self.device}'"]
-        if self.data.dtype not in (np.float32, np.int64, np.bool_):
-            extras.append(f"dtype={self.data.dtype}")
+        if self.array.dtype not in (np.float32, np.int64, np.bool_):
+            extras.append(f"dtype={self.array.dtype}")
         if self._node is not None:
             extras.append(f"grad_fn=<{self._node.function.__name__}Backward>")
         elif self.requires_grad:
@@ -184,14 +197,14 @@ class Tensor:
                 "element 0 of tensors does not require grad and does not have a grad_fn"
             )
         if grad is None:
-            if self.data.size != 1:
+            if self.array.size != 1:
                 raise RuntimeError(
                     f"grad can be implicitly created only for scalar outputs (got shape "
                     f"{self.shape}); pass backward(grad) with a gradient of that shape"
                 )
-            grad = backend.of(self.data).full(self.shape, 1, self.dtype)
+            grad = backend.of(self.array).full(self.shape, 1, self.dtype)
         else:
-            grad = grad.data if isinstance(grad, Tensor) else grad
+            grad = grad.array if isinstance(grad, Tensor) else grad
             if tuple(np.shape(grad)) != self.shape:
                 raise RuntimeError(
                     f"Mismatch in shape: grad_output[0] has a shape of {tuple(np.shape(grad))} "
@@ -300,7 +313,7 @@ class Tensor:
 
     def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
-        return Tensor._wrap(reduce.argmax(self.data, axis, keepdims))
+        return Tensor._wrap(reduce.argmax(self.array, axis, keepdims))
 
     # ---- shape --------------------------------------------------------------------------------
     def reshape(self, *new_shape):
@@ -344,13 +357,108 @@ class Tensor:
 
     def __getitem__(self, index):
         if isinstance(index, Tensor):
-            index = index.data
+            index = index.array
         elif isinstance(index, tuple):
-            index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+            index = tuple(i.array if isinstance(i, Tensor) else i for i in index)
         return shape.GetItem.apply(self, index=index)
 
 
+    # ---- in place ---------------------------------------------------------------------------
+    def _assign(self, result):
+        """Make this tensor hold ``result`` (an out-of-place op's output): the values go into this
+        tensor's array (others sharing it, such as ``.data`` views, see them); when grad mode
+        records, this tensor takes the result's place on the tape, as PyTorch's in-place ops do."""
+        if autograd.is_grad_enabled() and (self.requires_grad or result.requires_grad):
+            if self.is_leaf and self.requires_grad:
+                raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                                   "in-place operation.")
+            # NOTE: the tape keeps the old array for ops that saved it, so gradients stay right
+            self.array, self._node = result.array, result._node
+            self.requires_grad = result.requires_grad
+            return self
+        if tuple(result.shape) != tuple(self.shape):
+            raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the "
+                               f"broadcast shape {list(result.shape)}")
+        # the values cast to this tensor's dtype, written on its device
+        backend.of(self.array).kernels("elementwise").copy(result.array, self.array)
+        return self
+
+    def add_(self, other, alpha=1):
+        return self._assign(self + (other if alpha == 1 else other * alpha))
+
+    def sub_(self, other, alpha=1):
+        return self._assign(self - (other if alpha == 1 else other * alpha))
+
+    def mul_(self, other):
+        return self._assign(self * other)
+
+    def div_(self, other):
+        return self._assign(self / other)
+
+    def neg_(self):
+        return self._assign(-self)
+
+    def pow_(self, exponent):
+        return self._assign(self ** exponent)
+
+    def zero_(self):
+        return self.fill_(0)
+
+    def fill_(self, value):
+        if isinstance(value, Tensor):
+            value = value.item()
+        _device.fill_(self.array, value)
+        return self
+
+    def copy_(self, src):
+        """This tensor's values replaced by ``src``'s (broadcast, cast to this dtype)."""
+        src = src if isinstance(src, Tensor) else Tensor(src)
+        src = src.to(device=self.device)
+        if tuple(src.shape) != tuple(self.shape):
+            src = src.expand(*self.shape)
+        return self._assign(src if src.dtype == self.dtype else src.to(dtype=self.dtype))
+
+    def __iadd__(self, other):
+        return self.add_(other)
+
+    def __isub__(self, other):
+        return self.sub_(other)
+
+    def __imul__(self, other):
+        return self.mul_(other)
+
+    def __itruediv__(self, other):
+        return self.div_(other)
+
+    def __setitem__(self, index, value):
+        if autograd.is_grad_enabled() and self.requires_grad:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                               "in-place operation." if self.is_leaf else
+                               "microdl: index assignment on a tensor that is recorded on the "
+                               "tape is not supported; build the result with where() or "
+                               "masked_fill()")
+        if isinstance(value, Tensor):
+            value = _device.host(value.array)
+        if isinstance(index, Tensor):
+            index = _device.host(index.array)
+        elif isinstance(index, tuple):
+            index = tuple(_device.host(i.array) if isinstance(i, Tensor) else i for i in index)
+        if not isinstance(self.array, np.ndarray):
+            raise NotImplementedError("index assignment into a cuda tensor: use "
+                                      "masked_fill() or move it to the cpu")
+        self.array[index] = value
+
+
 autograd.Tensor = Tensor  # the tape wraps op outputs in it (autograd does not import this module)
+
+
+def _dim_index(dim, ndim):
+    """``dim`` as an index in [0, ndim), PyTorch's error for one out of range."""
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
+                         f"but got {dim})")
+    return dim % n
 
 
 def _axis_args(axis, keepdims, dim, keepdim):
@@ -383,3 +491,18 @@ def zeros(*size, dtype=np.float32, requires_grad=False):
 def ones(*size, dtype=np.float32, requires_grad=False):
     size = size[0] if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
     return Tensor(np.ones(size, dtype), requires_grad=requires_grad)
+
+
+# Ops PyTorch spells both as a Tensor method and as a function, torch.X(input, ...): microdl's
+# functions are made from the methods (microdl/__init__.py, one per name), so the two spellings
+# are one op. A name added here needs a Tensor method of that name.
+METHODS_AS_FUNCTIONS = (
+    # arithmetic and math
+    "abs", "exp", "log", "sqrt",
+    # activations
+    "relu", "sigmoid", "tanh", "softmax", "log_softmax",
+    # reductions
+    "sum", "mean", "max", "argmax",
+    # shape
+    "reshape", "flatten", "transpose", "permute", "numel", "clone", "detach",
+)

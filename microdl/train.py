@@ -144,11 +144,11 @@ def evaluate(model, loader, loss_fn=None, metrics=METRICS):
             for x, y in loader:
                 x, y = _as_tensor(x), _as_tensor(y)
                 output = model(x)
-                n = len(y.data)
+                n = len(y.array)
                 if loss_fn is not None and "loss" in wanted:
                     loss_sum += loss_fn(output, y).item() * n
-                if "accuracy" in wanted and _is_classification(output.data, y.data):
-                    correct += _correct(output.data, y.data)
+                if "accuracy" in wanted and _is_classification(output.array, y.array):
+                    correct += _correct(output.array, y.array)
                     scored += n
                 seen += n
     finally:
@@ -376,7 +376,7 @@ def _train_epoch(model, loss_fn, optimizer, loader, epoch, global_step, wanted, 
         x, y = _as_tensor(x), _as_tensor(y)
         step += 1
         global_step += 1
-        if y.data.ndim and len(y.data) == 0:
+        if y.array.ndim and len(y.array) == 0:
             raise ValueError(f"fit: batch {step} of epoch {epoch} is empty (0 samples); a loss "
                              "over no samples is undefined")
         optimizer.zero_grad()
@@ -387,11 +387,11 @@ def _train_epoch(model, loss_fn, optimizer, loader, epoch, global_step, wanted, 
             raise TrainingDivergedError(value, epoch, step, global_step)
         loss.backward()
         optimizer.step()
-        n = len(y.data)
+        n = len(y.array)
         loss_sum += value * n
         seen += n
-        if "accuracy" in wanted and _is_classification(output.data, y.data):
-            correct += _correct(output.data, y.data)
+        if "accuracy" in wanted and _is_classification(output.array, y.array):
+            correct += _correct(output.array, y.array)
             scored += n
         if log_every_step:
             history.step_loss.append(value)

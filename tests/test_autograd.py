@@ -12,21 +12,21 @@ def test_gradient_of_a_small_expression():
     y = tensor([4.0, 5.0, 6.0], requires_grad=True)
     z = (x * y + x ** 2).sum()
     z.backward()
-    np.testing.assert_allclose(x.grad.data, [4 + 2, 5 + 4, 6 + 6])
-    np.testing.assert_allclose(y.grad.data, [1, 2, 3])
+    np.testing.assert_allclose(x.grad.array, [4 + 2, 5 + 4, 6 + 6])
+    np.testing.assert_allclose(y.grad.array, [1, 2, 3])
 
 
 def test_a_tensor_used_twice_gets_both_contributions():
     x = tensor([3.0], requires_grad=True)
     (x * x + x).sum().backward()
-    np.testing.assert_allclose(x.grad.data, [2 * 3 + 1])
+    np.testing.assert_allclose(x.grad.array, [2 * 3 + 1])
 
 
 def test_gradients_accumulate_across_backward_calls():
     x = tensor([1.0, 2.0], requires_grad=True)
     (x * 2).sum().backward()
     (x * 3).sum().backward()
-    np.testing.assert_allclose(x.grad.data, [5, 5])
+    np.testing.assert_allclose(x.grad.array, [5, 5])
 
 
 def test_diamond_graph_runs_each_node_once_with_summed_gradient():
@@ -36,7 +36,7 @@ def test_diamond_graph_runs_each_node_once_with_summed_gradient():
     c = a * a
     (b + c).sum().backward()
     expected = 3 * np.exp(6.0) + 2 * 6 * 3
-    np.testing.assert_allclose(x.grad.data, [expected], rtol=1e-6)
+    np.testing.assert_allclose(x.grad.array, [expected], rtol=1e-6)
 
 
 def test_chain_of_ten_thousand_ops_needs_no_recursion():
@@ -45,7 +45,7 @@ def test_chain_of_ten_thousand_ops_needs_no_recursion():
     for _ in range(10_000):
         y = y * 1.0001
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.data, [1.0001 ** 10_000], rtol=1e-9)
+    np.testing.assert_allclose(x.grad.array, [1.0001 ** 10_000], rtol=1e-9)
 
 
 def test_broadcast_gradients_are_summed_back_to_each_shape():
@@ -54,8 +54,8 @@ def test_broadcast_gradients_are_summed_back_to_each_shape():
     c = tensor(np.ones((4, 1)), requires_grad=True)
     (a * b + c).sum().backward()
     assert b.grad.shape == (3,) and c.grad.shape == (4, 1)
-    np.testing.assert_allclose(b.grad.data, [4, 4, 4])
-    np.testing.assert_allclose(c.grad.data, [[3]] * 4)
+    np.testing.assert_allclose(b.grad.array, [4, 4, 4])
+    np.testing.assert_allclose(c.grad.array, [[3]] * 4)
 
 
 def test_second_backward_without_retain_graph_raises():
@@ -71,7 +71,7 @@ def test_retain_graph_allows_a_second_backward():
     y = (x * x).sum()
     y.backward(retain_graph=True)
     y.backward()
-    np.testing.assert_allclose(x.grad.data, [4, 8])
+    np.testing.assert_allclose(x.grad.array, [4, 8])
 
 
 def test_backward_of_non_scalar_needs_a_gradient():
@@ -79,7 +79,7 @@ def test_backward_of_non_scalar_needs_a_gradient():
     with pytest.raises(RuntimeError, match="implicitly created only for scalar outputs"):
         (x * 2).backward()
     (x * 2).backward(np.array([1.0, 10.0], np.float32))
-    np.testing.assert_allclose(x.grad.data, [2, 20])
+    np.testing.assert_allclose(x.grad.array, [2, 20])
 
 
 def test_backward_gradient_of_wrong_shape_is_an_error():
@@ -105,7 +105,7 @@ def test_detach_cuts_the_tape():
     x = tensor([2.0], requires_grad=True)
     y = x * x.detach()
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.data, [2.0])
+    np.testing.assert_allclose(x.grad.array, [2.0])
 
 
 def test_saved_arrays_are_freed_after_backward():

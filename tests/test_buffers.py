@@ -51,14 +51,14 @@ def test_pool_is_bounded_per_shape(small_pool, monkeypatch):
 def test_pooled_outputs_are_never_overwritten_while_held(small_pool):
     x = np.random.default_rng(0).standard_normal((6, 2, 4)).astype(np.float32)
     first = F.batch_norm(x, None, None, training=True)
-    kept = first.data.copy()
+    kept = first.array.copy()
     second = F.batch_norm(x + 1, None, None, training=True)
-    assert not np.shares_memory(second.data, first.data)
-    np.testing.assert_array_equal(first.data, kept)
-    view = second.data[0]
+    assert not np.shares_memory(second.array, first.array)
+    np.testing.assert_array_equal(first.array, kept)
+    view = second.array[0]
     del second
     third = F.batch_norm(x, None, None, training=True)
-    assert not np.shares_memory(third.data, view)
+    assert not np.shares_memory(third.array, view)
 
 
 def _cnn_step():

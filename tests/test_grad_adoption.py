@@ -64,25 +64,25 @@ class Saved(Function):
 def test_a_fresh_gradient_is_adopted():
     x = tensor(np.ones(3), requires_grad=True)
     Fresh.apply(x).sum().backward()
-    assert id(x.grad.data) == Fresh.last
-    np.testing.assert_array_equal(x.grad.data, 2.0)
+    assert id(x.grad.array) == Fresh.last
+    np.testing.assert_array_equal(x.grad.array, 2.0)
 
 
 def test_a_gradient_given_to_two_leaves_is_copied_for_each():
     a = tensor(np.ones(3), requires_grad=True)
     b = tensor(np.ones(3), requires_grad=True)
     SameForBoth.apply(a, b).sum().backward()
-    assert not np.shares_memory(a.grad.data, b.grad.data)
-    a.grad.data += 5
-    np.testing.assert_array_equal(b.grad.data, 1.0)
+    assert not np.shares_memory(a.grad.array, b.grad.array)
+    a.grad.array += 5
+    np.testing.assert_array_equal(b.grad.array, 1.0)
 
 
 def test_the_upstream_gradient_is_not_adopted():
     x = tensor(np.ones(3), requires_grad=True)
     upstream = np.full(3, 7.0)
     PassThrough.apply(x).backward(upstream)
-    assert not np.shares_memory(x.grad.data, upstream)
-    x.grad.data += 1
+    assert not np.shares_memory(x.grad.array, upstream)
+    x.grad.array += 1
     np.testing.assert_array_equal(upstream, 7.0)
 
 
@@ -90,13 +90,13 @@ def test_an_array_the_context_keeps_is_not_adopted():
     x = tensor(np.ones(3), requires_grad=True)
     y = Saved.apply(x).sum()
     y.backward(retain_graph=True)
-    x.grad.data += 1  # must not change what the context keeps for a second backward
+    x.grad.array += 1  # must not change what the context keeps for a second backward
     y.backward()
-    np.testing.assert_array_equal(x.grad.data, 3.0 + 1 + 3.0)
+    np.testing.assert_array_equal(x.grad.array, 3.0 + 1 + 3.0)
 
 
 def test_a_view_is_not_adopted():
     base = tensor(np.ones((2, 3)), requires_grad=True)
     base.reshape(3, 2).sum().backward()  # Reshape.backward returns a view of the ones it made
-    assert base.grad.data.base is None
-    np.testing.assert_array_equal(base.grad.data, 1.0)
+    assert base.grad.array.base is None
+    np.testing.assert_array_equal(base.grad.array, 1.0)

@@ -34,7 +34,7 @@ def test_nested_state_round_trip(tmp_path):
                                   state["optimizer"]["state"][0]["momentum_buffer"])
     fresh = nn.Sequential(nn.Linear(3, 4), nn.Sigmoid(), nn.Linear(4, 2))
     fresh.load_state_dict(back["model"])
-    np.testing.assert_array_equal(fresh[0].weight.data, model[0].weight.data)
+    np.testing.assert_array_equal(fresh[0].weight.array, model[0].weight.array)
 
 
 def test_a_failed_write_leaves_the_previous_file_and_no_temp_file(tmp_path, monkeypatch):

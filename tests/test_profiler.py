@@ -127,7 +127,7 @@ def test_kernels_on_microdls_worker_threads_nest_per_thread(monkeypatch):
     x = tensor(rng.standard_normal((16, 4, 6, 6)).astype(np.float32), requires_grad=True)
     w = tensor(rng.standard_normal((3, 4, 3, 3)).astype(np.float32), requires_grad=True)
 
-    relu_in, relu_out = x.data.reshape(2, -1), np.empty((2, x.data.size // 2), np.float32)
+    relu_in, relu_out = x.array.reshape(2, -1), np.empty((2, x.array.size // 2), np.float32)
 
     def block(i):
         with profiler.record_function("block"):

@@ -47,7 +47,7 @@ class PlainSGD:
     def step(self):
         self.steps += 1
         for p in self.params:
-            p.data -= np.float32(self.param_groups[0]["lr"]) * p.grad.data
+            p.array -= np.float32(self.param_groups[0]["lr"]) * p.grad.array
 
 
 class HalveLR:
@@ -110,7 +110,7 @@ def test_fit_figures_equal_a_hand_written_loop():
         opt.zero_grad()
         out = reference(microdl.from_numpy(xb))
         loss = F.cross_entropy(out, yb)
-        correct += int((out.data.argmax(1) == yb).sum())
+        correct += int((out.array.argmax(1) == yb).sum())
         losses.append(loss.item())
         weights.append(len(yb))
         loss.backward()
@@ -119,7 +119,7 @@ def test_fit_figures_equal_a_hand_written_loop():
     np.testing.assert_allclose(history.train_loss[0], np.average(losses, weights=weights),
                                rtol=1e-6)
     assert history.train_accuracy[0] == correct / 60
-    np.testing.assert_array_equal(model.weight.data, reference.weight.data)
+    np.testing.assert_array_equal(model.weight.array, reference.weight.array)
 
 
 def test_evaluate_matches_a_direct_computation():
@@ -128,7 +128,7 @@ def test_evaluate_matches_a_direct_computation():
     scores = evaluate(model, DataLoader(TensorDataset(x, y), batch_size=40), cross_entropy)
     out = model(microdl.from_numpy(x))
     expected_loss = F.cross_entropy(out, y).item()
-    assert scores["accuracy"] == np.mean(out.data.argmax(1) == y)
+    assert scores["accuracy"] == np.mean(out.array.argmax(1) == y)
     assert scores["loss"] == pytest.approx(expected_loss, rel=1e-6)
 
 
@@ -207,7 +207,7 @@ def test_nan_loss_names_epoch_and_step_and_keeps_parameters_finite():
     assert info.value.epoch == 1 and info.value.step == 4 and math.isnan(info.value.value)
     assert isinstance(info.value, FloatingPointError)
     assert opt.steps == 3, "the NaN loss must not reach optimizer.step()"
-    assert np.all(np.isfinite(model.weight.data))
+    assert np.all(np.isfinite(model.weight.array))
 
 
 def test_divergence_in_a_later_epoch_counts_global_steps():

@@ -37,7 +37,7 @@ class TensorDataset(Dataset):
             raise ValueError("TensorDataset needs at least one array or tensor")
         arrays = []
         for position, t in enumerate(tensors):
-            array = t.data if isinstance(t, Tensor) else np.asarray(t)
+            array = t.array if isinstance(t, Tensor) else np.asarray(t)
             if array.ndim == 0:
                 raise ValueError(f"TensorDataset: argument {position} is a scalar; every "
                                  "argument needs a first (sample) dimension")
@@ -146,7 +146,7 @@ def collate(samples):
     first = samples[0]
     if isinstance(first, (tuple, list)):
         return tuple(collate([s[k] for s in samples]) for k in range(len(first)))
-    stacked = np.stack([s.data if isinstance(s, Tensor) else np.asarray(s) for s in samples])
+    stacked = np.stack([s.array if isinstance(s, Tensor) else np.asarray(s) for s in samples])
     if stacked.dtype.kind in "iu":
         stacked = stacked.astype(np.int64, copy=False)
     return Tensor._wrap(stacked)

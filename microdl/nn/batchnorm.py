@@ -10,7 +10,7 @@ running statistics, or with the batch's when ``track_running_stats=False``.
 
 import numpy as np
 
-from .. import device as _device
+from .. import _device
 from .. import functional as F
 from .module import Module, Parameter
 
@@ -51,8 +51,8 @@ class _BatchNorm(Module):
     def reset_parameters(self):
         self.reset_running_stats()
         if self.affine:
-            _device.fill_(self.weight.data, 1)
-            _device.fill_(self.bias.data, 0)
+            _device.fill_(self.weight.array, 1)
+            _device.fill_(self.bias.array, 0)
 
     def _check_input_dim(self, input):
         raise NotImplementedError

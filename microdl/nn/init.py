@@ -1,6 +1,6 @@
 """Weight initialisation with PyTorch's names and formulas, drawing from microdl's generator.
 
-Each function fills ``tensor.data`` (or a numpy array itself) in place, keeping its dtype, and
+Each function fills ``tensor.array`` (or a numpy array itself) in place, keeping its dtype, and
 returns the tensor. Draws come from ``microdl.random.default_generator()``, so
 ``microdl.manual_seed`` makes them repeat.
 """
@@ -8,13 +8,13 @@ returns the tensor. Draws come from ``microdl.random.default_generator()``, so
 import math
 import warnings
 
-from .. import device as _device
+from .. import _device
 from ..random import default_generator
 from ..tensor import Tensor
 
 
 def _fill(tensor, values):
-    array = tensor.data if isinstance(tensor, Tensor) else tensor
+    array = tensor.array if isinstance(tensor, Tensor) else tensor
     _device.copy_into(array, values)  # a CUDA parameter takes no [...] assignment
     return tensor
 

@@ -11,7 +11,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from .. import device as _device
+from .. import _device
 from ..tensor import Tensor
 
 
@@ -19,7 +19,7 @@ class Parameter(Tensor):
     """A tensor that a Module registers as trainable; requires grad by default."""
 
     def __init__(self, data, requires_grad=True):
-        array = data.data if isinstance(data, Tensor) else np.asarray(data)
+        array = data.array if isinstance(data, Tensor) else np.asarray(data)
         super().__init__(array, requires_grad=requires_grad, dtype=array.dtype)
 
     def __repr__(self):
@@ -86,7 +86,7 @@ class Module:
     def register_buffer(self, name, array):
         """A buffer: saved in state_dict, moved with the module, not trained; may be None."""
         if array is not None and not isinstance(array, np.ndarray):
-            array = np.asarray(array.data if isinstance(array, Tensor) else array)
+            array = np.asarray(array.array if isinstance(array, Tensor) else array)
         self.__dict__.pop(name, None)
         self._buffers[name] = array
 
@@ -174,7 +174,7 @@ class Module:
             if set_to_none or p.grad is None:
                 p.grad = None
             else:
-                _device.fill_(p.grad.data, 0)  # a CUDA grad takes no [...] assignment
+                _device.fill_(p.grad.array, 0)  # a CUDA grad takes no [...] assignment
 
     def to(self, device=None, dtype=None):
         """Move ("cpu", "cuda") and/or cast every floating parameter and buffer, in place:
@@ -189,12 +189,12 @@ class Module:
                 if p is None:
                     continue
                 if dtype is not None and np.issubdtype(p.dtype, np.floating):
-                    p.data = _device.astype(p.data, dtype)
+                    p.array = _device.astype(p.array, dtype)
                     p.grad = None
                 if target is not None:
-                    p.data = _device.move(p.data, target)
+                    p.array = _device.move(p.array, target)
                     if p.grad is not None:
-                        p.grad.data = _device.move(p.grad.data, target)
+                        p.grad.array = _device.move(p.grad.array, target)
             for name, b in module._buffers.items():
                 if b is None or not np.issubdtype(b.dtype, np.floating):
                     continue
@@ -217,7 +217,7 @@ class Module:
             prefix = f"{module_name}." if module_name else ""
             for name, param in module._parameters.items():
                 if param is not None:
-                    state[prefix + name] = _device.host_copy(param.data)
+                    state[prefix + name] = _device.host_copy(param.array)
             for name, buf in module._buffers.items():
                 if buf is not None:
                     state[prefix + name] = _device.host_copy(buf)
@@ -253,8 +253,8 @@ class Module:
             if key not in state_dict:
                 continue
             value = state_dict[key]
-            value = np.asarray(value.data if isinstance(value, Tensor) else value)
-            current = module._parameters[name].data if is_param else module._buffers[name]
+            value = np.asarray(value.array if isinstance(value, Tensor) else value)
+            current = module._parameters[name].array if is_param else module._buffers[name]
             if value.shape != current.shape:
                 errors.append(f"size mismatch for {key}: copying a param with shape "
                               f"{value.shape} from checkpoint, the shape in current model is "
@@ -269,7 +269,7 @@ class Module:
         for key, value in arrays.items():
             module, name, is_param = targets[key]
             if is_param:
-                _device.copy_into(module._parameters[name].data, value)
+                _device.copy_into(module._parameters[name].array, value)
             else:
                 buf = module._buffers[name]
                 module._buffers[name] = _device.move(value.astype(buf.dtype, copy=True),

@@ -5,7 +5,7 @@ from collections import Counter
 
 import numpy as np
 
-from .. import device as _device
+from .. import _device
 from .batchnorm import _BatchNorm
 from .container import Sequential
 from .conv import Conv2d
@@ -20,15 +20,15 @@ def _foldable_layer_types():
 def _fold_into(layer, bn):
     """W' = W * s (per output channel), b' = (b - running_mean) * s + beta,
     s = gamma / sqrt(running_var + eps); exact for an eval-mode BatchNorm."""
-    w = layer.weight.data
+    w = layer.weight.array
     scale = 1.0 / np.sqrt(bn.running_var.astype(np.float64) + bn.eps)
     if bn.weight is not None:
-        scale = scale * bn.weight.data
+        scale = scale * bn.weight.array
     shift = -bn.running_mean.astype(np.float64) * scale
     if bn.bias is not None:
-        shift = shift + bn.bias.data
+        shift = shift + bn.bias.array
     if layer.bias is not None:
-        shift = shift + layer.bias.data.astype(np.float64) * scale
+        shift = shift + layer.bias.array.astype(np.float64) * scale
     shape = (-1,) + (1,) * (w.ndim - 1)
     # New parameters, not writes into the old ones: a weight tied to another layer stays as it is.
     bias = layer.weight if layer.bias is None else layer.bias  # a new bias follows the weight
@@ -73,7 +73,7 @@ def _host_copy(model):
         arrays = [b for b in module._buffers.values() if b is not None]
         for p in module._parameters.values():
             if p is not None:
-                arrays += [p.data] + ([p.grad.data] if p.grad is not None else [])
+                arrays += [p.array] + ([p.grad.array] if p.grad is not None else [])
         for array in arrays:
             if _device.is_device_array(array):
                 memo[id(array)] = _device.host_copy(array)

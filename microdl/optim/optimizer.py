@@ -5,7 +5,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from .. import device as _device
+from .. import _device
 from ..tensor import Tensor
 
 
@@ -69,7 +69,7 @@ class Optimizer:
                 if set_to_none or p.grad is None:
                     p.grad = None
                 else:
-                    _device.fill_(p.grad.data, 0)  # a CUDA grad takes no [...] assignment
+                    _device.fill_(p.grad.array, 0)  # a CUDA grad takes no [...] assignment
 
     def step(self, closure=None):
         raise NotImplementedError(f"{type(self).__name__} does not define step()")

@@ -1,7 +1,7 @@
 """Stochastic gradient descent, exactly as torch.optim.SGD defines it."""
 
 from .. import backend
-from .. import device as _device
+from .. import _device
 from ..autograd import enable_grad
 from .optimizer import Optimizer
 
@@ -45,22 +45,22 @@ class SGD(Optimizer):
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                dev = backend.of(p.data)
-                grad = p.grad.data
+                dev = backend.of(p.array)
+                grad = p.grad.array
                 if group["maximize"]:
                     grad = dev.empty_like(grad)
-                    dev.kernels("elementwise").unary(p.grad.data, grad, "neg")
+                    dev.kernels("elementwise").unary(p.grad.array, grad, "neg")
                 buf, first = None, False
                 if momentum != 0:
                     state = self.state[p]
                     buf = state.get("momentum_buffer")
                     if buf is None:
-                        buf = state["momentum_buffer"] = dev.empty_like(p.data)
+                        buf = state["momentum_buffer"] = dev.empty_like(p.array)
                         first = True
-                    elif type(buf) is not type(p.data):
+                    elif type(buf) is not type(p.array):
                         # the model moved (model.to) since the last step: the buffer follows
                         # its parameter (one type test a step; the kernels take one device)
                         buf = state["momentum_buffer"] = _device.move(buf, dev.name)
-                dev.kernels("optim").sgd_update_(p.data, grad, buf, lr, momentum, dampening,
+                dev.kernels("optim").sgd_update_(p.array, grad, buf, lr, momentum, dampening,
                                                  weight_decay, nesterov, first)
         return loss

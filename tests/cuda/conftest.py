@@ -85,7 +85,7 @@ def strict_simulator(monkeypatch):
         # (kernels write through here too: the test is kept to two cheap checks)
         if index is Ellipsis or (type(index) is tuple and any(i is Ellipsis for i in index)):
             raise IndexError("a real DeviceNDArray takes no Ellipsis index (numba's dummyarray "
-                             "fails on it): fill or copy through microdl.device instead")
+                             "fails on it): fill or copy through microdl._device instead")
         return assign(self, index, value)
 
     monkeypatch.setattr(FakeCUDAArray, "__setitem__", strict_setitem)

@@ -12,7 +12,7 @@ import microdl
 import microdl.functional as F
 import microdl.nn as nn
 from microdl import autograd, optim
-from microdl.device import SAME_DEVICE
+from microdl._device import SAME_DEVICE
 
 
 def test_tensors_move_and_read_back(rng):
@@ -23,7 +23,7 @@ def test_tensors_move_and_read_back(rng):
     np.testing.assert_array_equal(t.numpy(), a)
     np.testing.assert_array_equal(np.asarray(t), a)
     back = t.to("cpu")
-    assert back.device == "cpu" and isinstance(back.data, np.ndarray)
+    assert back.device == "cpu" and isinstance(back.array, np.ndarray)
     np.testing.assert_array_equal(back.numpy(), a)
     assert t.cuda() is t and t.to("cuda:0") is t
     assert t.cpu().device == "cpu"
@@ -90,7 +90,7 @@ def test_module_to_moves_parameters_in_place_and_state_dict_reads_back(rng):
         np.testing.assert_array_equal(value, state[key])
     opt2 = optim.SGD(other.parameters(), lr=0.1, momentum=0.9)
     opt2.load_state_dict(opt_state)
-    assert all(microdl.device.is_device_array(v) for s in opt2.state.values() for v in s.values())
+    assert all(microdl._device.is_device_array(v) for s in opt2.state.values() for v in s.values())
     model.to("cpu")
     assert all(p.device == "cpu" for p in model.parameters())
     model(microdl.tensor(x.numpy())).sum().backward()
@@ -174,9 +174,9 @@ def test_batchnorm_resets_and_init_fill_cuda_arrays(rng):
     for p in bn.parameters():
         nn.init.normal_(p)
     bn.reset_parameters()
-    assert microdl.device.is_device_array(bn.running_mean)
-    np.testing.assert_array_equal(microdl.device.host(bn.running_mean), np.zeros(3))
-    np.testing.assert_array_equal(microdl.device.host(bn.running_var), np.ones(3))
+    assert microdl._device.is_device_array(bn.running_mean)
+    np.testing.assert_array_equal(microdl._device.host(bn.running_mean), np.zeros(3))
+    np.testing.assert_array_equal(microdl._device.host(bn.running_var), np.ones(3))
     assert int(bn.num_batches_tracked) == 0
     np.testing.assert_array_equal(bn.weight.detach().numpy(), np.ones(3))
     np.testing.assert_array_equal(bn.bias.detach().numpy(), np.zeros(3))
@@ -289,7 +289,7 @@ def test_sgd_momentum_follows_its_parameter_across_devices(moves, rng):
             model(microdl.tensor(x, device=device)).sum().backward()
             opt.step()
             for p in model.parameters():
-                assert opt.state[p]["momentum_buffer"].__class__ is p.data.__class__
+                assert opt.state[p]["momentum_buffer"].__class__ is p.array.__class__
         return [p.detach().numpy() for p in model.parameters()]
 
     for got, expected in zip(train(moves), train(["cpu"] * len(moves))):

@@ -15,7 +15,7 @@ def make_data(n=10, features=3):
 
 
 def batches(loader):
-    return [(xb.data.copy(), yb.data.copy()) for xb, yb in loader]
+    return [(xb.array.copy(), yb.array.copy()) for xb, yb in loader]
 
 
 class SquaresDataset(Dataset):
@@ -38,7 +38,7 @@ def test_tensor_dataset_items_and_length():
     ds = TensorDataset(x, microdl.tensor(y))
     assert len(ds) == 10
     xi, yi = ds[3]
-    np.testing.assert_array_equal(xi.data, x[3])
+    np.testing.assert_array_equal(xi.array, x[3])
     assert yi.item() == y[3]
 
 
@@ -175,9 +175,9 @@ def test_the_permutation_is_drawn_when_iteration_starts():
     microdl.manual_seed(0)
     it = iter(loader)
     microdl.manual_seed(99)  # reseeding after iter() must not change this epoch's order
-    first = next(it)[0].data.copy()
+    first = next(it)[0].array.copy()
     microdl.manual_seed(0)
-    np.testing.assert_array_equal(next(iter(loader))[0].data, first)
+    np.testing.assert_array_equal(next(iter(loader))[0].array, first)
 
 
 # ---- DataLoader: generic datasets and errors ------------------------------------------------

@@ -29,8 +29,8 @@ def _pair(torch, kind, channels, options, rng):
     ours = getattr(nn, kind)(channels, **options)
     theirs = getattr(torch.nn, kind)(channels, **options)
     if ours.affine:
-        ours.weight.data[...] = rng.uniform(0.5, 1.5, channels)
-        ours.bias.data[...] = rng.standard_normal(channels)
+        ours.weight.array[...] = rng.uniform(0.5, 1.5, channels)
+        ours.bias.array[...] = rng.standard_normal(channels)
     theirs.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in
                             ours.state_dict().items()})
     return ours, theirs
@@ -97,12 +97,12 @@ def _compare_with_pytorch(kind, shape, options):
             ours.eval()
             theirs.eval()
         xo, xt, yo, yt = _step(torch, ours, theirs, x, g)
-        np.testing.assert_allclose(yo.data, yt.detach().numpy(), rtol=1e-4, atol=1e-5)
-        np.testing.assert_allclose(xo.grad.data, xt.grad.numpy(), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(yo.array, yt.detach().numpy(), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(xo.grad.array, xt.grad.numpy(), rtol=1e-4, atol=1e-5)
         if ours.affine:
-            np.testing.assert_allclose(ours.weight.grad.data, theirs.weight.grad.numpy(),
+            np.testing.assert_allclose(ours.weight.grad.array, theirs.weight.grad.numpy(),
                                        rtol=1e-4, atol=1e-4)
-            np.testing.assert_allclose(ours.bias.grad.data, theirs.bias.grad.numpy(),
+            np.testing.assert_allclose(ours.bias.grad.array, theirs.bias.grad.numpy(),
                                        rtol=1e-4, atol=1e-4)
         _assert_same_state(ours, theirs, rtol=1e-5)
         assert yo.dtype == np.float32
@@ -119,8 +119,8 @@ def test_float64_module_matches_pytorch(kernel_set):
     g = rng.standard_normal(x.shape)
     xo, xt, yo, yt = _step(torch, ours, theirs, x, g)
     assert yo.dtype == np.float64
-    np.testing.assert_allclose(yo.data, yt.detach().numpy(), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(xo.grad.data, xt.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(yo.array, yt.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(xo.grad.array, xt.grad.numpy(), rtol=1e-10, atol=1e-12)
     _assert_same_state(ours, theirs, rtol=1e-12)
 
 
@@ -142,22 +142,22 @@ def test_reset_running_stats_and_parameters(rng):
     bn = nn.BatchNorm1d(4)
     for _ in range(3):
         bn(microdl.tensor(rng.standard_normal((10, 4)).astype(np.float32) + 2))
-    bn.weight.data[...] = 3
+    bn.weight.array[...] = 3
     assert int(bn.num_batches_tracked) == 3 and bn.running_mean.any()
     bn.reset_running_stats()
     np.testing.assert_array_equal(bn.running_mean, 0)
     np.testing.assert_array_equal(bn.running_var, 1)
     assert int(bn.num_batches_tracked) == 0
-    np.testing.assert_array_equal(bn.weight.data, 3)
+    np.testing.assert_array_equal(bn.weight.array, 3)
     bn.reset_parameters()
-    np.testing.assert_array_equal(bn.weight.data, 1)
-    np.testing.assert_array_equal(bn.bias.data, 0)
+    np.testing.assert_array_equal(bn.weight.array, 1)
+    np.testing.assert_array_equal(bn.bias.array, 0)
 
 
 def test_untracked_module_uses_batch_stats_in_eval(rng):
     bn = nn.BatchNorm1d(3, track_running_stats=False).eval()
     x = rng.standard_normal((20, 3)).astype(np.float32) * 4 + 1
-    y = bn(microdl.tensor(x)).data
+    y = bn(microdl.tensor(x)).array
     np.testing.assert_allclose(y.mean(axis=0), 0, atol=1e-5)
     np.testing.assert_allclose(y.var(axis=0), 1, rtol=1e-3)
 
@@ -173,7 +173,7 @@ def test_errors_use_pytorch_wording():
                                          r"training, got input size \[1, 4\]"):
         nn.BatchNorm1d(4)(microdl.tensor(np.zeros((1, 4), np.float32)))
     y = nn.BatchNorm2d(2)(microdl.tensor(np.arange(8, dtype=np.float32).reshape(1, 2, 2, 2)))
-    assert np.isfinite(y.data).all()
+    assert np.isfinite(y.array).all()
     assert nn.BatchNorm1d(4).eval()(microdl.tensor(np.ones((1, 4), np.float32))).shape == (1, 4)
 
 
@@ -185,7 +185,7 @@ def test_state_dict_round_trip_with_pytorch():
     ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
     _assert_same_state(ours, theirs, rtol=0)
     x = np.random.default_rng(0).standard_normal((7, 5)).astype(np.float32)
-    np.testing.assert_allclose(ours(microdl.tensor(x)).data,
+    np.testing.assert_allclose(ours(microdl.tensor(x)).array,
                                theirs(torch.from_numpy(x)).detach().numpy(), rtol=1e-5,
                                atol=1e-6)
     assert int(ours.num_batches_tracked) == 2 == int(theirs.num_batches_tracked)
@@ -205,8 +205,8 @@ def test_fold_batchnorm_after_linear(rng):
                           nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3, affine=False)))
     for m in model.modules():
         if isinstance(m, nn.BatchNorm1d) and m.affine:
-            m.weight.data[...] = rng.uniform(0.5, 2, m.num_features)
-            m.bias.data[...] = rng.standard_normal(m.num_features)
+            m.weight.array[...] = rng.uniform(0.5, 2, m.num_features)
+            m.bias.array[...] = rng.standard_normal(m.num_features)
     x = rng.standard_normal((32, 6)).astype(np.float32)
     _trained(model, x)
     before = {k: v.copy() for k, v in model.state_dict().items()}
@@ -217,7 +217,7 @@ def test_fold_batchnorm_after_linear(rng):
     for key, value in model.state_dict().items():
         np.testing.assert_array_equal(value, before[key])
     with microdl.no_grad():
-        np.testing.assert_allclose(folded(microdl.tensor(x)).data, model(microdl.tensor(x)).data,
+        np.testing.assert_allclose(folded(microdl.tensor(x)).array, model(microdl.tensor(x)).array,
                                    rtol=1e-5, atol=1e-5)
 
 
@@ -239,7 +239,7 @@ def test_fold_batchnorm_keeps_layers_and_weights_used_elsewhere_as_they_were(rng
     model = nn.Sequential(shared, nn.BatchNorm1d(3), shared, tied_a, nn.BatchNorm1d(3), tied_b)
     for m in model.modules():
         if isinstance(m, nn.BatchNorm1d):
-            m.weight.data[...] = rng.uniform(0.5, 2, 3)
+            m.weight.array[...] = rng.uniform(0.5, 2, 3)
     x = rng.standard_normal((16, 3)).astype(np.float32)
     _trained(model, x)
     folded = nn.utils.fold_batchnorm(model)
@@ -253,7 +253,7 @@ def test_fold_batchnorm_keeps_layers_and_weights_used_elsewhere_as_they_were(rng
     assert refolded[0].weight.requires_grad and not refolded[0].bias.requires_grad
     assert refolded[2].bias.requires_grad  # a new bias follows its layer's weight
     with microdl.no_grad():
-        np.testing.assert_allclose(folded(microdl.tensor(x)).data, model(microdl.tensor(x)).data,
+        np.testing.assert_allclose(folded(microdl.tensor(x)).array, model(microdl.tensor(x)).array,
                                    rtol=1e-5, atol=1e-5)
 
 
@@ -265,14 +265,14 @@ def test_fold_batchnorm_after_conv2d(rng):
                           nn.Conv2d(4, 3, 3, bias=False), nn.BatchNorm2d(3))
     for m in model.modules():
         if isinstance(m, nn.BatchNorm2d):
-            m.weight.data[...] = rng.uniform(0.5, 2, m.num_features)
-            m.bias.data[...] = rng.standard_normal(m.num_features)
+            m.weight.array[...] = rng.uniform(0.5, 2, m.num_features)
+            m.bias.array[...] = rng.standard_normal(m.num_features)
     x = rng.standard_normal((4, 2, 6, 6)).astype(np.float32)
     _trained(model, x)
     folded = nn.utils.fold_batchnorm(model)
     assert isinstance(folded[1], nn.Identity) and isinstance(folded[4], nn.Identity)
     with microdl.no_grad():
-        np.testing.assert_allclose(folded(microdl.tensor(x)).data, model(microdl.tensor(x)).data,
+        np.testing.assert_allclose(folded(microdl.tensor(x)).array, model(microdl.tensor(x)).array,
                                    rtol=1e-5, atol=1e-5)
 
 
@@ -293,13 +293,13 @@ def test_sequential_fuses_batchnorm_then_relu_with_the_same_numbers(bn, shape, t
     y_fused = fused(xs[0])
     y_plain = plain[1](plain[0](xs[1]))
     assert y_fused._node.ctx.saved_arrays[-1] is not None  # the fused op ran (it keeps y)
-    np.testing.assert_allclose(y_fused.data, y_plain.data, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(y_fused.array, y_plain.array, rtol=1e-6, atol=1e-6)
     y_fused.backward(g)
     y_plain.backward(g)
-    np.testing.assert_allclose(xs[0].grad.data, xs[1].grad.data, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(xs[0].grad.array, xs[1].grad.array, rtol=1e-5, atol=1e-6)
     for mine, theirs in zip(fused[0].parameters(), plain[0].parameters()):
-        np.testing.assert_allclose(mine.grad.data, theirs.grad.data, rtol=1e-5, atol=1e-5)
-    np.testing.assert_array_equal(fused[0].running_mean.data, plain[0].running_mean.data)
+        np.testing.assert_allclose(mine.grad.array, theirs.grad.array, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(fused[0].running_mean, plain[0].running_mean)
 
 
 def test_sequential_does_not_fuse_a_relu_that_is_not_next():

@@ -30,7 +30,7 @@ def test_conv2d_state_dict_repr_and_output_match_torch(config, rng):
     assert repr(mine) == repr(theirs)
     theirs.load_state_dict({k: torch.tensor(v) for k, v in state.items()})
     x = rng.standard_normal((2, config["in_channels"], 9, 8)).astype(np.float32)
-    np.testing.assert_allclose(mine(tensor(x)).data, theirs(torch.tensor(x)).detach().numpy(),
+    np.testing.assert_allclose(mine(tensor(x)).array, theirs(torch.tensor(x)).detach().numpy(),
                                rtol=1e-4, atol=1e-5)
 
 
@@ -38,19 +38,19 @@ def test_conv2d_default_init_is_kaiming_uniform_with_a_sqrt5():
     microdl.manual_seed(0)
     conv = nn.Conv2d(16, 32, 3)
     bound = 1 / math.sqrt(16 * 9)  # gain sqrt(2 / (1 + 5)) * sqrt(3 / fan_in)
-    for p in (conv.weight.data, conv.bias.data):
+    for p in (conv.weight.array, conv.bias.array):
         assert p.dtype == np.float32
         assert np.abs(p).max() <= bound and np.abs(p).max() > 0.9 * bound
-    assert abs(conv.weight.data.std() - bound / math.sqrt(3)) < 0.05 * bound
+    assert abs(conv.weight.array.std() - bound / math.sqrt(3)) < 0.05 * bound
     microdl.manual_seed(0)
-    np.testing.assert_array_equal(nn.Conv2d(16, 32, 3).weight.data, conv.weight.data)
+    np.testing.assert_array_equal(nn.Conv2d(16, 32, 3).weight.array, conv.weight.array)
 
 
 def test_conv2d_trains_weight_and_bias():
     conv = nn.Conv2d(2, 3, 3, padding=1)
     conv(tensor(np.ones((1, 2, 4, 4), np.float32))).sum().backward()
     assert conv.weight.grad.shape == (3, 2, 3, 3)
-    np.testing.assert_allclose(conv.bias.grad.data, 16.0)
+    np.testing.assert_allclose(conv.bias.grad.array, 16.0)
 
 
 def test_conv2d_constructor_errors():
@@ -69,7 +69,7 @@ def test_pool_modules_match_functional_and_torch(name, rng):
     mine, theirs = getattr(nn, name)(3, stride=2, padding=1), getattr(torch.nn, name)(3, 2, 1)
     assert mine.state_dict() == {} and mine.stride == 2
     assert getattr(nn, name)(2).stride == 2
-    np.testing.assert_allclose(mine(tensor(x)).data, theirs(torch.tensor(x)).numpy(),
+    np.testing.assert_allclose(mine(tensor(x)).array, theirs(torch.tensor(x)).numpy(),
                                rtol=1e-6, atol=1e-6)
     assert repr(mine) == f"{name}(kernel_size=3, stride=2, padding=1)"
 

@@ -16,13 +16,13 @@ def param(*shape):
 def test_kaiming_and_xavier_spreads():
     microdl.manual_seed(0)
     w = nn.init.kaiming_normal_(param(256, 512), nonlinearity="relu")
-    assert w.data.std() == pytest.approx(math.sqrt(2 / 512), rel=0.02)
+    assert w.array.std() == pytest.approx(math.sqrt(2 / 512), rel=0.02)
     w = nn.init.xavier_uniform_(param(300, 200))
     bound = math.sqrt(6 / 500)
-    assert np.abs(w.data).max() <= bound and w.data.std() == pytest.approx(bound / math.sqrt(3),
+    assert np.abs(w.array).max() <= bound and w.array.std() == pytest.approx(bound / math.sqrt(3),
                                                                             rel=0.03)
     w = nn.init.kaiming_uniform_(param(64, 32, 3, 3), a=math.sqrt(5))
-    assert np.abs(w.data).max() <= 1 / math.sqrt(32 * 9)
+    assert np.abs(w.array).max() <= 1 / math.sqrt(32 * 9)
     assert w.dtype == np.float32
 
 
@@ -36,33 +36,33 @@ def test_gains_and_errors():
 
 
 def test_constant_fills():
-    assert np.all(nn.init.ones_(param(3)).data == 1)
-    assert np.all(nn.init.constant_(param(3), 0.5).data == 0.5)
+    assert np.all(nn.init.ones_(param(3)).array == 1)
+    assert np.all(nn.init.constant_(param(3), 0.5).array == 0.5)
 
 
 def test_uniform_and_normal_statistics_dtype_and_seed():
     microdl.manual_seed(3)
     w = nn.init.uniform_(param(400, 500), -2.0, 4.0)
-    assert w.data.min() >= -2 and w.data.max() < 4 and w.dtype == np.float32
-    assert w.data.mean() == pytest.approx(1.0, abs=0.01)
-    assert w.data.std() == pytest.approx(6 / math.sqrt(12), rel=0.01)
+    assert w.array.min() >= -2 and w.array.max() < 4 and w.dtype == np.float32
+    assert w.array.mean() == pytest.approx(1.0, abs=0.01)
+    assert w.array.std() == pytest.approx(6 / math.sqrt(12), rel=0.01)
     w = nn.init.normal_(nn.Parameter(np.zeros((400, 500))), 0.5, 2.0)
     assert w.dtype == np.float64
-    assert w.data.mean() == pytest.approx(0.5, abs=0.01)
-    assert w.data.std() == pytest.approx(2.0, rel=0.01)
+    assert w.array.mean() == pytest.approx(0.5, abs=0.01)
+    assert w.array.std() == pytest.approx(2.0, rel=0.01)
     microdl.manual_seed(11)
-    a = nn.init.normal_(param(7, 3)).data.copy()
+    a = nn.init.normal_(param(7, 3)).array.copy()
     microdl.manual_seed(11)
-    np.testing.assert_array_equal(nn.init.normal_(param(7, 3)).data, a)
+    np.testing.assert_array_equal(nn.init.normal_(param(7, 3)).array, a)
 
 
 def test_fills_in_place_and_returns_the_same_tensor():
     p = param(4, 3)
-    array = p.data
-    assert nn.init.kaiming_uniform_(p) is p and p.data is array
+    array = p.array
+    assert nn.init.kaiming_uniform_(p) is p and p.array is array
     raw = np.zeros((3, 2), np.float32)
     assert nn.init.constant_(raw, 2.5) is raw and np.all(raw == 2.5)
-    assert np.all(nn.init.zeros_(nn.init.ones_(param(2))).data == 0)
+    assert np.all(nn.init.zeros_(nn.init.ones_(param(2))).array == 0)
 
 
 @pytest.mark.parametrize("shape", [(30, 20), (16, 8, 3, 3), (5, 7, 2)])
@@ -87,10 +87,10 @@ def test_kaiming_modes_and_the_linear_default():
     microdl.manual_seed(0)
     w = nn.init.kaiming_uniform_(param(200, 800), mode="fan_out", nonlinearity="relu")
     bound = math.sqrt(2) * math.sqrt(3 / 200)
-    assert np.abs(w.data).max() <= bound
-    assert w.data.std() == pytest.approx(bound / math.sqrt(3), rel=0.02)
+    assert np.abs(w.array).max() <= bound
+    assert w.array.std() == pytest.approx(bound / math.sqrt(3), rel=0.02)
     w = nn.init.xavier_normal_(param(300, 500), gain=2.0)
-    assert w.data.std() == pytest.approx(2.0 * math.sqrt(2 / 800), rel=0.02)
+    assert w.array.std() == pytest.approx(2.0 * math.sqrt(2 / 800), rel=0.02)
     # Linear's default: a = sqrt(5) gives exactly U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
     gain = nn.init.calculate_gain("leaky_relu", math.sqrt(5))
     assert gain * math.sqrt(3 / 64) == pytest.approx(1 / math.sqrt(64), rel=1e-12)

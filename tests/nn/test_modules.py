@@ -35,12 +35,12 @@ def test_linear_default_init_statistics():
     microdl.manual_seed(0)
     layer = nn.Linear(1000, 400)
     bound = 1 / np.sqrt(1000)
-    w = layer.weight.data.astype(np.float64)
+    w = layer.weight.array.astype(np.float64)
     # U(-b, b): mean 0, standard deviation b / sqrt(3), every value inside the interval.
     assert abs(w.mean()) < 0.01 * bound
     assert w.std() == pytest.approx(bound / np.sqrt(3), rel=0.01)
     assert np.abs(w).max() <= bound and np.abs(w).max() > 0.999 * bound
-    b = layer.bias.data.astype(np.float64)
+    b = layer.bias.array.astype(np.float64)
     assert np.abs(b).max() <= bound and b.std() == pytest.approx(bound / np.sqrt(3), rel=0.15)
     assert nn.Linear(3, 2, dtype=np.float64).weight.dtype == np.float64
 
@@ -49,13 +49,13 @@ def test_linear_forward_and_no_bias():
     microdl.manual_seed(3)
     layer = nn.Linear(4, 3)
     x = np.random.default_rng(0).random((5, 4), dtype=np.float32)
-    np.testing.assert_allclose(layer(microdl.tensor(x)).data,
-                               x @ layer.weight.data.T + layer.bias.data, rtol=1e-6)
+    np.testing.assert_allclose(layer(microdl.tensor(x)).array,
+                               x @ layer.weight.array.T + layer.bias.array, rtol=1e-6)
     plain = nn.Linear(4, 3, bias=False)
     assert [n for n, _ in plain.named_parameters()] == ["weight"]
     assert list(plain.state_dict()) == ["weight"]
     assert repr(plain) == "Linear(in_features=4, out_features=3, bias=False)"
-    np.testing.assert_allclose(plain(microdl.tensor(x)).data, x @ plain.weight.data.T,
+    np.testing.assert_allclose(plain(microdl.tensor(x)).array, x @ plain.weight.array.T,
                                rtol=1e-6)
 
 
@@ -65,16 +65,16 @@ def test_linear_default_init_bounds_and_shapes():
     assert layer.weight.shape == (30, 400) and layer.bias.shape == (30,)
     bound = 1 / np.sqrt(400)
     for p in (layer.weight, layer.bias):
-        assert p.dtype == np.float32 and np.abs(p.data).max() <= bound
-    assert np.abs(layer.weight.data).max() > 0.9 * bound  # uniform fills the interval
+        assert p.dtype == np.float32 and np.abs(p.array).max() <= bound
+    assert np.abs(layer.weight.array).max() > 0.9 * bound  # uniform fills the interval
     assert nn.Linear(3, 2, bias=False).bias is None
 
 
 def test_seeded_init_repeats():
     microdl.manual_seed(7)
-    a = nn.Linear(5, 5).weight.data.copy()
+    a = nn.Linear(5, 5).weight.array.copy()
     microdl.manual_seed(7)
-    np.testing.assert_array_equal(nn.Linear(5, 5).weight.data, a)
+    np.testing.assert_array_equal(nn.Linear(5, 5).weight.array, a)
 
 
 def test_sequential_names_and_state_dict_keys_match_pytorch():
@@ -104,7 +104,7 @@ def test_sequential_indexing_iteration_append_and_ordered_dict():
     named = nn.Sequential(OrderedDict([("fc", nn.Linear(3, 2)), ("act", nn.Tanh())]))
     assert list(named.state_dict()) == ["fc.weight", "fc.bias"] and named.fc is named[0]
     x = microdl.tensor(np.ones((2, 3), np.float32))
-    np.testing.assert_allclose(named(x).data, np.tanh(named.fc(x).data), rtol=1e-6)
+    np.testing.assert_allclose(named(x).array, np.tanh(named.fc(x).array), rtol=1e-6)
     with pytest.raises(TypeError, match="is not a Module subclass"):
         nn.Sequential(nn.ReLU(), lambda t: t)
 
@@ -127,7 +127,7 @@ def test_nested_names_match_pytorch():
     x = np.random.default_rng(0).random((4, 3, 4), dtype=np.float32)
     ours.eval()
     theirs.eval()
-    np.testing.assert_allclose(ours(microdl.tensor(x)).data,
+    np.testing.assert_allclose(ours(microdl.tensor(x)).array,
                                theirs(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
@@ -163,11 +163,11 @@ def test_activation_and_shape_modules_forward_and_backward_match_pytorch(name, a
     theirs_in = torch.tensor(x, requires_grad=True)
     ref = getattr(torch.nn, name)(*args)(theirs_in)
     assert out.shape == tuple(ref.shape)
-    np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out.array, ref.detach().numpy(), rtol=1e-5, atol=1e-6)
     flat_weights = weights.reshape(out.shape)
     (out * microdl.tensor(flat_weights)).sum().backward()
     (ref * torch.tensor(flat_weights)).sum().backward()
-    np.testing.assert_allclose(ours_in.grad.data, theirs_in.grad.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ours_in.grad.array, theirs_in.grad.numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_dropout_scaling_is_seeded_and_unbiased():
@@ -176,17 +176,17 @@ def test_dropout_scaling_is_seeded_and_unbiased():
     microdl.manual_seed(5)
     y = drop(x)
     microdl.manual_seed(5)
-    np.testing.assert_array_equal(drop(x).data, y.data)  # the same seed, the same mask
-    kept = y.data != 0
-    np.testing.assert_allclose(y.data[kept], 3.0 / 0.7, rtol=1e-6)
+    np.testing.assert_array_equal(drop(x).array, y.array)  # the same seed, the same mask
+    kept = y.array != 0
+    np.testing.assert_allclose(y.array[kept], 3.0 / 0.7, rtol=1e-6)
     assert kept.mean() == pytest.approx(0.7, abs=0.01)
-    assert y.data.mean() == pytest.approx(3.0, rel=0.02)  # E[y] = x
+    assert y.array.mean() == pytest.approx(3.0, rel=0.02)  # E[y] = x
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.data, kept / np.float32(0.7), rtol=1e-6)
+    np.testing.assert_allclose(x.grad.array, kept / np.float32(0.7), rtol=1e-6)
     drop.eval()
     assert drop(x) is x
-    assert not nn.Dropout(1.0)(x).data.any()
-    np.testing.assert_array_equal(nn.Dropout(0.0)(x).data, x.data)
+    assert not nn.Dropout(1.0)(x).array.any()
+    np.testing.assert_array_equal(nn.Dropout(0.0)(x).array, x.array)
     for p in (-0.1, 1.5):
         with pytest.raises(ValueError, match="dropout probability has to be between 0 and 1, "
                                              f"but got {p}"):
@@ -197,10 +197,10 @@ def test_state_dict_round_trip_and_copies():
     a, b = mlp((6, 5, 4)), mlp((6, 5, 4))
     state = a.state_dict()
     state["0.weight"][...] = 0  # a copy: the model is untouched
-    assert np.abs(a[0].weight.data).sum() > 0
+    assert np.abs(a[0].weight.array).sum() > 0
     b.load_state_dict(a.state_dict())
     for (name, p), (_, q) in zip(a.named_parameters(), b.named_parameters()):
-        np.testing.assert_array_equal(p.data, q.data, err_msg=name)
+        np.testing.assert_array_equal(p.array, q.array, err_msg=name)
 
 
 def test_load_state_dict_errors_name_the_keys_and_shapes():
@@ -220,30 +220,30 @@ def test_load_state_dict_errors_name_the_keys_and_shapes():
     assert result.missing_keys == ["0.bias"] and result.unexpected_keys == ["9.weight"]
     bad = model.state_dict()
     bad["2.weight"] = np.zeros((5, 5))
-    before = model[0].weight.data.copy()
+    before = model[0].weight.array.copy()
     bad["0.weight"] = np.ones((5, 6))
     with pytest.raises(RuntimeError, match=r"size mismatch for 2.weight: copying a param with "
                                            r"shape \(5, 5\)"):
         model.load_state_dict(bad)
-    np.testing.assert_array_equal(model[0].weight.data, before)  # nothing half-loaded
+    np.testing.assert_array_equal(model[0].weight.array, before)  # nothing half-loaded
     text = model.state_dict()
     text["0.weight"] = np.ones((5, 6))
     text["2.weight"] = np.full((4, 5), "x")  # the right shape, but not numbers
     with pytest.raises(RuntimeError, match=r"dtype mismatch for 2.weight: cannot copy an "
                                            r"array of dtype <U1 into one of dtype float32"):
         model.load_state_dict(text)
-    np.testing.assert_array_equal(model[0].weight.data, before)
+    np.testing.assert_array_equal(model[0].weight.array, before)
 
 
 def test_train_eval_is_recursive_and_dropout_follows_it():
     model = nn.Sequential(nn.Linear(10, 10), nn.Sequential(nn.Dropout(0.5)))
     x = microdl.tensor(np.ones((200, 10), np.float32))
     microdl.manual_seed(1)
-    y = model[1](x).data
+    y = model[1](x).array
     assert set(np.unique(y)) == {0.0, 2.0}
     model.eval()
     assert not model[1][0].training
-    np.testing.assert_array_equal(model[1](x).data, x.data)
+    np.testing.assert_array_equal(model[1](x).array, x.array)
 
 
 def test_zero_grad_and_parameters():
@@ -268,10 +268,10 @@ def test_losses_match_pytorch(reduction):
         x = microdl.tensor(logits, requires_grad=True)
         tx = torch.tensor(logits, requires_grad=True)
         out, ref = ours(x, y), theirs(tx, torch.tensor(y))
-        np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(out.array, ref.detach().numpy(), rtol=1e-5, atol=1e-6)
         out.sum().backward()
         ref.sum().backward()
-        np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(x.grad.array, tx.grad.numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_losses_as_modules():
@@ -318,10 +318,10 @@ def test_mlp_training_steps_match_pytorch(options, kernel_set):
         ref.backward()
         np.testing.assert_allclose(loss.item(), ref.item(), rtol=1e-5)
         for (name, p), q in zip(ours.named_parameters(), theirs.parameters()):
-            np.testing.assert_allclose(p.grad.data, q.grad.numpy(), rtol=1e-4, atol=1e-6,
+            np.testing.assert_allclose(p.grad.array, q.grad.numpy(), rtol=1e-4, atol=1e-6,
                                        err_msg=f"step {step} grad {name}")
         opt.step()
         ref_opt.step()
         for (name, p), q in zip(ours.named_parameters(), theirs.parameters()):
-            np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-5, atol=1e-5,
+            np.testing.assert_allclose(p.array, q.detach().numpy(), rtol=1e-5, atol=1e-5,
                                        err_msg=f"step {step} {name}")

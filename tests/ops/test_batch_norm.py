@@ -47,7 +47,7 @@ def test_training_values_and_running_stats_in_place(dtype, kernel_set, rng):
     var = x.astype(np.float64).var(axis=(0, 2, 3))
     expected = (x - mean[:, None, None]) / np.sqrt(var[:, None, None] + 1e-5)
     tol = 1e-5 if dtype == np.float32 else 1e-12
-    np.testing.assert_allclose(y.data, expected, rtol=tol, atol=tol)
+    np.testing.assert_allclose(y.array, expected, rtol=tol, atol=tol)
     np.testing.assert_allclose(rm, 0.25 * mean, rtol=tol)
     np.testing.assert_allclose(rv, 0.75 + 0.25 * var * 32 / 31, rtol=tol)
     assert id(rm) == rm_id and id(rv) == rv_id and rm.dtype == dtype
@@ -58,7 +58,7 @@ def test_eval_uses_running_stats(kernel_set, rng):
     rm, rv = np.array([1, 2, 3], np.float32), np.array([4, 1, 0.25], np.float32)
     w, b = np.array([1, 2, 3], np.float32), np.array([0, 1, -1], np.float32)
     y = F.batch_norm(x, rm, rv, microdl.tensor(w), microdl.tensor(b), training=False, eps=0.0)
-    np.testing.assert_allclose(y.data, (x - rm) / np.sqrt(rv) * w + b, rtol=1e-6)
+    np.testing.assert_allclose(y.array, (x - rm) / np.sqrt(rv) * w + b, rtol=1e-6)
     np.testing.assert_array_equal(rm, [1, 2, 3])
 
 
@@ -87,12 +87,12 @@ def test_non_contiguous_input_and_gradient(kernel_set, rng):
     x = _leaf(np.ascontiguousarray(base.transpose(0, 2, 1, 3)))
     y = F.batch_norm(microdl.tensor(base).transpose(0, 2, 1, 3), None, None, training=True)
     expected = F.batch_norm(x, None, None, training=True)
-    np.testing.assert_allclose(y.data, expected.data, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(y.array, expected.array, rtol=1e-12, atol=1e-12)
     g = rng.standard_normal((5, 4, 3, 2)).transpose(2, 1, 0, 3)   # non-contiguous upstream
     expected.backward(g)
-    x2 = _leaf(x.data.copy())
+    x2 = _leaf(x.array.copy())
     F.batch_norm(x2, None, None, training=True).backward(np.ascontiguousarray(g))
-    np.testing.assert_allclose(x.grad.data, x2.grad.data, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(x.grad.array, x2.grad.array, rtol=1e-12, atol=1e-12)
 
 
 def test_functional_momentum_none_gets_a_clear_error():
@@ -111,7 +111,7 @@ def test_batch_norm_relu_gradcheck(shape, training, kernel_set):
     b = microdl.tensor(rng.standard_normal(shape[1]) * 0.3, requires_grad=True)
     rm, rv = rng.standard_normal(shape[1]), rng.uniform(0.5, 2, shape[1])
     out = F.batch_norm_relu(x, rm.copy(), rv.copy(), w, b, training=training)
-    assert (out.data == 0).any() and (out.data > 0).any()  # both sides of the kink are tried
+    assert (out.array == 0).any() and (out.array > 0).any()  # both sides of the kink are tried
     assert microdl.gradcheck(
         lambda x, w, b: F.batch_norm_relu(x, rm.copy(), rv.copy(), w, b, training=training),
         [x, w, b])

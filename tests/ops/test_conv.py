@@ -94,27 +94,27 @@ def test_conv2d_matches_torch(stride, padding, dilation, groups, kernel, conv_ke
     y = F.conv2d(x, w, b, stride, padding, dilation, groups)
     g = rng.standard_normal(y.shape).astype(np.float32)
     y.backward(g)
-    tx, tw, tb = (torch.tensor(t.data, requires_grad=True) for t in (x, w, b))
+    tx, tw, tb = (torch.tensor(t.array, requires_grad=True) for t in (x, w, b))
     ty = torch.nn.functional.conv2d(tx, tw, tb, stride, padding, dilation, groups)
     ty.backward(torch.tensor(g))
-    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(y.array, ty.detach().numpy(), rtol=1e-4, atol=1e-4)
     for mine, theirs in ((x, tx), (w, tw), (b, tb)):
-        np.testing.assert_allclose(mine.grad.data, theirs.grad.numpy(), rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(mine.grad.array, theirs.grad.numpy(), rtol=1e-4, atol=1e-4)
 
 
 def test_conv2d_unbatched_input_matches_batched(rng):
     x, w, b = conv_inputs(rng, 1, np.float32)
     single = F.conv2d(x[0], w, b, padding=1)
     # NOTE: float32 products of 30 and of 60 columns may round differently in BLAS (seen: 1.8e-6)
-    np.testing.assert_allclose(single.data, F.conv2d(x, w, b, padding=1).data[0], rtol=1e-5,
+    np.testing.assert_allclose(single.array, F.conv2d(x, w, b, padding=1).array[0], rtol=1e-5,
                                atol=1e-6)
 
 
 def test_conv2d_only_the_gradients_asked_for(rng):
     x, w, b = conv_inputs(rng, 1, np.float32)
-    frozen = tensor(w.data)  # weight without grad: no cols kept, dx still right
+    frozen = tensor(w.array)  # weight without grad: no cols kept, dx still right
     F.conv2d(x, frozen, b).sum().backward()
-    data_only = tensor(x.data)
+    data_only = tensor(x.array)
     F.conv2d(data_only, w, None).sum().backward()
     assert x.grad is not None and w.grad is not None and data_only.grad is None
 
@@ -126,21 +126,21 @@ def test_saved_columns_survive_later_forwards(conv_kernels, rng):
     g = rng.standard_normal((2, 4, 4, 4)).astype(np.float32)
     y1, y2 = F.conv2d(x1, w, b), F.conv2d(x2, w, b)
     with microdl.no_grad():
-        F.conv2d(tensor(np.ones_like(x1.data)), w, b)  # a third, unrecorded forward
+        F.conv2d(tensor(np.ones_like(x1.array)), w, b)  # a third, unrecorded forward
     y2.backward(g)
-    dw2 = w.grad.data.copy()
+    dw2 = w.grad.array.copy()
     w.grad = None
     y1.backward(g, retain_graph=True)
-    dw1 = w.grad.data.copy()
+    dw1 = w.grad.array.copy()
     F.conv2d(x2, w, b)  # a forward between the two backwards of a retained graph
     w.grad = None
     y1.backward(g)
-    np.testing.assert_array_equal(w.grad.data, dw1)
+    np.testing.assert_array_equal(w.grad.array, dw1)
     for x, dw in ((x1, dw1), (x2, dw2)):
-        fresh = tensor(w.data, requires_grad=True)
+        fresh = tensor(w.array, requires_grad=True)
         _buffers.clear()
-        F.conv2d(tensor(x.data), fresh, b).backward(g)
-        np.testing.assert_allclose(dw, fresh.grad.data, rtol=1e-6)
+        F.conv2d(tensor(x.array), fresh, b).backward(g)
+        np.testing.assert_allclose(dw, fresh.grad.array, rtol=1e-6)
     assert not np.allclose(dw1, dw2)
 
 
@@ -194,7 +194,7 @@ def test_per_sample_layout_is_taken_and_agrees_with_the_batched_one(monkeypatch,
         y = F.conv2d(tx, tw, tb, padding=1)
         y.backward(g)
         assert layouts_taken == ["per_sample" if limit == 32 else "whole"] * 2
-        results[limit] = [y.data, tx.grad.data, tw.grad.data, tb.grad.data]
+        results[limit] = [y.array, tx.grad.array, tw.grad.array, tb.grad.array]
     for per_sample, batched in zip(results[32], results[0]):
         np.testing.assert_allclose(per_sample, batched, rtol=1e-4, atol=1e-4)
 
@@ -213,7 +213,7 @@ def test_per_sample_gradients_do_not_depend_on_the_thread_count(monkeypatch, rng
             t.grad = None
         F.conv2d(x, w, b).backward(g)
         assert layouts_taken[-2:] == ["per_sample"] * 2
-        grads.append([t.grad.data.copy() for t in (x, w, b)])
+        grads.append([t.grad.array.copy() for t in (x, w, b)])
     for one, other in zip(*grads):
         np.testing.assert_array_equal(one, other)
 
@@ -232,7 +232,7 @@ def _layouts_agree(monkeypatch, layouts_taken, x, w, b, g, need_x=True):
         y = F.conv2d(tx, tw, tb, padding=1)
         y.backward(g)
         assert layouts_taken == ["blocked" if blocked else "whole"] * 2
-        results[blocked] = [y.data] + [t.grad.data for t in (tx, tw, tb)
+        results[blocked] = [y.array] + [t.grad.array for t in (tx, tw, tb)
                                        if t is not None and t.requires_grad]
     for one, other in zip(results[True], results[False]):
         np.testing.assert_allclose(one, other, rtol=1e-4, atol=1e-4)
@@ -305,6 +305,6 @@ def test_blocked_results_do_not_depend_on_the_thread_count(monkeypatch, rng,
         y = F.conv2d(tx, tw, tb, padding=1)
         y.backward(g)
         assert layouts_taken == ["blocked" if _blas.manages_blas() else "whole"] * 2
-        results[threads] = [y.data.copy()] + [t.grad.data.copy() for t in (tx, tw, tb)]
+        results[threads] = [y.array.copy()] + [t.grad.array.copy() for t in (tx, tw, tb)]
     for one, two in zip(results[1], results[2]):
         np.testing.assert_array_equal(one, two)

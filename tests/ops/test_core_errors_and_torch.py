@@ -50,7 +50,7 @@ def test_cross_entropy_stays_finite_for_huge_logits(kernel_set):
     loss = F.cross_entropy(logits, np.array([1, 1]))
     np.testing.assert_allclose(loss.item(), 1000.0, rtol=1e-6)
     loss.backward()
-    assert np.all(np.isfinite(logits.grad.data))
+    assert np.all(np.isfinite(logits.grad.array))
 
 
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
@@ -62,10 +62,10 @@ def test_softmax_family_matches_torch(name, kernel_set, rng):
     getattr(F, name)(ours, dim=0).backward(g)
     theirs = torch.tensor(x, requires_grad=True)
     getattr(torch.nn.functional, name)(theirs, dim=0).backward(torch.tensor(g))
-    np.testing.assert_allclose(getattr(F, name)(tensor(x), dim=0).data,
+    np.testing.assert_allclose(getattr(F, name)(tensor(x), dim=0).array,
                                getattr(torch.nn.functional, name)(torch.tensor(x), dim=0).numpy(),
                                rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ours.grad.array, theirs.grad.numpy(), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
@@ -79,5 +79,5 @@ def test_cross_entropy_matches_torch(reduction, kernel_set, rng):
     theirs = torch.tensor(x, requires_grad=True)
     ref = torch.nn.functional.cross_entropy(theirs, torch.tensor(labels), reduction=reduction)
     ref.sum().backward()
-    np.testing.assert_allclose(loss.data, ref.detach().numpy(), rtol=1e-5)
-    np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(loss.array, ref.detach().numpy(), rtol=1e-5)
+    np.testing.assert_allclose(ours.grad.array, theirs.grad.numpy(), rtol=1e-5, atol=1e-7)

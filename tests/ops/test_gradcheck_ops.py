@@ -82,9 +82,9 @@ def test_dropout_gradient_uses_the_same_mask(rng):
     x = tensor(rng.standard_normal((50, 20)), requires_grad=True)
     y = F.dropout(x, p=0.3, training=True)
     y.sum().backward()
-    kept = y.data != 0
-    np.testing.assert_allclose(x.grad.data[kept], 1 / 0.7)
-    assert np.all(x.grad.data[~kept] == 0)
+    kept = y.array != 0
+    np.testing.assert_allclose(x.grad.array[kept], 1 / 0.7)
+    assert np.all(x.grad.array[~kept] == 0)
     assert 0.6 < kept.mean() < 0.8
     assert F.dropout(x, p=0.3, training=False) is x
 

@@ -49,14 +49,14 @@ def test_pools_match_torch(name, kernel, stride, padding, kernel_set, rng):
     g = rng.standard_normal(y.shape).astype(np.float32)
     y.backward(g)
     ty, tdx = torch_run(getattr(torch.nn.functional, name), data, g, kernel, stride, padding)
-    np.testing.assert_allclose(y.data, ty, rtol=1e-6, atol=1e-6)
-    np.testing.assert_allclose(x.grad.data, tdx, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(y.array, ty, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(x.grad.array, tdx, rtol=1e-5, atol=1e-6)
 
 
 def test_max_pool2d_routes_ties_to_the_first_occurrence(kernel_set):
     x = tensor(np.array([[[[1.0, 1.0], [1.0, 1.0]]]], np.float32), requires_grad=True)
     F.max_pool2d(x, 2).backward(np.array([[[[5.0]]]], np.float32))
-    np.testing.assert_array_equal(x.grad.data, [[[[5.0, 0.0], [0.0, 0.0]]]])
+    np.testing.assert_array_equal(x.grad.array, [[[[5.0, 0.0], [0.0, 0.0]]]])
 
 
 def test_max_pool2d_nan_and_infinities_like_torch(kernel_set):
@@ -68,15 +68,15 @@ def test_max_pool2d_nan_and_infinities_like_torch(kernel_set):
     g = np.arange(1, 5, dtype=np.float32).reshape(y.shape)
     y.backward(g)
     ty, tdx = torch_run(torch.nn.functional.max_pool2d, data, g, 2)
-    np.testing.assert_array_equal(y.data, ty)
-    np.testing.assert_array_equal(x.grad.data, tdx)
+    np.testing.assert_array_equal(y.array, ty)
+    np.testing.assert_array_equal(x.grad.array, tdx)
 
 
 def test_pools_take_unbatched_input(rng):
     x = tensor(rng.standard_normal((3, 6, 6)).astype(np.float32))
     assert F.max_pool2d(x, 2).shape == (3, 3, 3)
-    np.testing.assert_allclose(F.avg_pool2d(x, 3, 1, 1).data,
-                               F.avg_pool2d(x.reshape(1, 3, 6, 6), 3, 1, 1).data[0])
+    np.testing.assert_allclose(F.avg_pool2d(x, 3, 1, 1).array,
+                               F.avg_pool2d(x.reshape(1, 3, 6, 6), 3, 1, 1).array[0])
 
 
 @pytest.mark.parametrize("name", ["max_pool2d", "avg_pool2d"])

@@ -34,29 +34,29 @@ def test_momentum_dampening_and_weight_decay_by_hand():
     opt = SGD([p], lr=0.1, momentum=0.9, dampening=0.5, weight_decay=0.1)
     opt.step()  # d = 2 + 0.1 = 2.1; buf = d (no dampening on the first step)
     assert opt.state[p]["momentum_buffer"][0] == pytest.approx(2.1)
-    assert p.data[0] == pytest.approx(1.0 - 0.1 * 2.1)
-    p_before = p.data[0]
+    assert p.array[0] == pytest.approx(1.0 - 0.1 * 2.1)
+    p_before = p.array[0]
     opt.step()  # d = 2 + 0.1 p; buf = 0.9 * 2.1 + 0.5 d
     d = 2.0 + 0.1 * p_before
     assert opt.state[p]["momentum_buffer"][0] == pytest.approx(0.9 * 2.1 + 0.5 * d)
-    assert p.data[0] == pytest.approx(p_before - 0.1 * (0.9 * 2.1 + 0.5 * d))
+    assert p.array[0] == pytest.approx(p_before - 0.1 * (0.9 * 2.1 + 0.5 * d))
 
 
 def test_nesterov_and_maximize_by_hand():
     p = scalar_param(1.0, 2.0)
     SGD([p], lr=0.1, momentum=0.5, nesterov=True).step()
-    assert p.data[0] == pytest.approx(1.0 - 0.1 * (2.0 + 0.5 * 2.0))
+    assert p.array[0] == pytest.approx(1.0 - 0.1 * (2.0 + 0.5 * 2.0))
     q = scalar_param(1.0, 2.0)
     SGD([q], lr=0.1, maximize=True).step()
-    assert q.data[0] == pytest.approx(1.2)
-    np.testing.assert_array_equal(q.grad.data, [2.0])  # maximize leaves the gradient alone
+    assert q.array[0] == pytest.approx(1.2)
+    np.testing.assert_array_equal(q.grad.array, [2.0])  # maximize leaves the gradient alone
 
 
 def test_parameters_without_gradient_are_skipped_and_state_only_with_momentum():
     a, b = scalar_param(1.0, 1.0), nn.Parameter(np.array([3.0]))
     opt = SGD([a, b], lr=0.5)
     opt.step()
-    assert a.data[0] == 0.5 and b.data[0] == 3.0
+    assert a.array[0] == 0.5 and b.array[0] == 3.0
     assert dict(opt.state) == {}  # PyTorch keeps no state without momentum
     assert opt.state_dict()["state"] == {}
 
@@ -102,7 +102,7 @@ def test_state_dict_round_trip_through_a_file_continues_identically(tmp_path):
     assert clone_opt.param_groups[0]["nesterov"] and clone_opt.param_groups[0]["lr"] == 0.1
     run_steps(clone, clone_opt, 3, seed=2)
     for p, q in zip(model.parameters(), clone.parameters()):
-        np.testing.assert_array_equal(p.data, q.data)
+        np.testing.assert_array_equal(p.array, q.array)
 
 
 def test_state_dict_is_a_snapshot_and_loading_casts_to_the_parameter_dtype():
@@ -149,7 +149,7 @@ def test_pytorch_optimizer_state_loads_and_training_continues_alike():
         F.cross_entropy(model(microdl.tensor(x)), y).backward()
         opt.step()
     for p, q in zip(model.parameters(), ref_model.parameters()):
-        np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(p.array, q.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_load_state_dict_that_does_not_fit_is_refused_and_changes_nothing():
@@ -227,11 +227,11 @@ def test_zero_grad_and_closure():
         loss.backward()
         return loss
 
-    before = model[0].weight.data.copy()
+    before = model[0].weight.array.copy()
     loss = opt.step(closure)
-    assert loss.item() > 0 and not np.array_equal(model[0].weight.data, before)
+    assert loss.item() > 0 and not np.array_equal(model[0].weight.array, before)
     opt.zero_grad(set_to_none=False)
-    assert all(p.grad is not None and not p.grad.data.any() for p in model.parameters())
+    assert all(p.grad is not None and not p.grad.array.any() for p in model.parameters())
     opt.zero_grad()
     assert all(p.grad is None for p in model.parameters())
 
@@ -246,7 +246,7 @@ def test_step_runs_the_kernel_set_in_use():
             opt = SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True,
                       weight_decay=0.01)
             run_steps(model, opt, 3, seed=0)
-            results.append([p.data for p in model.parameters()])
+            results.append([p.array for p in model.parameters()])
     finally:
         microdl.set_kernels(previous)
     for p, q in zip(*results):

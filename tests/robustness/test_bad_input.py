@@ -390,8 +390,8 @@ def run_op(op, x, kernels):
     try:
         xt = tensor(x, requires_grad=True)
         y = NON_FINITE_OPS[op][1](xt)
-        y.backward(np.linspace(-1, 1, y.size).reshape(y.shape).astype(y.dtype))
-        return y.data, xt.grad.data
+        y.backward(np.linspace(-1, 1, y.numel()).reshape(y.shape).astype(y.dtype))
+        return y.array, xt.grad.array
     finally:
         microdl.set_kernels(previous)
 
@@ -414,7 +414,7 @@ def test_a_nan_channel_leaves_the_other_channels_of_batch_norm_finite():
     x = np.random.default_rng(2).standard_normal((8, 3)).astype(f32)
     x[5, 1] = np.nan
     running_mean, running_var = np.zeros(3, f32), np.ones(3, f32)
-    y = F.batch_norm(tensor(x), running_mean, running_var, training=True).data
+    y = F.batch_norm(tensor(x), running_mean, running_var, training=True).array
     assert np.isnan(y[:, 1]).all() and np.isfinite(y[:, [0, 2]]).all()
     assert np.isnan(running_mean[1]) and np.isfinite(running_mean[[0, 2]]).all()
 
@@ -446,21 +446,21 @@ def test_strided_views_give_the_bits_of_a_contiguous_copy(op, view):
     for array in (base, x):
         xt = microdl.from_numpy(array).detach().requires_grad_()
         y = fn(xt)
-        g = np.linspace(-1, 1, y.size).reshape(y.shape).astype(y.dtype)
+        g = np.linspace(-1, 1, y.numel()).reshape(y.shape).astype(y.dtype)
         y.backward(np.ascontiguousarray(g[::-1])[::-1] if g.ndim else g)  # a strided gradient
-        results.append((y.data, xt.grad.data))
+        results.append((y.array, xt.grad.array))
     np.testing.assert_array_equal(results[1][0], results[0][0], strict=True)
     np.testing.assert_array_equal(results[1][1], results[0][1], strict=True)
 
 
 def test_a_fortran_ordered_parameter_is_stored_c_contiguous_and_trains():
     weight = nn.Parameter(np.asfortranarray(np.ones((4, 3), f32)))
-    assert weight.data.flags.c_contiguous
+    assert weight.array.flags.c_contiguous
     opt = SGD([weight], lr=0.1, momentum=0.9)
     (t(2, 3) @ weight.T).sum().backward()
-    expected = weight.data - 0.1 * weight.grad.data
+    expected = weight.array - 0.1 * weight.grad.array
     opt.step()
-    np.testing.assert_allclose(weight.data, expected, rtol=1e-6)
+    np.testing.assert_allclose(weight.array, expected, rtol=1e-6)
 
 
 # ---- mixed dtypes: the promotion rule --------------------------------------------------------
@@ -513,13 +513,13 @@ def test_values_are_computed_in_the_promoted_dtype_and_gradients_keep_the_input_
     b = tensor(np.array([1e-9, 3.0]), requires_grad=True)
     c = tensor(np.array([3, 4], i64))
     y = a + b
-    np.testing.assert_array_equal(y.data, a.data.astype(f64) + b.data)  # not rounded to f32
+    np.testing.assert_array_equal(y.array, a.array.astype(f64) + b.array)  # not rounded to f32
     (y * c).sum().backward()
     assert a.grad.dtype == f32 and b.grad.dtype == f64
-    np.testing.assert_array_equal(a.grad.data, [3, 4])
+    np.testing.assert_array_equal(a.grad.array, [3, 4])
     z = a * c  # float32, as in PyTorch; numpy alone would give float64
     assert z.dtype == f32
-    np.testing.assert_array_equal(z.data, a.data * c.data.astype(f32))
+    np.testing.assert_array_equal(z.array, a.array * c.array.astype(f32))
 
 
 # ---- empty batches that PyTorch accepts --------------------------------------------------------

@@ -117,7 +117,7 @@ def test_a_fault_leaves_the_last_good_checkpoint_and_resuming_is_bit_identical(
     assert state["epoch"] == 2
     assert_bitwise_equal(state["model"], after_two)
     if error_type is TrainingDivergedError:
-        assert all(np.isfinite(p.data).all() for p in run.model.parameters())
+        assert all(np.isfinite(p.array).all() for p in run.model.parameters())
 
     resumed = Run(seed=7, shuffle_seed=8)
     resumed.fit(4, checkpoint=path, resume=path)

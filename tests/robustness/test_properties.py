@@ -108,7 +108,7 @@ def test_batch_norm_output_has_zero_mean_and_unit_variance_per_channel(
     previous = microdl.get_kernels()
     microdl.set_kernels(kernels)
     try:
-        y = F.batch_norm(tensor(x), None, None, training=True).data
+        y = F.batch_norm(tensor(x), None, None, training=True).array
     finally:
         microdl.set_kernels(previous)
     # per channel: rounding of |y| <= sqrt(m) values, and of the mean, |mu| / sqrt(var + eps)
@@ -140,7 +140,7 @@ def test_batch_norm_is_invariant_to_scaling_the_weights_before_it(n, n_in, n_out
         w = tensor(w0 * factor, requires_grad=True)
         y = F.batch_norm(F.linear(x, w), None, None, training=True, eps=1e-30)
         y.backward(g)
-        results.append((y.data, x.grad.data, w.grad.data * factor))
+        results.append((y.array, x.grad.array, w.grad.array * factor))
     (y1, dx1, dw1), (ya, dxa, dwa) = results
     np.testing.assert_allclose(ya, y1, rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(dxa, dx1, rtol=1e-5, atol=1e-8)
