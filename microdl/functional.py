@@ -183,3 +183,15 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0):
     stride = kernel_size if stride is None else _conv.pair(stride, "stride")
     return _pool.AvgPool2d.apply(input, kernel_size=kernel_size, stride=stride,
                                  padding=_conv.pair(padding, "padding"))
+
+
+# ---- activations (GELU, SiLU, ELU, ...) ----------------------------------------------------
+
+
+# ---- losses (nll_loss, binary cross entropy, one_hot, ...) ---------------------------------
+
+
+# ---- layers (conv1d, pooling options, adaptive pooling, normalization) ---------------------
+
+
+# ---- tensor ops PyTorch keeps in F (pad, ...) ----------------------------------------------

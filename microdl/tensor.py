@@ -282,6 +282,8 @@ class Tensor:
     def abs(self):
         return elementwise.Abs.apply(self)
 
+    # ---- comparisons and elementwise math (more) -----------------------------------------------
+
     # ---- activations --------------------------------------------------------------------------
     def relu(self):
         return activation.ReLU.apply(self)
@@ -362,6 +364,8 @@ class Tensor:
             index = tuple(i.array if isinstance(i, Tensor) else i for i in index)
         return shape.GetItem.apply(self, index=index)
 
+
+    # ---- shape (more) ---------------------------------------------------------------------------
 
     # ---- in place ---------------------------------------------------------------------------
     def _assign(self, result):
@@ -447,6 +451,9 @@ class Tensor:
             raise NotImplementedError("index assignment into a cuda tensor: use "
                                       "masked_fill() or move it to the cpu")
         self.array[index] = value
+
+
+# ---- functions over several tensors (cat, stack, where, ...) ----------------------------------
 
 
 autograd.Tensor = Tensor  # the tape wraps op outputs in it (autograd does not import this module)
