@@ -57,6 +57,31 @@ def _collect(quick, only):
     return cases
 
 
+def _only_names(quick, torch):
+    """Every text ``--only`` is matched against: "name shape" of each timed case, and the names
+    the self-measuring families (startup, threads) match it against."""
+    found = [case.key for _, case in _collect(quick, None)]
+    for _, module in _family_modules():
+        if hasattr(module, "rows") and hasattr(module, "names"):
+            found += module.names(quick=quick, torch=torch)
+    return found
+
+
+def _check_only(parser, args):
+    """Stop at once, listing the valid names, when ``--only`` is not a regular expression or
+    matches no row (rather than measuring the machine's limits and printing an empty table)."""
+    try:
+        pattern = re.compile(args.only)
+    except re.error as bad:
+        parser.error(f"--only {args.only!r} is not a regular expression: {bad}")
+    valid = _only_names(args.quick, torch=not args.no_torch)
+    if not any(pattern.search(name) for name in valid):
+        parser.error(f"--only {args.only!r} matches no bench row"
+                     + (" (these are the --quick rows)" if args.quick else "")
+                     + "; it is a regular expression searched in these names:\n  "
+                     + "\n  ".join(valid))
+
+
 def _time_factory(factory, seconds, backend=None):
     fn = factory()
     if backend == "numpy":
@@ -205,6 +230,8 @@ def main(argv=None):
     if args.torch_worker:
         _torch_worker(args)
         return
+    if args.only is not None:
+        _check_only(parser, args)
     if args.readme and not args.json:
         args.json = os.path.join("bench", "out", "bench.json")
     if args.plot is None and args.readme:

@@ -112,15 +112,23 @@ def _row(title, phases):
             "compiled": phases["compiled"], "detail": detail, "phases": phases}
 
 
+def _titles(quick):
+    return (["this machine's numba cache"] if quick else
+            ["cold numba cache (first ever)", f"warm cache (median of {WARM_RUNS} later "
+                                              "processes)"])
+
+
+def names(quick=False, torch=None):
+    """The texts ``--only`` is matched against: the family, and each row's "name shape"."""
+    return ["startup"] + [f"start-up, {t} import + MLP+BN + 1st step" for t in _titles(quick)]
+
+
 def rows(quick=False, seconds=None, torch=None, only=None):
     """Bench rows: whole-process wall times, cold and warm (``quick``: one process on this
     machine's own numba cache, whatever state it is in; the row says how many kernels it
     compiled)."""
-    titles = (["this machine's numba cache"] if quick else
-              ["cold numba cache (first ever)", f"warm cache (median of {WARM_RUNS} later "
-                                                "processes)"])
-    keys = ["startup"] + [f"start-up, {t} import + MLP+BN + 1st step" for t in titles]
-    if only is not None and not any(re.search(only, key) for key in keys):  # family, name shape
+    titles = _titles(quick)
+    if only is not None and not any(re.search(only, key) for key in names(quick)):
         return []
     if quick:
         return [_row(titles[0], run_child(None))]

@@ -84,36 +84,34 @@ _WITHOUT_MICRODL = {"MICRODL_THREAD_DEFAULTS": "0", "GOMP_SPINCOUNT": None,
                     "OPENBLAS_THREAD_TIMEOUT": None}
 
 
-def rows(quick=False, seconds=0.3, torch=True, only=None, rounds=None):
-    """Finished table rows. Each child times its steps for ``seconds`` and reports their median;
-    the children run round-robin, ``rounds`` times (3; 1 with ``quick``), and each row is the
-    median over its rounds, so that load from other jobs drifting during the run spreads over
-    every setting instead of landing on one."""
+def names(quick=False, torch=True):
+    """The texts ``--only`` is matched against, one per group of rows (``python -m bench``
+    lists them when a pattern matches nothing)."""
+    seen = []
+    _jobs(quick, torch and _torch_installed(), lambda text: seen.append(text) or False)
+    return seen
+
+
+def _jobs(quick, with_torch, wanted):
+    """(row name, setting, workload, frameworks in the child, environment, framework timed) of
+    every row whose text (prefixed "threads: ") ``wanted`` accepts."""
     from microdl._threads import DEFAULTS
 
-    seconds = max(seconds, 0.05)
-    rounds = rounds or (1 if quick else 3)
     titles = {"mlp_bn": "MLP+BN step", "cnn": "CNN step"}
     settings = [("microdl defaults", {}), ("libgomp/OpenBLAS defaults", _WITHOUT_MICRODL)]
     if not quick and "OPENBLAS_THREAD_TIMEOUT" not in DEFAULTS:
         settings.append(("+ OPENBLAS_THREAD_TIMEOUT=4", {"OPENBLAS_THREAD_TIMEOUT": "4"}))
     mixes = [("", {})] + ([] if quick else [(", MICRODL_THREAD_DEFAULTS=0", _WITHOUT_MICRODL)])
-    with_torch = torch and _torch_installed()
-
-    def wanted(text):
-        return only is None or re.search(only, f"threads: {text}")
-
-    # (row name, setting, workload, frameworks in the child, environment, framework timed)
     jobs = []
     # NOTE: the CNN mixes numba's parallel kernels with BLAS: where spinning threads collide.
     for workload in ["mlp_bn"] if quick else ["cnn", "mlp_bn"]:
         title = titles[workload]
         for label, env in settings:
-            if wanted(f"{title} {label}"):
+            if wanted(f"threads: {title} {label}"):
                 jobs.append((title, label, workload, ("microdl",), env, "microdl"))
     for workload in ["mlp_bn"] if quick else ["mlp_bn", "cnn"]:
         title = titles[workload]
-        if not (with_torch and wanted(f"{title} one process with PyTorch alone")):
+        if not (with_torch and wanted(f"threads: {title} one process with PyTorch alone")):
             continue
         jobs.append((f"{title}, microdl", "alone", workload, ("microdl",), {}, "microdl"))
         for suffix, env in mixes:
@@ -124,6 +122,18 @@ def rows(quick=False, seconds=0.3, torch=True, only=None, rounds=None):
         for suffix, env in mixes:
             jobs.append((f"{title}, PyTorch", f"one process with microdl{suffix}", workload,
                          ("microdl", "torch"), env, "torch"))
+    return jobs
+
+
+def rows(quick=False, seconds=0.3, torch=True, only=None, rounds=None):
+    """Finished table rows. Each child times its steps for ``seconds`` and reports their median;
+    the children run round-robin, ``rounds`` times (3; 1 with ``quick``), and each row is the
+    median over its rounds, so that load from other jobs drifting during the run spreads over
+    every setting instead of landing on one."""
+    seconds = max(seconds, 0.05)
+    rounds = rounds or (1 if quick else 3)
+    jobs = _jobs(quick, torch and _torch_installed(),
+                 lambda text: only is None or re.search(only, text))
     # A mixed child times both frameworks: one run serves the two rows that read it.
     children = list(dict.fromkeys((job[2], job[3], tuple(sorted(job[4].items(), key=str)))
                                   for job in jobs))

@@ -37,17 +37,27 @@ def output_dir(args, name):
 
 
 def write_json(path, figures):
-    """Write figures as JSON through a temp file and a rename: never a half-written file."""
+    """Write figures as JSON through a temp file and a rename: never a half-written file. The
+    file gets the mode a plain open() gives (0644 under the usual umask 022), as the PNGs beside
+    it do: mkstemp makes its temp file 0600, readable by its owner only."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as f:
             json.dump(figures, f, indent=2, sort_keys=True)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
         raise
     return path
+
+
+def _umask():
+    """The process's umask (reading it means setting it: set it straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def pyplot():

@@ -15,9 +15,16 @@ from .gradcheck import gradcheck
 from .io import load, save
 from .random import manual_seed
 from .tensor import METHODS_AS_FUNCTIONS as _METHODS_AS_FUNCTIONS
-from .tensor import Tensor, from_numpy, ones, tensor, zeros
+from .tensor import Tensor, cat, concat, concatenate, from_numpy, stack, tensor, where
 
 from . import data, nn, optim
+
+# ---- the drop-in surface: torch.device, torch.cuda, torch.utils.data, creation functions -----
+from ._device import device
+from .creation import (arange, empty, empty_like, eye, full, full_like, get_default_dtype,
+                       is_tensor, linspace, ones, ones_like, rand, rand_like, randint, randn,
+                       randn_like, randperm, zeros, zeros_like)
+from . import cuda, profiler, utils
 
 __version__ = "0.1.0"
 
@@ -51,4 +58,8 @@ __all__ = [
     "Tensor", "tensor", "from_numpy", "zeros", "ones", "no_grad", "enable_grad",
     "is_grad_enabled", "set_grad_enabled", "manual_seed", "set_kernels", "get_kernels",
     "gradcheck", "functional", "save", "load", "data", "nn", "optim",
+    # the drop-in surface
+    "device", "cuda", "utils", "profiler", "arange", "empty", "empty_like", "eye", "full",
+    "full_like", "get_default_dtype", "is_tensor", "linspace", "ones_like", "rand", "rand_like",
+    "randint", "randn", "randn_like", "randperm", "zeros_like",
 ]

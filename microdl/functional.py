@@ -1,6 +1,7 @@
 """Functional interface, PyTorch's names: thin wrappers that turn arguments into op calls."""
 
 import math
+import warnings
 
 import numpy as np
 
@@ -25,11 +26,12 @@ def linear(input, weight, bias=None):
     return _mm.Linear.apply(input, weight, bias)
 
 
-def relu(input):
+def relu(input, inplace=False):
+    """y = max(x, 0); inplace=True computes out of place (see the activations section)."""
     return _act.ReLU.apply(input)
 
 
-def leaky_relu(input, negative_slope=0.01):
+def leaky_relu(input, negative_slope=0.01, inplace=False):
     return _act.LeakyReLU.apply(input, negative_slope=float(negative_slope))
 
 
@@ -41,11 +43,15 @@ def tanh(input):
     return _act.Tanh.apply(input)
 
 
-def softmax(input, dim=-1):
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """exp(x) / sum exp(x) along dim (dim=None: PyTorch's deprecated implicit choice)."""
+    input, dim = _softmax_arguments("softmax", input, dim, _stacklevel, dtype)
     return _act.Softmax.apply(input, dim=dim)
 
 
-def log_softmax(input, dim=-1):
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """x - log sum exp(x) along dim (dim=None: PyTorch's deprecated implicit choice)."""
+    input, dim = _softmax_arguments("log_softmax", input, dim, _stacklevel, dtype)
     return _act.LogSoftmax.apply(input, dim=dim)
 
 
@@ -61,14 +67,24 @@ def dropout(input, p=0.5, training=True):
     return _ew.Dropout.apply(input, p=float(p), rng=random.default_generator())
 
 
-def cross_entropy(input, target, reduction="mean"):
-    """Mean (or sum, or per-sample) of -log softmax(input)[target] for integer class labels."""
-    return _loss.CrossEntropy.apply(input, _tensor_or_array(target), reduction=reduction)
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                  reduction="mean", label_smoothing=0.0):
+    """-log softmax(input)[target] over the class axis (1, or 0 unbatched), weighted, ignoring
+    ignore_index, reduced by mean (over the targets' weights) / sum / none; a float target of
+    input's shape holds class probabilities. See the losses section."""
+    _legacy_reduction(size_average, reduce)
+    return _cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing)
 
 
-def mse_loss(input, target, reduction="mean"):
-    """Mean (or sum, or elementwise) of (input - target)**2."""
-    return _loss.MSELoss.apply(input, _tensor_or_array(target), reduction=reduction)
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """Mean (or sum, or elementwise) of (input - target)**2 (times weight; a weighted mean
+    divides by the weights' sum)."""
+    _legacy_reduction(size_average, reduce)
+    input, target = _regression_pair(input, target)
+    if weight is not None:
+        return _weighted_loss(_loss.MSELoss.apply(input, target, reduction="none"), input,
+                              weight, reduction, by_weight=True)
+    return _loss.MSELoss.apply(input, target, reduction=reduction)
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
@@ -96,6 +112,10 @@ def _batch_norm(input, running_mean, running_var, weight, bias, training, moment
     if momentum is None:
         raise TypeError("batch_norm: momentum must be a number; for a cumulative average pass "
                         "1 / num_batches_tracked, as nn.BatchNorm does with momentum=None")
+    if training and not eps > 0:
+        raise ValueError(f"batch_norm eps must be positive during training, but got {eps}")
+    if not eps >= 0:
+        raise ValueError(f"batch_norm eps must be non-negative, but got {eps}")
     x = input.array if isinstance(input, Tensor) else np.asarray(input)
     if x.ndim < 2:
         raise ValueError(f"batch_norm: expected an input with at least 2 dimensions (N, C, ...) "
@@ -150,6 +170,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """y[n, co, oh, ow] = bias[co] + sum over c, i, j of weight[co, c, i, j] *
     x[n, g * C/groups + c, oh * sh - ph + i * dh, ow * sw - pw + j * dw] (zero outside x),
     g = co's group (PyTorch's conv2d: a cross-correlation). padding may be "valid" or "same"."""
+    _check_input_tensor(input, "conv2d")
     if input.ndim == 3:
         return _unbatched(conv2d, input, weight, bias, stride, padding, dilation, groups)
     if input.ndim == 4 and input.shape[0] == 0:
@@ -163,35 +184,618 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return out[:, :, crop[0]:, crop[1]:] if any(crop) else out
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0):
-    """y[n, c, oh, ow] = max of x[n, c, oh * sh - ph + i, ow * sw - pw + j] over the window
-    (padding is -inf); stride defaults to kernel_size."""
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """y[n, c, oh, ow] = max of x[n, c, oh * sh - ph + i * dh, ow * sw - pw + j * dw] over the
+    window's taps inside x; stride defaults to kernel_size. ceil_mode rounds the output size
+    up (a last, partial window). return_indices also gives the int64 flat index h * W + w of
+    each max in its (H, W) plane, as PyTorch does: (output, indices)."""
+    _check_input_tensor(input, "max_pool2d")
     if input.ndim == 3:
-        return _unbatched(max_pool2d, input, kernel_size, stride, padding)
-    kernel_size = _conv.pair(kernel_size, "kernel_size")
-    stride = kernel_size if stride is None else _conv.pair(stride, "stride")
-    return _pool.MaxPool2d.apply(input, kernel_size=kernel_size, stride=stride,
-                                 padding=_conv.pair(padding, "padding"))
+        out = max_pool2d(input.reshape(1, *input.shape), kernel_size, stride, padding, dilation,
+                         ceil_mode, return_indices)
+        if return_indices:
+            return tuple(t.reshape(*t.shape[1:]) for t in out)
+        return out.reshape(*out.shape[1:])
+    kernel_size, stride, padding, dilation = _pool_geometry(
+        "max_pool2d", kernel_size, stride, padding, dilation)
+    sink = [] if return_indices else None
+    out = _pool.MaxPool2d.apply(input, kernel_size=kernel_size, stride=stride, padding=padding,
+                                dilation=dilation, ceil_mode=bool(ceil_mode), indices_out=sink)
+    return (out, Tensor._wrap(sink[0])) if return_indices else out
 
 
-def avg_pool2d(input, kernel_size, stride=None, padding=0):
-    """y[n, c, oh, ow] = mean of the kh * kw window, zero padding counted (count_include_pad);
-    stride defaults to kernel_size."""
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None):
+    """y[n, c, oh, ow] = sum of the window's taps inside x / divisor; stride defaults to
+    kernel_size. divisor = divisor_override if given, else the window's size clipped to the
+    padded input (count_include_pad=True) or its number of taps inside x (False)."""
+    _check_input_tensor(input, "avg_pool2d")
     if input.ndim == 3:
-        return _unbatched(avg_pool2d, input, kernel_size, stride, padding)
-    kernel_size = _conv.pair(kernel_size, "kernel_size")
-    stride = kernel_size if stride is None else _conv.pair(stride, "stride")
-    return _pool.AvgPool2d.apply(input, kernel_size=kernel_size, stride=stride,
-                                 padding=_conv.pair(padding, "padding"))
+        return _unbatched(avg_pool2d, input, kernel_size, stride, padding, ceil_mode,
+                          count_include_pad, divisor_override)
+    kernel_size, stride, padding, _ = _pool_geometry("avg_pool2d", kernel_size, stride, padding,
+                                                     1)
+    if divisor_override is not None:
+        if isinstance(divisor_override, bool) or not isinstance(divisor_override,
+                                                                (int, np.integer)):
+            raise TypeError("avg_pool2d(): argument 'divisor_override' must be int, not "
+                            f"{type(divisor_override).__name__}")
+        if divisor_override == 0:
+            raise RuntimeError("divisor must be not zero")
+    return _pool.AvgPool2d.apply(input, kernel_size=kernel_size, stride=stride, padding=padding,
+                                 ceil_mode=bool(ceil_mode),
+                                 count_include_pad=bool(count_include_pad),
+                                 divisor_override=int(divisor_override or 0))
 
 
 # ---- activations (GELU, SiLU, ELU, ...) ----------------------------------------------------
+# The formulas, kinks included, are kernels/numpy_ref/activation.py's POINTWISE table. Where
+# PyTorch takes inplace=True these compute out of place and return a new tensor: the input is
+# left as it was (a script that relies on the input changing must use the result instead).
+
+def _softmax_arguments(name, input, dim, stacklevel, dtype):
+    """(input cast to dtype, dim); dim=None picks PyTorch's legacy implicit dimension (0 for
+    0-, 1- and 3-D input, else 1) with its deprecation warning."""
+    if dim is None:
+        warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the "
+                      "call to include dim=X as an argument.", stacklevel=stacklevel)
+        dim = 0 if input.ndim in (0, 1, 3) else 1
+    if dtype is not None:
+        input = input.to(dtype=dtype)
+    return input, dim
+
+
+def gelu(input, approximate="none"):
+    """y = x Phi(x), Phi the standard normal CDF; approximate="tanh":
+    y = x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError("approximate argument must be either none or tanh.")
+    return (_act.GELU if approximate == "none" else _act.GELUTanh).apply(input)
+
+
+def silu(input, inplace=False):
+    """y = x sigmoid(x)."""
+    return _act.SiLU.apply(input)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    """y = x for x > 0, alpha (exp(x) - 1) otherwise."""
+    return _act.ELU.apply(input, a=alpha)
+
+
+def selu(input, inplace=False):
+    """y = scale elu(x, alpha), scale = 1.0507009873554805, alpha = 1.6732632423543772."""
+    return _act.SELU.apply(input)
+
+
+def celu(input, alpha=1.0, inplace=False):
+    """y = x for x > 0, alpha (exp(x / alpha) - 1) otherwise."""
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
+    # NOTE: PyTorch's CELU backward scales by 1 / float32(alpha), not 1 / alpha (b, below)
+    return _act.CELU.apply(input, a=alpha, b=1.0 / float(np.float32(alpha)))
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """y = log(1 + exp(beta x)) / beta, or x where beta x > threshold."""
+    return _act.Softplus.apply(input, a=beta, b=threshold)
+
+
+def logsigmoid(input):
+    """y = log(1 / (1 + exp(-x)))."""
+    return _act.LogSigmoid.apply(input)
+
+
+def hardswish(input, inplace=False):
+    """y = x relu6(x + 3) / 6."""
+    return _act.Hardswish.apply(input)
+
+
+def hardsigmoid(input, inplace=False):
+    """y = relu6(x + 3) / 6."""
+    return _act.Hardsigmoid.apply(input)
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    """y = clamp(x, min_val, max_val); the gradient is 0 at and beyond the limits."""
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    return _act.Hardtanh.apply(input, a=min_val, b=max_val)
+
+
+def relu6(input, inplace=False):
+    """y = min(max(x, 0), 6) (hardtanh(x, 0, 6))."""
+    return _act.Hardtanh.apply(input, a=0.0, b=6.0)
+
+
+def mish(input, inplace=False):
+    """y = x tanh(softplus(x))."""
+    return _act.Mish.apply(input)
+
+
+def softsign(input):
+    """y = x / (1 + |x|)."""
+    return _act.Softsign.apply(input)
+
+
+def tanhshrink(input):
+    """y = x - tanh(x)."""
+    return _act.Tanhshrink.apply(input)
+
+
+def softshrink(input, lambd=0.5):
+    """y = x - lambd for x > lambd, x + lambd for x < -lambd, else 0."""
+    return _act.Softshrink.apply(input, a=lambd)
+
+
+def hardshrink(input, lambd=0.5):
+    """y = x where |x| > lambd, else 0."""
+    return _act.Hardshrink.apply(input, a=lambd)
+
 
 
 # ---- losses (nll_loss, binary cross entropy, one_hot, ...) ---------------------------------
+# The ops (ops/loss.py) validate in PyTorch's words; here: argument handling, and the losses
+# PyTorch itself composes from others (cross-entropy = log_softmax + nll_loss, label smoothing,
+# class-probability targets, weighted regression losses, kl_div's batchmean).
+
+def _legacy_reduction(size_average, reduce):
+    if size_average is not None or reduce is not None:
+        raise ValueError("size_average and reduce are deprecated and not supported here: pass "
+                         "reduction='mean', 'sum' or 'none' instead")
+
+
+def _array_of(x):
+    """The array of a Tensor, a device array as it is, anything else as a numpy array."""
+    if x is None or isinstance(x, Tensor):
+        return None if x is None else x.array
+    return x if _device.is_device_array(x) else np.asarray(x)
+
+
+def _as_tensor(x):
+    return x if isinstance(x, Tensor) else Tensor._wrap(_array_of(x))
+
+
+def _not_differentiable(weight, function, argument="weight"):
+    """PyTorch refuses a weight that requires grad where its loss has no gradient for it."""
+    if isinstance(weight, Tensor) and weight.requires_grad:
+        raise RuntimeError(f"The function '{function}' is not differentiable with respect to "
+                           f"argument '{argument}'. This input cannot have requires_grad True.")
+    return _array_of(weight)
+
+
+def _regression_pair(input, target):
+    """input and target for an elementwise loss; PyTorch's warning when they broadcast."""
+    input, target = _as_tensor(input), _tensor_or_array_on_device(target)
+    if tuple(target.shape) != tuple(input.shape):
+        warnings.warn(f"Using a target size ({_loss._torch_size(target.shape)}) that is "
+                      f"different to the input size ({_loss._torch_size(input.shape)}). This "
+                      "will likely lead to incorrect results due to broadcasting. Please ensure "
+                      "they have the same size.", stacklevel=3)
+    return input, target
+
+
+def _tensor_or_array_on_device(x):
+    return x if isinstance(x, Tensor) else _array_of(x)
+
+
+def _weighted_loss(terms, input, weight, reduction, by_weight):
+    """terms * weight reduced: PyTorch's weighted mse/l1 divide by sum(weight) (by_weight),
+    its weighted huber takes the plain mean."""
+    if tuple(weight.shape) != tuple(input.shape):
+        raise ValueError("Weights and input must have the same size.")
+    weighted = terms * _as_tensor(weight)
+    if reduction == "none":
+        return weighted
+    if reduction == "sum":
+        return weighted.sum()
+    return weighted.sum() / _as_tensor(weight).sum() if by_weight else weighted.mean()
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+             reduction="mean"):
+    """loss_i = -weight[t_i] * input[i, t_i] (class axis 1, or 0 unbatched), 0 where t_i ==
+    ignore_index; mean = sum_i loss_i / sum_i weight[t_i] over the kept targets."""
+    _legacy_reduction(size_average, reduce)
+    weight = _not_differentiable(weight, "nll_loss_forward")
+    return _loss.NLLLoss.apply(input, _array_of(target), weight, reduction=reduction,
+                               ignore_index=int(ignore_index))
+
+
+def _cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing):
+    _loss._check_reduction(reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: "
+                           f"{label_smoothing}")
+    input = _as_tensor(input)
+    labels = _array_of(target)
+    class_dim = 0 if input.ndim == 1 else 1
+    if tuple(labels.shape) == tuple(input.shape):  # class probabilities, as PyTorch decides
+        return _cross_entropy_probabilities(input, _tensor_or_array_on_device(target), weight,
+                                            ignore_index, reduction, label_smoothing, class_dim)
+    weight = _not_differentiable(weight, "nll_loss_forward")
+    if (input.ndim == 2 and weight is None and label_smoothing == 0.0
+            and isinstance(labels, np.ndarray) and labels.ndim == 1 and labels.dtype.kind in "iu"
+            and not (labels == ignore_index).any()):
+        # NOTE: the fused log-softmax + NLL kernels (one pass each way); labels on a GPU take
+        # the general path, as finding ignore_index among them would wait for the device
+        return _loss.CrossEntropy.apply(input, labels, reduction=reduction)
+    log_probs = log_softmax(input, dim=class_dim)
+    if label_smoothing == 0.0:
+        return nll_loss(log_probs, labels, weight, ignore_index=ignore_index,
+                        reduction=reduction)
+    # PyTorch's rule: (1 - s) * nll + s / C * (-sum_c w_c log p_c), ignored targets dropped
+    # from both; a mean divides both by the kept targets' weight sum
+    classes = input.shape[class_dim]
+    nll_terms = nll_loss(log_probs, labels, weight, ignore_index=ignore_index,
+                         reduction="none")
+    weighted = log_probs if weight is None else log_probs * _class_weights(weight, input.ndim)
+    kept = Tensor._wrap(_loss.target_weights(log_probs.array, labels, None, ignore_index))
+    terms = nll_terms * (1.0 - label_smoothing) \
+        - weighted.sum(dim=class_dim) * kept * (label_smoothing / classes)
+    if reduction == "none":
+        return terms
+    if reduction == "sum":
+        return terms.sum()
+    return terms.sum() / Tensor._wrap(
+        _loss.target_weights(log_probs.array, labels, weight, ignore_index)).sum()
+
+
+def _class_weights(weight, ndim):
+    """weight (C,) shaped to broadcast along the class axis of an ndim-D input."""
+    weight = _as_tensor(weight)
+    return weight.reshape(-1, *([1] * (ndim - 2))) if ndim > 2 else weight
+
+
+def _cross_entropy_probabilities(input, target, weight, ignore_index, reduction,
+                                 label_smoothing, class_dim):
+    """-sum_c w_c y_c log softmax(x)_c per sample, y = target (smoothed: y (1 - s) + s / C);
+    a mean divides by the number of samples."""
+    target_dtype = target.dtype
+    if target_dtype.kind != "f":
+        raise RuntimeError(f"Expected floating point type for target with class "
+                           f"probabilities, got {_loss.torch_name(target_dtype)}")
+    if ignore_index >= 0:
+        raise RuntimeError("ignore_index is not supported for floating point target")
+    classes = input.shape[class_dim]
+    if weight is not None and (len(weight.shape) != 1 or weight.shape[0] != classes):
+        raise RuntimeError(f"cross_entropy: weight tensor should be defined either for all "
+                           f"{classes} classes or no classes but got weight tensor of shape: "
+                           f"{list(weight.shape)}")
+    target = _as_tensor(target)
+    if label_smoothing > 0.0:
+        target = target * (1.0 - label_smoothing) + label_smoothing / classes
+    terms = log_softmax(input, dim=class_dim) * target
+    if weight is not None:
+        terms = terms * _class_weights(weight, input.ndim)
+    if reduction == "none":
+        return -terms.sum(dim=class_dim)
+    total = -terms.sum()
+    if reduction == "sum":
+        return total
+    samples = input.numel() // classes if classes else 0
+    return total / samples if samples else total * float("nan")
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                         reduction="mean"):
+    """-weight * (y log x + (1 - y) log(1 - x)), each log clamped at -100, x = input in [0, 1]."""
+    _legacy_reduction(size_average, reduce)
+    weight = _not_differentiable(weight, "binary_cross_entropy")
+    return _loss.BinaryCrossEntropy.apply(input, _tensor_or_array_on_device(target), weight,
+                                          reduction=reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
+                                     reduction="mean", pos_weight=None):
+    """-weight * (pos_weight * y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))), computed
+    stably from the logits x = input."""
+    _legacy_reduction(size_average, reduce)
+    weight = _not_differentiable(weight, "binary_cross_entropy_with_logits")
+    pos_weight = _not_differentiable(pos_weight, "binary_cross_entropy_with_logits",
+                                     "pos_weight")
+    return _loss.BinaryCrossEntropyWithLogits.apply(
+        input, _tensor_or_array_on_device(target), weight, pos_weight, reduction=reduction)
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """|input - target| (times weight; a weighted mean divides by the weights' sum)."""
+    _legacy_reduction(size_average, reduce)
+    input, target = _regression_pair(input, target)
+    if weight is not None:
+        return _weighted_loss(_loss.L1Loss.apply(input, target, reduction="none"), input,
+                              weight, reduction, by_weight=True)
+    return _loss.L1Loss.apply(input, target, reduction=reduction)
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    """0.5 d**2 / beta where |d| < beta, else |d| - beta / 2 (d = input - target); l1 at 0."""
+    _legacy_reduction(size_average, reduce)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    if beta == 0.0:  # as PyTorch: the quadratic zone is empty
+        return l1_loss(input, target, reduction=reduction)
+    input, target = _regression_pair(input, target)
+    return _loss.Huber.apply(input, target, delta=float(beta), scale=1.0, reduction=reduction,
+                             name="smooth_l1")
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    """0.5 d**2 where |d| < delta, else delta * (|d| - delta / 2) (d = input - target)."""
+    if not delta > 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    input, target = _regression_pair(input, target)
+    if weight is not None:
+        return _weighted_loss(huber_loss(input, target, "none", delta), input, weight,
+                              reduction, by_weight=False)
+    return _loss.Huber.apply(input, target, delta=float(delta), scale=float(delta),
+                             reduction=reduction, name="huber")
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    """target * (log target - input) (input holds log-probabilities; target too when
+    log_target); "batchmean" divides the sum by the batch size, "mean" by the element count."""
+    _legacy_reduction(size_average, reduce)
+    if reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the "
+                      "support size.'batchmean' divides only by the batch size, and aligns with "
+                      "the KL div math definition.'mean' will be changed to behave the same as "
+                      "'batchmean' in the next major release.", stacklevel=2)
+    target = _tensor_or_array_on_device(target)
+    if reduction != "batchmean":
+        return _loss.KLDiv.apply(input, target, reduction=reduction, log_target=bool(log_target))
+    total = _loss.KLDiv.apply(input, target, reduction="sum", log_target=bool(log_target))
+    return total / input.shape[0] if len(input.shape) else total
+
+
+def one_hot(tensor, num_classes=-1):
+    """out[..., c] = 1 where tensor[...] == c (int64, a new last axis of num_classes, or
+    max + 1 when num_classes is -1)."""
+    return Tensor._wrap(_loss.one_hot(_array_of(tensor), int(num_classes)))
+
 
 
 # ---- layers (conv1d, pooling options, adaptive pooling, normalization) ---------------------
+def _type_name(value):
+    kind = type(value)
+    return kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
+
+
+def _check_input_tensor(input, fn, arrays_ok=True):
+    """PyTorch's TypeError for an input that is no Tensor. ``arrays_ok``: F functions that
+    always took numpy arrays keep taking them (modules pass False, as PyTorch takes none)."""
+    if isinstance(input, Tensor) or (arrays_ok and isinstance(input, np.ndarray)):
+        return
+    raise TypeError(f"{fn}(): argument 'input' (position 1) must be Tensor, not "
+                    f"{_type_name(input)}")
+
+
+_POOL_ARGUMENTS = {  # name: (position, PyTorch's message for a wrong length)
+    "kernel_size": (2, "kernel_size must either be a single int, or a tuple of two ints"),
+    "stride": (3, "stride must either be omitted, a single int, or a tuple of two ints"),
+    "padding": (4, "padding must either be a single int, or a tuple of two ints"),
+    "dilation": (5, "dilation must be either a single int, or a tuple of two ints"),
+}
+
+
+def _ints(value, fn, name, position):
+    """An int or a sequence of ints as a tuple (PyTorch's TypeErrors for anything else)."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return (int(value),)
+    if not isinstance(value, (tuple, list)):
+        raise TypeError(f"{fn}(): argument '{name}' (position {position}) must be tuple of ints, "
+                        f"not {_type_name(value)}")
+    for index, v in enumerate(value):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"{fn}(): argument '{name}' must be tuple of ints, but found "
+                            f"element of type {_type_name(v)} at pos {index}")
+    return tuple(int(v) for v in value)
+
+
+def _pool_geometry(fn, kernel_size, stride, padding, dilation):
+    """(kernel_size, stride, padding, dilation) as (h, w) pairs; an int or a 1-tuple is used
+    for both sides, stride None (or ()) means kernel_size."""
+    pairs = {}
+    for name, value in (("kernel_size", kernel_size), ("stride", stride), ("padding", padding),
+                        ("dilation", dilation)):
+        position, message = _POOL_ARGUMENTS[name]
+        if name == "stride" and (value is None or (isinstance(value, (tuple, list))
+                                                   and len(value) == 0)):
+            pairs[name] = pairs["kernel_size"]
+            continue
+        values = _ints(value, fn, name, position)
+        if len(values) not in (1, 2):
+            raise RuntimeError(f"{fn}: {message}")
+        pairs[name] = (values[0], values[-1])
+    return pairs["kernel_size"], pairs["stride"], pairs["padding"], pairs["dilation"]
+
+
+def _as_plane_pool(fn, input, name1d):
+    """(N, C, L) or (C, L) input of a 1-D op as the (N, C, 1, L) / (C, 1, L) input of its 2-D
+    twin; wrong ranks raise PyTorch's 1-D message."""
+    _check_input_tensor(input, name1d)
+    if input.ndim not in (2, 3):
+        raise RuntimeError(fn(list(input.shape), input.ndim))
+    return input.reshape(*input.shape[:-1], 1, input.shape[-1])
+
+
+def _single(value, name, message, fn):
+    """An int or a 1-sequence of ints as a 1-tuple; otherwise PyTorch's 1-D message."""
+    if value is None:
+        return None
+    values = _ints(value, fn, name, 2)
+    if len(values) != 1:
+        raise RuntimeError(message(name, len(values)))
+    return values
+
+
+def _max1d_message(name, size):
+    return (f"max_pool1d() {name} must be an int, list of ints or tuple of ints of size 1 but got "
+            f"size {size}")
+
+
+def _avg1d_message(name, size):
+    return f"avg_pool1d() argument '{name}' should contain one int (got {size})"
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """max_pool2d over the last axis of (N, C, L) or (C, L) input: y[n, c, o] = max of
+    x[n, c, o * s - p + i * d] for 0 <= i < k (taps inside x); indices index L."""
+    x = _as_plane_pool(lambda shape, nd: "max_pool1d: Expected 2D or 3D (batch mode) tensor "
+                       f"with optional 0 dim batch size for input, but got:{shape}",
+                       input, "max_pool1d")
+    k, s, p, d = (_single(v, n, _max1d_message, "max_pool1d") for v, n in (
+        (kernel_size, "kernel_size"), (stride, "stride"), (padding, "padding"),
+        (dilation, "dilation")))
+    s = k if s is None or len(s) == 0 else s
+    out = max_pool2d(x, (1,) + k, (1,) + s, (0,) + p, (1,) + d, ceil_mode, return_indices)
+    squeeze = (lambda t: t.reshape(*t.shape[:-2], t.shape[-1]))
+    return tuple(squeeze(t) for t in out) if return_indices else squeeze(out)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True):
+    """avg_pool2d over the last axis of (N, C, L) or (C, L) input: y[n, c, o] = sum of the
+    window x[n, c, o * s - p .. o * s - p + k - 1] inside x / divisor (as avg_pool2d)."""
+    x = _as_plane_pool(lambda shape, nd: f"Expected 2 to 3 dimensions, but got {nd}-dimensional "
+                       "tensor for argument #1 'self' (while checking arguments for avg_pool1d)",
+                       input, "avg_pool1d")
+    k, s, p = (_single(v, n, _avg1d_message, "avg_pool1d") for v, n in (
+        (kernel_size, "kernel_size"), (stride, "stride"), (padding, "padding")))
+    s = k if s is None or len(s) == 0 else s
+    out = avg_pool2d(x, (1,) + k, (1,) + s, (0,) + p, ceil_mode, count_include_pad)
+    return out.reshape(*out.shape[:-2], out.shape[-1])
+
+
+def _adaptive_size(output_size, input, fn, message):
+    """output_size as an (OH, OW) pair: an int for both, None for the input's own size."""
+    sizes = (output_size, output_size) if not isinstance(output_size, (tuple, list)) \
+        else tuple(output_size)
+    if len(sizes) != 2:
+        raise RuntimeError(f"{fn}{message}")
+    return tuple(input.shape[-2 + i] if v is None else int(v) for i, v in enumerate(sizes))
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """y[n, c, oh, ow] = mean of x[n, c, h0:h1, w0:w1], h0 = floor(oh * H / OH),
+    h1 = ceil((oh + 1) * H / OH) (and likewise w): windows that tile x, overlapping where OH
+    does not divide H. output_size: an int, or a pair whose None entries keep the input's
+    size. (N, C, H, W) or (C, H, W) input."""
+    _check_input_tensor(input, "adaptive_avg_pool2d")
+    size = _adaptive_size(output_size, input, "adaptive_avg_pool2d", ": output_size must be 2")
+    if input.ndim == 3:
+        return _unbatched(adaptive_avg_pool2d, input, size)
+    return _pool.AdaptiveAvgPool2d.apply(input, output_size=size)
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """y[n, c, oh, ow] = max of the adaptive window (oh, ow) (see adaptive_avg_pool2d), ties
+    and NaN as in max_pool2d; return_indices also gives the int64 flat index h * W + w."""
+    _check_input_tensor(input, "adaptive_max_pool2d")
+    size = _adaptive_size(output_size, input, "adaptive_max_pool2d",
+                          "(): internal error: output_size.size() must be 2")
+    if input.ndim == 3:
+        out = adaptive_max_pool2d(input.reshape(1, *input.shape), size, return_indices)
+        if return_indices:
+            return tuple(t.reshape(*t.shape[1:]) for t in out)
+        return out.reshape(*out.shape[1:])
+    sink = [] if return_indices else None
+    out = _pool.AdaptiveMaxPool2d.apply(input, output_size=size, indices_out=sink)
+    return (out, Tensor._wrap(sink[0])) if return_indices else out
+
+
+def _conv1d_argument(value, name):
+    """An int or a 1-sequence as PyTorch's conv1d takes it, as the (1, value) pair of its 2-D
+    twin."""
+    values = _ints(value, "conv1d", name, {"stride": 4, "padding": 5, "dilation": 6}[name])
+    if len(values) != 1:
+        raise RuntimeError(f"expected {name} to be a single integer value or a list of 1 values "
+                           "to match the convolution dimensions, but got "
+                           f"{name}={list(values)}")
+    return values
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """y[n, co, o] = bias[co] + sum over c, i of weight[co, c, i] * x[n, c, o * s - p + i * d]
+    (zero outside x; c in co's group): conv2d on (N, C, 1, L) with a (Co, C/groups, 1, k)
+    weight. (N, C, L) or (C, L) input; padding may be an int, "valid" or "same"."""
+    _check_input_tensor(input, "conv1d")
+    if input.ndim not in (2, 3):
+        raise RuntimeError("Expected 2D (unbatched) or 3D (batched) input to conv1d, but got "
+                           f"input of size: {list(input.shape)}")
+    if weight.ndim != 3:
+        raise RuntimeError(f"Expected {weight.ndim}-dimensional input for {weight.ndim}-"
+                           f"dimensional weight {list(weight.shape)}, but got {input.ndim}-"
+                           f"dimensional input of size {list(input.shape)} instead")
+    stride, dilation = (1,) + _conv1d_argument(stride, "stride"), \
+        (1,) + _conv1d_argument(dilation, "dilation")
+    if not isinstance(padding, str):
+        padding = (0,) + _conv1d_argument(padding, "padding")
+    x = input.reshape(*input.shape[:-1], 1, input.shape[-1])
+    w = weight.reshape(weight.shape[0], weight.shape[1], 1, weight.shape[2])
+    out = conv2d(x, w, bias, stride, padding, dilation, groups)
+    return out.reshape(*out.shape[:-2], out.shape[-1])
 
 
 # ---- tensor ops PyTorch keeps in F (pad, ...) ----------------------------------------------
+from .ops import shape as _shape  # noqa: E402  (F.pad's ops; kept inside this section)
+
+_NON_CONSTANT_PADS = {1: (2, 3), 2: (3, 4), 3: (4, 5)}  # pairs of pads -> ranks they take
+
+
+def _pad_positions(size, before, after, mode):
+    """The source positions along one dimension of a reflect/replicate/circular pad."""
+    if mode == "reflect":
+        if before >= size or after >= size:
+            return None
+        i = np.arange(-before, size + after)
+        return np.where(i < 0, -i, np.where(i >= size, 2 * (size - 1) - i, i))
+    if mode == "replicate":
+        return np.clip(np.arange(-before, size + after), 0, size - 1)
+    # circular: the values kept after any negative pad, wrapped around (at most once)
+    kept = np.arange(max(0, -before), size - max(0, -after))
+    if before > kept.size or after > kept.size:
+        raise RuntimeError("Padding value causes wrapping around more than once.")
+    return kept[np.arange(-max(0, before), kept.size + max(0, after)) % kept.size]
+
+
+def pad(input, pad, mode="constant", value=None):
+    """input padded on its last len(pad) // 2 dimensions: pad = (before_last, after_last,
+    before_second_last, ...); negative amounts crop. "constant" fills with ``value`` (0 by
+    default); "reflect" mirrors without repeating the edge, "replicate" repeats the edge,
+    "circular" wraps around. The gradient of a padded value flows back to where it came from."""
+    if len(pad) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    pairs, ndim = len(pad) // 2, input.ndim
+    if pairs > ndim:
+        raise RuntimeError(f"Padding length should be less than or equal to two times the input "
+                           f"dimension but got padding length {len(pad)} and input of dimension "
+                           f"{ndim}")
+    before, after = [0] * ndim, [0] * ndim
+    for i in range(pairs):
+        before[ndim - 1 - i], after[ndim - 1 - i] = int(pad[2 * i]), int(pad[2 * i + 1])
+    if mode == "constant":
+        return _shape.ConstantPad.apply(input, before=tuple(before), after=tuple(after),
+                                        value=0 if value is None else value)
+    if mode not in ("reflect", "replicate", "circular"):
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    if value is not None:
+        raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
+    if ndim not in _NON_CONSTANT_PADS.get(pairs, ()):
+        raise NotImplementedError(
+            f"Padding size {len(pad)} is not supported for {ndim}D input tensor.\n"
+            "Supported combinations for non-constant padding:\n"
+            "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+            "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+            "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
+    positions = []
+    for d in range(ndim - pairs, ndim):
+        found = _pad_positions(input.shape[d], before[d], after[d], mode)
+        if found is None:
+            raise RuntimeError(f"Argument #4: Padding size should be less than the corresponding "
+                               f"input dimension, but got: padding ({before[d]}, {after[d]}) at "
+                               f"dimension {d} of input {list(input.shape)}")
+        positions.append(found)
+    return input[(Ellipsis, *np.ix_(*positions))]

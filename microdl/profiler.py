@@ -19,10 +19,17 @@ waits for it, so self times then add up to more than the wall time. The engine's
 bookkeeping during backward (walking the tape, summing broadcast gradients, accumulating leaf
 gradients) is the row ``autograd.engine``; ``record_function(name)`` adds a row for any block.
 
+First calls: Numba compiles a kernel (or loads it from its disk cache) the first time it meets new
+argument types, which takes 0.1-2 s against microseconds for the run itself. That time is its own
+row, ``COMPILE_ROW`` (backend "numba"; numba's compiler-lock events mark it), nested inside the
+kernel that triggered it: the kernel's and the op's *self* times leave it out, their *totals*
+include it. A profile of a warm process (or after ``python -m microdl.warmup``) has no such row.
+
 When no profile is active, the hooks cost one global test per op and per kernel lookup: the
 timer is never read (a test checks that).
 """
 
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -32,6 +39,7 @@ from . import autograd, backend
 
 _clock = time.perf_counter
 _active = None
+COMPILE_ROW = "(numba compile / cache load)"
 
 
 @dataclass
@@ -146,6 +154,34 @@ def _kernel_hook(module, family):
     return _TimedKernels(module, family, name)
 
 
+def _compile_listener(profile):
+    """A numba event listener that records each outermost hold of numba's compiler lock (a
+    compile or a disk-cache load, with the wait for the lock) as a ``COMPILE_ROW`` call; None
+    where numba is not in use (importing it only to listen would cost ~0.3 s)."""
+    if "numba" not in sys.modules and backend.get_kernels() != "numba":
+        return None
+    from numba.core import event
+
+    class CompileListener(event.Listener):
+        def __init__(self):
+            self._threads = threading.local()  # .depth, .start: the lock is re-entrant
+
+        def on_start(self, _event):
+            depth = getattr(self._threads, "depth", 0)
+            if depth == 0:
+                self._threads.start = profile.enter()
+            self._threads.depth = depth + 1
+
+        def on_end(self, _event):
+            self._threads.depth -= 1
+            if self._threads.depth == 0:
+                profile.exit(COMPILE_ROW, "numba", self._threads.start)
+
+    listener = CompileListener()
+    event.register("numba:compiler_lock", listener)
+    return lambda: event.unregister("numba:compiler_lock", listener)
+
+
 def _synchronize_cuda():
     import sys
 
@@ -161,6 +197,7 @@ def profile():
     if _active is not None:
         raise RuntimeError("a microdl profile is already active (profile blocks do not nest)")
     prof = Profile(synchronize=_synchronize_cuda)
+    stop_listening = _compile_listener(prof)
     _active = prof
     autograd._profiler = prof
     backend._kernel_hook = _kernel_hook
@@ -172,6 +209,8 @@ def profile():
         _active = None
         autograd._profiler = None
         backend._kernel_hook = None
+        if stop_listening is not None:
+            stop_listening()
 
 
 @contextmanager

@@ -32,6 +32,7 @@ LAYERS = [
     ("warmup", ["microdl.warmup"]),
     ("profiler", ["microdl.profiler"]),
     ("io", ["microdl.io"]),
+    ("utils", ["microdl.utils.*"]),  # torch.utils.data's path to microdl.data
     ("data", ["microdl.data.*"]),
     ("optim", ["microdl.optim.*"]),
     ("nn", ["microdl.nn.*"]),
@@ -39,10 +40,12 @@ LAYERS = [
     # NOTE: above tensor, not beside it: gradcheck drives Tensors, and tensor has no business
     # importing a test helper.
     ("gradcheck", ["microdl.gradcheck"]),
+    ("creation", ["microdl.creation"]),  # zeros, arange, rand, ...: Tensors made from nothing
     ("tensor", ["microdl.tensor"]),
     ("ops", ["microdl.ops.*"]),
     ("autograd", ["microdl.autograd"]),
     ("device", ["microdl._device"]),
+    ("cuda", ["microdl.cuda"]),  # torch.cuda's questions; asks the driver, not numba.cuda
     ("backend", ["microdl.backend"]),
     ("kernels", ["microdl.kernels.*"]),
     ("utilities", ["microdl._buffers", "microdl._threads", "microdl.random"]),

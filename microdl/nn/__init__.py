@@ -1,13 +1,27 @@
 """Neural-network modules with PyTorch's names."""
 
 from . import init
-from .activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
-from .batchnorm import BatchNorm1d, BatchNorm2d
-from .container import Sequential
-from .conv import Conv2d
+from .activation import (CELU, ELU, GELU, SELU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh,
+                         LeakyReLU, LogSigmoid, LogSoftmax, Mish, ReLU, ReLU6, Sigmoid, SiLU,
+                         Softmax, Softplus, Softshrink, Softsign, Tanh, Tanhshrink)
+from .batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d
+from .container import ModuleDict, ModuleList, Sequential
+from .conv import Conv1d, Conv2d
 from .linear import Identity, Linear
-from .loss import CrossEntropyLoss, MSELoss
-from .misc import Dropout, Flatten
+from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss,
+                   MSELoss, NLLLoss, SmoothL1Loss)
+from .misc import Dropout, Flatten, Unflatten
 from .module import Module, Parameter
-from .pooling import AvgPool2d, MaxPool2d
+from .pooling import (AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool1d, AvgPool2d, MaxPool1d,
+                      MaxPool2d)
 from . import utils
+
+# ---- microdl.nn.functional: the module microdl.functional under PyTorch's path ----------------
+# One module, two names: `import microdl.nn.functional as F`, `from microdl.nn import functional`
+# and `from microdl.nn.functional import relu` all reach microdl.functional itself (the import
+# system finds the dotted name in sys.modules, the attribute serves `from microdl.nn import`).
+import sys as _sys
+
+from .. import functional
+
+_sys.modules[__name__ + ".functional"] = functional

@@ -1,4 +1,4 @@
-"""BatchNorm1d and BatchNorm2d, as PyTorch's ``nn/modules/batchnorm.py`` defines them.
+"""BatchNorm1d, BatchNorm2d and BatchNorm3d, as PyTorch's ``nn/modules/batchnorm.py`` defines them.
 
     y = (x - E[x]) / sqrt(Var[x] + eps) * weight + bias,   per channel (axis 1)
 
@@ -14,10 +14,43 @@ from .. import _device
 from .. import functional as F
 from .module import Module, Parameter
 
+_DOC = """Batch Normalization over {shape} input (Ioffe & Szegedy, 2015): per channel c
+    (axis 1), with statistics over {over},
+
+        y = (x - mean[c]) / sqrt(var[c] + eps) * weight[c] + bias[c]
+
+    Training: mean and var are the batch's (var biased, divided by m, the values per channel),
+    and when track_running_stats the buffers move towards them:
+        running_mean = (1 - f) * running_mean + f * mean
+        running_var  = (1 - f) * running_var  + f * var * m / (m - 1)   (unbiased)
+    with f = momentum, or 1 / num_batches_tracked when momentum is None (a cumulative
+    average); num_batches_tracked counts the training calls. Eval: mean and var are
+    running_mean and running_var, or the batch's when track_running_stats=False.
+
+    Args:
+        num_features: C, the channel count of the input.
+        eps: added to the variance (default 1e-5); must be > 0 in training, >= 0 in eval
+            (ValueError at forward, as PyTorch).
+        momentum: f above (default 0.1), or None for a cumulative average.
+        affine: learn weight (ones) and bias (zeros) (default True).
+        track_running_stats: keep running_mean (zeros), running_var (ones) and
+            num_batches_tracked (int64 0) as buffers (default True); without them the
+            batch's statistics are used in eval too.
+        device: "cpu" (default) or "cuda". dtype: of parameters and buffers (float32).
+        bias (keyword only): with affine, learn bias too (default True), as PyTorch 2.13.
+
+    Shape: input {shape}, output the same. Gradients (m values per channel,
+    xhat = (x - mean) / sqrt(var + eps)): dbias = sum dy, dweight = sum dy * xhat,
+    dx = weight / sqrt(var + eps) * (dy - dbias / m - xhat * dweight / m) in training,
+    dx = dy * weight / sqrt(var + eps) in eval.
+    """
+
 
 class _BatchNorm(Module):
+    """The shared BatchNorm module; BatchNorm1d/2d/3d differ only in the ranks they take."""
+
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, device=None, dtype=None):
+                 track_running_stats=True, device=None, dtype=None, *, bias=True):
         super().__init__()
         dtype = np.dtype(np.float32 if dtype is None else dtype)
         self.num_features = num_features
@@ -27,7 +60,10 @@ class _BatchNorm(Module):
         self.track_running_stats = track_running_stats
         if affine:
             self.weight = Parameter(np.ones(num_features, dtype))
-            self.bias = Parameter(np.zeros(num_features, dtype))
+            if bias:
+                self.bias = Parameter(np.zeros(num_features, dtype))
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -40,6 +76,8 @@ class _BatchNorm(Module):
             self.register_buffer("running_var", None)
             self.register_buffer("num_batches_tracked", None)
         self.reset_parameters()
+        if device is not None:
+            self.to(device)
 
     def reset_running_stats(self):
         if self.track_running_stats:
@@ -52,7 +90,8 @@ class _BatchNorm(Module):
         self.reset_running_stats()
         if self.affine:
             _device.fill_(self.weight.array, 1)
-            _device.fill_(self.bias.array, 0)
+            if self.bias is not None:
+                _device.fill_(self.bias.array, 0)
 
     def _check_input_dim(self, input):
         raise NotImplementedError
@@ -66,6 +105,7 @@ class _BatchNorm(Module):
         return self._forward(input, F.batch_norm_relu)
 
     def _forward(self, input, batch_norm):
+        F._check_input_tensor(input, "batch_norm", arrays_ok=False)
         self._check_input_dim(input)
         # NOTE: the registries are read directly; Module.__getattr__ costs ~0.4 us a name, and
         # BatchNorm1d on (60, 100) runs in ~10 us.
@@ -93,11 +133,12 @@ class _BatchNorm(Module):
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+                f"affine={self.affine}, bias={self.bias is not None}, "
+                f"track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):
-    """Batch normalization over (N, C) or (N, C, L) input: statistics over N (and L)."""
+    __doc__ = _DOC.format(shape="(N, C) or (N, C, L)", over="N (and L)")
 
     def _check_input_dim(self, input):
         if input.ndim != 2 and input.ndim != 3:
@@ -105,8 +146,16 @@ class BatchNorm1d(_BatchNorm):
 
 
 class BatchNorm2d(_BatchNorm):
-    """Batch normalization over (N, C, H, W) input: statistics over N, H and W."""
+    __doc__ = _DOC.format(shape="(N, C, H, W)", over="N, H and W")
 
     def _check_input_dim(self, input):
         if input.ndim != 4:
             raise ValueError(f"expected 4D input (got {input.ndim}D input)")
+
+
+class BatchNorm3d(_BatchNorm):
+    __doc__ = _DOC.format(shape="(N, C, D, H, W)", over="N, D, H and W")
+
+    def _check_input_dim(self, input):
+        if input.ndim != 5:
+            raise ValueError(f"expected 5D input (got {input.ndim}D input)")

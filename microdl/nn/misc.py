@@ -1,4 +1,6 @@
-"""Flatten and Dropout."""
+"""Flatten, Unflatten and Dropout."""
+
+import numpy as np
 
 from .. import functional as F
 from .module import Module
@@ -19,7 +21,9 @@ class Flatten(Module):
 
 
 class Dropout(Module):
-    """Training: zero each element with probability p, scale the rest by 1/(1-p). Eval: y = x."""
+    """Training: zero each element with probability p, scale the rest by 1/(1-p). Eval: y = x.
+
+    Args: p=0.5, the probability of zeroing. Shape: any, output the same."""
 
     def __init__(self, p=0.5):
         super().__init__()
@@ -32,3 +36,36 @@ class Dropout(Module):
 
     def extra_repr(self):
         return f"p={self.p}, inplace=False"
+
+
+class Unflatten(Module):
+    """Split dim ``dim`` into ``unflattened_size`` (a tuple whose product is that dim's size;
+    one entry may be -1): the inverse of Flatten. (N, 12) -> Unflatten(1, (3, 4)) -> (N, 3, 4)."""
+
+    def __init__(self, dim, unflattened_size):
+        super().__init__()
+        if not isinstance(dim, int):
+            raise TypeError(f"invalid argument: dim must be an int (got {type(dim).__name__})")
+        if not isinstance(unflattened_size, (tuple, list)) or not all(
+                isinstance(n, int) for n in unflattened_size):
+            raise TypeError("unflattened_size must be tuple of ints, but found type "
+                            f"{type(unflattened_size).__name__}")
+        self.dim, self.unflattened_size = dim, tuple(unflattened_size)
+
+    def forward(self, input):
+        shape = input.shape
+        dim = self.dim % len(shape) if shape else 0
+        sizes = list(self.unflattened_size)
+        known = 1
+        for n in sizes:
+            known *= n if n != -1 else 1
+        if sizes.count(-1) == 1 and known and shape[dim] % known == 0:
+            sizes[sizes.index(-1)] = shape[dim] // known
+        if -1 in sizes or int(np.prod(sizes)) != shape[dim]:
+            raise RuntimeError(f"unflatten: Provided sizes {list(self.unflattened_size)} don't "
+                               f"multiply up to the size of dim {self.dim} ({shape[dim]}) in the "
+                               "input tensor")
+        return input.reshape(*shape[:dim], *sizes, *shape[dim + 1:])
+
+    def extra_repr(self):
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

@@ -30,9 +30,22 @@ IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_k
 
 
 class Module:
+    """Base class of every layer and model, as PyTorch's ``nn.Module``.
+
+    Subclass it, call ``super().__init__()`` first, assign Parameters, sub-Modules and (with
+    ``register_buffer``) buffers as attributes, and define ``forward``; calling the module
+    runs ``forward``. Assignment order is registration order, which names the entries of
+    ``state_dict`` ("features.0.weight", "bn.running_mean"); ``parameters()`` feeds an
+    optimizer, ``train()``/``eval()`` set ``training`` on every submodule (BatchNorm and
+    Dropout read it), ``to(device, dtype)`` moves and casts in place, ``apply(fn)`` calls fn on
+    every submodule then on self. Buffers are raw arrays (numpy, or device arrays on "cuda"),
+    not Tensors.
+    """
+
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent_buffers_set", set())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", True)
 
@@ -83,15 +96,59 @@ class Module:
         self.__dict__.pop(name, None)
         self._parameters[name] = param
 
-    def register_buffer(self, name, array):
-        """A buffer: saved in state_dict, moved with the module, not trained; may be None."""
-        if array is not None and not isinstance(array, np.ndarray):
-            array = np.asarray(array.array if isinstance(array, Tensor) else array)
+    def register_buffer(self, name, tensor, persistent=True):
+        """A buffer: moved with the module, not trained, saved in state_dict unless
+        ``persistent=False``; may be None. A Tensor is stored as its array (microdl's buffers
+        are arrays); PyTorch's errors for a bad name or value."""
+        if "_buffers" not in self.__dict__:
+            raise AttributeError("cannot assign buffer before Module.__init__() call")
+        if not isinstance(name, str):
+            raise TypeError(f"buffer name should be a string. Got {type(name).__name__}")
+        if "." in name:
+            raise KeyError('buffer name can\'t contain "."')
+        if name == "":
+            raise KeyError('buffer name can\'t be empty string ""')
+        if name not in self._buffers and (name in self.__dict__ or name in self._parameters
+                                          or name in self._modules):
+            raise KeyError(f"attribute '{name}' already exists")
+        if isinstance(tensor, Tensor):
+            tensor = tensor.array
+        elif tensor is not None and not isinstance(tensor, np.ndarray) \
+                and not _device.is_device_array(tensor):
+            raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
+                            "(torch Tensor or None required)")
         self.__dict__.pop(name, None)
-        self._buffers[name] = array
+        self._buffers[name] = tensor
+        non_persistent = self._non_persistent()
+        if persistent:
+            non_persistent.discard(name)
+        else:
+            non_persistent.add(name)
+
+    def _non_persistent(self):
+        # modules pickled or copied before the set existed get an empty one
+        return self.__dict__.setdefault("_non_persistent_buffers_set", set())
 
     def add_module(self, name, module):
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        if not isinstance(name, str):
+            raise TypeError(f"module name should be a string. Got {type(name).__name__}")
+        if "." in name:
+            raise KeyError(f'module name can\'t contain ".", got: {name}')
+        if name == "":
+            raise KeyError('module name can\'t be empty string ""')
         self._modules[name] = module
+
+    register_module = add_module
+
+    def apply(self, fn):
+        """Call fn(module) on every submodule (children first, recursively), then on self;
+        returns self (e.g. ``model.apply(init_weights)``)."""
+        for module in self.children():
+            module.apply(fn)
+        fn(self)
+        return self
 
     # ---- calling ------------------------------------------------------------------------------
     def forward(self, *args, **kwargs):
@@ -102,14 +159,18 @@ class Module:
         return self.forward(*args, **kwargs)
 
     # ---- traversal ----------------------------------------------------------------------------
-    def named_modules(self, prefix=""):
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+        """(dotted name, module) for self ("" or prefix) and every submodule, depth first in
+        registration order; a module reached twice is listed once unless remove_duplicate is
+        False."""
         stack = [(prefix, self)]
-        seen = set()
+        seen = set() if memo is None else memo
         while stack:
             name, module = stack.pop()
-            if id(module) in seen:
-                continue
-            seen.add(id(module))
+            if remove_duplicate:
+                if (module if memo is not None else id(module)) in seen:
+                    continue
+                seen.add(module if memo is not None else id(module))
             yield name, module
             children = [(f"{name}.{n}" if name else n, m) for n, m in module._modules.items()
                         if m is not None]
@@ -128,12 +189,15 @@ class Module:
         for _, module in self.named_children():
             yield module
 
-    def named_parameters(self, prefix="", recurse=True):
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        """(dotted name, Parameter) pairs; a shared parameter once unless remove_duplicate is
+        False; only self's own with recurse=False."""
         seen = set()
-        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
+        modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) \
+            if recurse else [(prefix, self)]
         for module_name, module in modules:
             for name, param in module._parameters.items():
-                if param is None or id(param) in seen:
+                if param is None or (remove_duplicate and id(param) in seen):
                     continue
                 seen.add(id(param))
                 yield (f"{module_name}.{name}" if module_name else name), param
@@ -142,12 +206,17 @@ class Module:
         for _, param in self.named_parameters(recurse=recurse):
             yield param
 
-    def named_buffers(self, prefix="", recurse=True):
-        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        """(dotted name, array) pairs of the buffers that are not None (persistent or not)."""
+        seen = set()
+        modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) \
+            if recurse else [(prefix, self)]
         for module_name, module in modules:
             for name, buf in module._buffers.items():
-                if buf is not None:
-                    yield (f"{module_name}.{name}" if module_name else name), buf
+                if buf is None or (remove_duplicate and id(buf) in seen):
+                    continue
+                seen.add(id(buf))
+                yield (f"{module_name}.{name}" if module_name else name), buf
 
     def buffers(self, recurse=True):
         for _, buf in self.named_buffers(recurse=recurse):
@@ -165,6 +234,7 @@ class Module:
         return self.train(False)
 
     def requires_grad_(self, requires_grad=True):
+        """Set requires_grad on every parameter (freeze with False); returns self."""
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
@@ -218,8 +288,9 @@ class Module:
             for name, param in module._parameters.items():
                 if param is not None:
                     state[prefix + name] = _device.host_copy(param.array)
+            skip = module.__dict__.get("_non_persistent_buffers_set", ())
             for name, buf in module._buffers.items():
-                if buf is not None:
+                if buf is not None and name not in skip:
                     state[prefix + name] = _device.host_copy(buf)
         return state
 
@@ -236,8 +307,9 @@ class Module:
             for name, param in module._parameters.items():
                 if param is not None:
                     targets[prefix + name] = (module, name, True)
+            skip = module.__dict__.get("_non_persistent_buffers_set", ())
             for name, buf in module._buffers.items():
-                if buf is not None:
+                if buf is not None and name not in skip:
                     targets[prefix + name] = (module, name, False)
         missing = [k for k in targets if k not in state_dict]
         unexpected = [k for k in state_dict if k not in targets]

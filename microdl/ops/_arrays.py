@@ -38,10 +38,24 @@ def _operand(x, dev):
 
 
 def binary(a, b, op, dtype):
-    """a op b ("add", "sub", "mul", "div", "eq") broadcast, as a new array of ``dtype``."""
+    """a op b broadcast (an op of the elementwise ``binary`` kernel: "add", "mul", "eq",
+    ...), as a new array of ``dtype``."""
     dev = backend.for_arrays(a, b)
     out = dev.empty(out_shape(a, b), dtype)
     dev.kernels("elementwise").binary(_operand(a, dev), _operand(b, dev), out, op)
+    return out
+
+
+def select(condition, x, y, dtype):
+    """x where ``condition`` else y, broadcast together, as a new array of ``dtype``. Host 0-d
+    arrays next to device arrays are sent there (the where kernel takes arrays only)."""
+    dev = backend.for_arrays(condition, x, y)
+    shape = np.broadcast_shapes(*(tuple(np.shape(v)) for v in (condition, x, y)))
+    if dev is not backend.CPU:
+        condition, x, y = (dev.to_here(v) if isinstance(v, np.ndarray) else v
+                           for v in (condition, x, y))
+    out = dev.empty(shape, dtype)
+    dev.kernels("elementwise").where(condition, x, y, out)
     return out
 
 

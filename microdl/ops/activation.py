@@ -5,7 +5,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function
-from ._arrays import contiguous, permuted, rows
+from ._arrays import contiguous, copy, permuted, rows
 
 
 def _check_float(x, name):
@@ -160,3 +160,100 @@ LogSoftmax = _softmax_family(
     "log_softmax", "y = x - log(sum(exp(x))) along dim (shifted by the max);  "
     "dx = g - exp(y) * sum(g).")
 LogSoftmax.__name__ = LogSoftmax.__qualname__ = "LogSoftmax"
+
+
+# ---- pointwise activations (GELU, SiLU, ELU, ...): one kernel pair, switched by op name --------
+# The formulas, with their kinks and NaN branches, are kernels/numpy_ref/activation.py's
+# POINTWISE table; an op here is its name there and up to two float parameters (a, b).
+
+# PyTorch's names of the integer dtypes and of its CPU kernels, for the error it raises on an
+# integer input: '"silu_cpu" not implemented for 'Long''.
+_TORCH_DTYPE = {"b": "Bool", "u1": "Byte", "i1": "Char", "i2": "Short", "i4": "Int", "i8": "Long"}
+_TORCH_KERNEL = {"gelu": "GeluKernelImpl", "gelu_tanh": "GeluKernelImpl", "silu": "silu_cpu",
+                 "elu": "elu_cpu", "selu": "elu_cpu", "celu": "elu_cpu",
+                 "softplus": "softplus_cpu", "logsigmoid": "log_sigmoid_cpu",
+                 "hardswish": "hardswish_cpu", "hardsigmoid": "hardsigmoid_cpu",
+                 "mish": "mish_cpu", "softshrink": "softshrink_check",
+                 "hardshrink": "hardshrink_cpu"}
+_FLOAT_NAMES = {2: "Half", 4: "Float", 8: "Double"}
+_BOOL_ERRORS = {
+    "hardtanh": (RuntimeError, "Bool inputs not supported for hardtanh"),
+    "softsign": (NotImplementedError, "\"abs_cpu\" not implemented for 'Bool'"),
+    "tanhshrink": (RuntimeError, "Subtraction, the `-` operator, with a bool tensor is not "
+                   "supported. If you are trying to invert a mask, use the `~` or "
+                   "`logical_not()` operator instead."),
+}
+
+
+def _pointwise_input(x, op, a, b):
+    """(x, a, b) as the kernels take them, for the input dtypes PyTorch takes: floats as they
+    are; integers only where PyTorch computes on them (hardtanh clamps in the integer dtype,
+    with its limits truncated; softsign and tanhshrink promote to float32); else its error."""
+    if x.dtype.kind == "f":
+        if op == "softshrink" and not 0 <= a <= np.finfo(x.dtype).max:
+            raise RuntimeError(f"lambda must be in range [0, {np.finfo(x.dtype).max:g}] for "
+                               f"input dtype {_FLOAT_NAMES[x.dtype.itemsize]}, but found {a:g}")
+        return x, a, b
+    kind = _TORCH_DTYPE.get("b" if x.dtype.kind == "b" else x.dtype.str[1:], str(x.dtype))
+    if x.dtype.kind == "b" and op in _BOOL_ERRORS:
+        error, message = _BOOL_ERRORS[op]
+        raise error(message)
+    if op in ("softsign", "tanhshrink"):  # their formulas divide or call tanh: float32 out
+        return copy(x, np.float32), a, b
+    if op == "hardtanh" and x.dtype.kind in "iu":
+        if x.dtype.kind == "u" and (a < 0 or b < 0):
+            raise RuntimeError("cannot do hardtanh on an unsigned type with negative limits")
+        return x, float(int(a)), float(int(b))
+    raise NotImplementedError(f"\"{_TORCH_KERNEL[op]}\" not implemented for '{kind}'")
+
+
+def _pointwise(name, op, doc):
+    """The Function ``name`` of the pointwise kernels' op ``op``; backward reads the saved
+    input."""
+
+    class Op(Function):
+        @staticmethod
+        def forward(ctx, x, a=0.0, b=0.0):
+            x, a, b = _pointwise_input(x, op, float(a), float(b))
+            dev = backend.for_arrays(x)
+            x = contiguous(x)
+            y = dev.empty(x.shape, x.dtype)
+            dev.kernels("activation").pointwise_forward(x, y, op, a, b)
+            ctx.save_for_backward(x)
+            ctx.a, ctx.b = a, b
+            return y
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved
+            dev = backend.for_arrays(x)
+            gi = dev.empty_like(x)
+            dev.kernels("activation").pointwise_backward(x, contiguous(g), gi, op, ctx.a, ctx.b)
+            return gi
+
+    Op.__name__ = Op.__qualname__ = name
+    Op.__doc__ = doc
+    return Op
+
+
+GELU = _pointwise("GELU", "gelu", "y = x Phi(x), Phi the standard normal CDF (via erf).")
+GELUTanh = _pointwise("GELUTanh", "gelu_tanh",
+                      "y = x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).")
+SiLU = _pointwise("SiLU", "silu", "y = x sigmoid(x).")
+ELU = _pointwise("ELU", "elu", "a = alpha: y = x (x > 0), a (exp(x) - 1) (x <= 0).")
+SELU = _pointwise("SELU", "selu", "y = scale elu(x, alpha); scale 1.0507..., alpha 1.6733....")
+CELU = _pointwise("CELU", "celu", "a = alpha: y = x (x > 0), a (exp(x / a) - 1) (x <= 0); "
+                                  "b = 1 / float32(a), the scale of PyTorch's backward.")
+Softplus = _pointwise("Softplus", "softplus",
+                      "a = beta, b = threshold: y = log(1 + exp(a x)) / a, or x where a x > b.")
+LogSigmoid = _pointwise("LogSigmoid", "logsigmoid",
+                        "y = log sigmoid(x) = min(x, 0) - log(1 + exp(-|x|)).")
+Hardswish = _pointwise("Hardswish", "hardswish", "y = x clamp(x + 3, 0, 6) / 6.")
+Hardsigmoid = _pointwise("Hardsigmoid", "hardsigmoid", "y = clamp(x + 3, 0, 6) / 6.")
+Hardtanh = _pointwise("Hardtanh", "hardtanh", "a = min_val, b = max_val: y = clamp(x, a, b).")
+Mish = _pointwise("Mish", "mish", "y = x tanh(log(1 + exp(x))).")
+Softsign = _pointwise("Softsign", "softsign", "y = x / (1 + |x|).")
+Tanhshrink = _pointwise("Tanhshrink", "tanhshrink", "y = x - tanh(x).")
+Softshrink = _pointwise("Softshrink", "softshrink",
+                        "a = lambda: y = x - a sign(x) where |x| > a, else 0.")
+Hardshrink = _pointwise("Hardshrink", "hardshrink", "a = lambda: y = x where |x| > a, else 0.")

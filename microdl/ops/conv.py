@@ -15,11 +15,16 @@ from ..autograd import Function
 
 
 def pair(value, name):
-    """An int or a 2-sequence of ints as a (height, width) tuple."""
-    values = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(values) != 2 or not all(isinstance(v, (int, np.integer)) for v in values):
-        raise TypeError(f"{name} must be an int or a pair of ints (got {value!r})")
-    return int(values[0]), int(values[1])
+    """An int or a 1- or 2-sequence of ints as a (height, width) tuple; PyTorch's errors
+    otherwise (a TypeError for a non-integer, a RuntimeError for a wrong length)."""
+    values = (value,) if isinstance(value, (int, np.integer)) else tuple(value)
+    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
+        raise TypeError(f"conv2d(): argument '{name}' must be tuple of ints (got {value!r})")
+    if len(values) not in (1, 2):
+        raise RuntimeError(f"expected {name} to be a single integer value or a list of 2 values "
+                           "to match the convolution dimensions, but got "
+                           f"{name}={[int(v) for v in values]}")
+    return int(values[0]), int(values[-1])
 
 
 def conv2d_padding(padding, kernel_size, stride, dilation):

@@ -1,36 +1,95 @@
-"""Elementwise arithmetic with numpy broadcasting; the engine sums gradients back to each shape.
+"""Elementwise math with numpy broadcasting and PyTorch's dtypes; the engine sums gradients back
+to each input's shape.
 
-Binary ops promote dtypes as PyTorch does (``promote``), not as numpy does; the result dtypes of
-division and of exp/log on integers follow numpy's ufuncs (``true_divide_dtype``, ``float_dtype``).
-Every op allocates on its inputs' device and calls the ``elementwise`` kernels (``_arrays``).
+Dtypes follow PyTorch (``result_type``): a float operand decides over integers and booleans
+(float32 + int64 -> float32, where numpy gives float64); an operand with dimensions decides over
+a 0-d one of the same category, and a 0-d one over a Python number (float32 tensor * 0-d
+float64 -> float32; int32 tensor + 5 -> int32; bool tensor + 5 -> int64; int tensor + 0.5 ->
+float32, PyTorch's default float dtype). Division and the float math functions (exp, sqrt,
+sin, ...) of integers and booleans give float32. Every op allocates on its inputs' device and
+calls the ``elementwise`` kernels (``_arrays``).
 """
+
+import math
 
 import numpy as np
 
 from .. import backend
 from ..autograd import Function
-from ._arrays import binary, copy, unary
+from ._arrays import binary, copy, select, unary
+
+_BOOL = np.dtype(np.bool_)
+DEFAULT_FLOAT = np.dtype(np.float32)
+# the dtype PyTorch gives a Python number ("wrapped number") of each kind
+_WRAPPED = {"b": _BOOL, "i": np.dtype(np.int64), "u": np.dtype(np.int64), "f": DEFAULT_FLOAT}
+# PyTorch's names of the dtypes, for its error messages ("Long did not match Float")
+TORCH_NAMES = {np.dtype(np.float16): "Half", np.dtype(np.float32): "Float",
+               np.dtype(np.float64): "Double", np.dtype(np.uint8): "Byte",
+               np.dtype(np.int8): "Char", np.dtype(np.int16): "Short",
+               np.dtype(np.int32): "Int", np.dtype(np.int64): "Long", _BOOL: "Bool"}
+
+
+# ---- dtype promotion -----------------------------------------------------------------------------
+def is_number(value):
+    """A Python or numpy scalar number (PyTorch takes both as "wrapped numbers")."""
+    return isinstance(value, (bool, int, float, np.number, np.bool_))
+
+
+def promote_types(a, b):
+    """torch.promote_types: a float dtype wins over an integer or bool one (int64, float32 ->
+    float32; numpy says float64); otherwise numpy's rule (int32, int64 -> int64; uint8, int8 ->
+    int16; float32, float64 -> float64; bool, x -> x)."""
+    if a == b:
+        return a
+    a_float, b_float = a.kind == "f", b.kind == "f"
+    if a_float != b_float:
+        return a if a_float else b
+    return np.promote_types(a, b)
+
+
+def _combine(higher, lower):
+    """PyTorch's combine_categories: the higher-priority group's dtype, unless the lower group
+    is of a higher category (bool < integer < float)."""
+    if higher is None or lower is None:
+        return lower if higher is None else higher
+    if higher.kind == "f":
+        return higher
+    if higher.kind == "b" or lower.kind == "f":
+        return promote_types(higher, lower)
+    return higher
+
+
+def result_type(*operands):
+    """torch.result_type of arrays and Python numbers (None entries skipped): arrays with
+    dimensions come first, then 0-d arrays, then numbers (``_combine``)."""
+    dims = zero_dim = numbers = None
+    for value in operands:
+        if value is None:
+            continue
+        if is_number(value):
+            dtype = _WRAPPED[np.asarray(value).dtype.kind]
+            numbers = dtype if numbers is None else promote_types(numbers, dtype)
+        elif value.ndim == 0:
+            zero_dim = value.dtype if zero_dim is None else promote_types(zero_dim, value.dtype)
+        else:
+            dims = value.dtype if dims is None else promote_types(dims, value.dtype)
+    return _combine(dims, _combine(zero_dim, numbers))
+
+
+def numbers_as_arrays(*operands):
+    """The operands with each Python number made a 0-d array of the operands' result type (so
+    array-level promotion then gives PyTorch's answer); arrays and None unchanged."""
+    if not any(is_number(v) for v in operands):
+        return operands
+    dtype = result_type(*operands)
+    return tuple(np.asarray(v, dtype) if is_number(v) else v for v in operands)
 
 
 def promote(a, b):
-    """a and b cast to the result dtype of a binary op, PyTorch's rule:
-
-    - a float operand decides over an integer or boolean one (float32 + int64 -> float32, where
-      numpy gives float64);
-    - between floats, an operand with dimensions decides over a 0-d one (float32 array * 0-d
-      float64 -> float32); otherwise the wider float wins (float32 + float64 -> float64);
-    - integers and booleans among themselves follow numpy.
-    Python scalars arrive already in the tensor's dtype (``Tensor._operand``).
-    """
+    """a and b cast to their ``result_type``."""
     if a.dtype == b.dtype:
         return a, b
-    a_float, b_float = a.dtype.kind == "f", b.dtype.kind == "f"
-    if a_float != b_float:
-        target = a.dtype if a_float else b.dtype
-    elif a_float and (a.ndim == 0) != (b.ndim == 0):
-        target = b.dtype if a.ndim == 0 else a.dtype
-    else:
-        return a, b
+    target = result_type(a, b)
     return _as(a, target), _as(b, target)
 
 
@@ -40,27 +99,61 @@ def _as(x, dtype):
 
 
 def result_dtype(a, b):
-    """The dtype of a + b, a - b, a * b for promoted operands (numpy's for equal kinds)."""
-    return a.dtype if a.dtype == b.dtype else np.result_type(a.dtype, b.dtype)
-
-
-def true_divide_dtype(dtype):
-    """Division gives a float: the operands' float dtype, float64 for integers (numpy's rule)."""
-    return dtype if dtype.kind == "f" else np.dtype(np.float64)
+    """The dtype of a + b, a - b, a * b for promoted operands."""
+    return a.dtype if a.dtype == b.dtype else result_type(a, b)
 
 
 def float_dtype(dtype):
-    """exp/log of an integer or boolean: the smallest float holding it (numpy's ufunc rule)."""
-    return dtype if dtype.kind == "f" else np.result_type(dtype, np.float16)
+    """The dtype of a / b, exp, sqrt, ...: a float keeps its dtype, integers and booleans give
+    float32 (PyTorch's default float dtype)."""
+    return dtype if dtype.kind == "f" else DEFAULT_FLOAT
 
 
+true_divide_dtype = float_dtype
+
+
+def _not_for_bool(name, dtype, kernel=None):
+    if dtype == _BOOL:
+        raise NotImplementedError(f'"{kernel or name + "_cpu"}" not implemented for \'Bool\'')
+
+
+def _check_integer_divisor(b):
+    """PyTorch refuses integer division by zero (floats give inf or NaN)."""
+    if b.dtype.kind in "biu" and not np.all(backend.of(b).to_host(b) if backend.is_device_array(b)
+                                            else b):
+        raise RuntimeError("ZeroDivisionError")
+
+
+def _zero(dtype):
+    return np.zeros((), dtype)
+
+
+def _mask(a, b, op):
+    return binary(a, b, op, _BOOL)
+
+
+def _keep_where(mask, g):
+    """g where mask, else 0."""
+    return select(mask, g, _zero(g.dtype), g.dtype)
+
+
+def _zero_where(mask, g):
+    """0 where mask, else g."""
+    return select(mask, _zero(g.dtype), g, g.dtype)
+
+
+def _zeros_like(g):
+    return backend.of(g).full(g.shape, 0, g.dtype)
+
+
+# ---- arithmetic ----------------------------------------------------------------------------------
 class Add(Function):
-    """y = a + b;  da = g,  db = g (the engine sums each back to its input's shape)."""
+    """y = a + b (bool + bool: a or b, as PyTorch);  da = g,  db = g."""
 
     @staticmethod
     def forward(ctx, a, b):
         a, b = promote(a, b)
-        return binary(a, b, "add", result_dtype(a, b))
+        return binary(a, b, "or" if a.dtype == _BOOL else "add", a.dtype)
 
     @staticmethod
     def backward(ctx, g):
@@ -68,12 +161,19 @@ class Add(Function):
 
 
 class Sub(Function):
-    """y = a - b;  da = g,  db = -g."""
+    """y = a - b;  da = g,  db = -g. No booleans, as PyTorch."""
 
     @staticmethod
     def forward(ctx, a, b):
+        if a.dtype == _BOOL and b.dtype == _BOOL:
+            raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                               "supported. Use the `^` or `logical_xor()` operator instead.")
+        if a.dtype == _BOOL or b.dtype == _BOOL:
+            raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not "
+                               "supported. If you are trying to invert a mask, use the `~` or "
+                               "`logical_not()` operator instead.")
         a, b = promote(a, b)
-        return binary(a, b, "sub", result_dtype(a, b))
+        return binary(a, b, "sub", a.dtype)
 
     @staticmethod
     def backward(ctx, g):
@@ -81,13 +181,13 @@ class Sub(Function):
 
 
 class Mul(Function):
-    """y = a * b;  da = g * b,  db = g * a."""
+    """y = a * b (bool * bool: a and b);  da = g * b,  db = g * a."""
 
     @staticmethod
     def forward(ctx, a, b):
         a, b = promote(a, b)
         ctx.save_for_backward(a, b)
-        return binary(a, b, "mul", result_dtype(a, b))
+        return binary(a, b, "and" if a.dtype == _BOOL else "mul", a.dtype)
 
     @staticmethod
     def backward(ctx, g):
@@ -98,13 +198,16 @@ class Mul(Function):
 
 
 class Div(Function):
-    """y = a / b;  da = g / b,  db = -g * a / b**2."""
+    """y = a / b, computed in a float dtype (int / int -> float32);  da = g / b,
+    db = -g * a / b**2."""
 
     @staticmethod
     def forward(ctx, a, b):
         a, b = promote(a, b)
+        target = float_dtype(a.dtype)
+        a, b = _as(a, target), _as(b, target)
         ctx.save_for_backward(a, b)
-        return binary(a, b, "div", true_divide_dtype(result_dtype(a, b)))
+        return binary(a, b, "div", target)
 
     @staticmethod
     def backward(ctx, g):
@@ -118,15 +221,65 @@ class Div(Function):
         return da, db
 
 
+class DivRounded(Function):
+    """y = a / b rounded ("floor": toward -inf, "trunc": toward 0), in the promoted dtype
+    (integers stay integers);  da = db = 0 (a step function), as PyTorch."""
+
+    @staticmethod
+    def forward(ctx, a, b, rounding_mode):
+        a, b = promote(a, b)
+        _not_for_bool("div_" + rounding_mode, a.dtype)
+        _check_integer_divisor(b)
+        return binary(a, b, "floor_div" if rounding_mode == "floor" else "trunc_div", a.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _zeros_like(g), _zeros_like(g)
+
+
+class FloorDivide(DivRounded):
+    """y = a // b = floor(a / b); PyTorch gives it no derivative (div(rounding_mode="floor")
+    has a zero one)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return DivRounded.forward(ctx, a, b, "floor")
+
+    @staticmethod
+    def backward(ctx, g):
+        raise RuntimeError("derivative for aten::floor_divide is not implemented")
+
+
+class Remainder(Function):
+    """y = a % b = a - b * floor(a / b) (the sign of b, as Python);  da = g,
+    db = -g * floor(a / b)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        a, b = promote(a, b)
+        _not_for_bool("remainder", a.dtype)
+        _check_integer_divisor(b)
+        ctx.save_for_backward(a, b)
+        return binary(a, b, "remainder", a.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved
+        db = None
+        if ctx.needs_input_grad[1]:
+            db = unary(binary(g, binary(a, b, "floor_div", a.dtype), "mul", g.dtype), "neg")
+        return g, db
+
+
 class Neg(Function):
     """y = -x;  dx = -g."""
 
     @staticmethod
     def forward(ctx, x):
-        if x.dtype == np.bool_:
-            raise TypeError("Negation, the `-` operator, on a bool tensor is not supported. If "
-                            "you are trying to invert a mask, use the `~` or `logical_not()` "
-                            "operator instead.")
+        if x.dtype == _BOOL:
+            raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. "
+                               "If you are trying to invert a mask, use the `~` or "
+                               "`logical_not()` operator instead.")
         return unary(x, "neg")
 
     @staticmethod
@@ -135,58 +288,61 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """y = x ** p (scalar p);  dx = g * p * x ** (p - 1) (0 for p = 0, as PyTorch)."""
+    """y = x ** p (p a number);  dx = g * p * x ** (p - 1) (0 for p = 0, as PyTorch)."""
 
     @staticmethod
     def forward(ctx, x, exponent):
+        # NOTE: as PyTorch: an integer tensor keeps its dtype for an int exponent and becomes
+        # float32 for a float one; bool ** 2 is int64
+        dtype = result_type(x, exponent)
+        if dtype == _BOOL:  # bool ** True is x, bool ** False all True
+            return copy(x) if exponent else backend.of(x).full(x.shape, True, _BOOL)
+        if dtype.kind != "f" and exponent < 0:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
         ctx.save_for_backward(x)
         ctx.exponent = exponent
-        # NOTE: as PyTorch: an integer tensor keeps its dtype for an int exponent and becomes
-        # float32 for a float one (the exponent cast to int64 made int ** 0.5 all ones)
-        dtype = x.dtype
-        if x.dtype.kind not in "fc" and not isinstance(exponent, (int, np.integer)):
-            dtype = np.dtype(np.float32)
-        elif x.dtype.kind not in "fc" and exponent < 0:
-            raise RuntimeError("Integers to negative integer powers are not allowed.")
-        return unary(x, "pow", dtype, exponent)
+        return unary(_as(x, dtype), "pow", dtype, exponent)
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved
         p = ctx.exponent
         if p == 0:  # x ** -1 at x = 0 would make 0 * inf = NaN
-            return unary(g, "scale", scalar=0.0)
+            return _zeros_like(g)
         slope = unary(unary(x, "pow", scalar=p - 1), "scale", scalar=p)
         return binary(g, slope, "mul", g.dtype)
 
 
-class Exp(Function):
-    """y = exp(x);  dx = g * y."""
+class PowTensor(Function):
+    """y = a ** b, both arrays (a number base arrives as a 0-d array);
+    da = g * b * a ** (b - 1) (0 where b = 0),  db = g * y * log(a) (0 where a = 0 and b >= 0),
+    as PyTorch."""
 
     @staticmethod
-    def forward(ctx, x):
-        y = unary(x, "exp", float_dtype(x.dtype))
-        ctx.save_for_backward(y)
+    def forward(ctx, a, b):
+        a, b = promote(a, b)
+        _not_for_bool("pow", a.dtype, kernel="pow")
+        y = binary(a, b, "pow", a.dtype)
+        ctx.save_for_backward(a, b, y)
         return y
 
     @staticmethod
     def backward(ctx, g):
-        (y,) = ctx.saved
-        return binary(g, y, "mul", g.dtype)
-
-
-class Log(Function):
-    """y = log(x);  dx = g / x."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return unary(x, "log", float_dtype(x.dtype))
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved
-        return binary(g, x, "div", g.dtype)
+        a, b, y = ctx.saved
+        da = db = None
+        if ctx.needs_input_grad[0]:
+            slope = binary(b, binary(a, binary(b, 1, "sub", b.dtype), "pow", a.dtype), "mul",
+                           a.dtype)
+            da = select(_mask(b, 0, "eq"), _zero(g.dtype), binary(g, slope, "mul", g.dtype),
+                        g.dtype)
+        if ctx.needs_input_grad[1]:
+            # NOTE: log(0) and 0 * inf are masked below; numpy's warnings about them are noise
+            with np.errstate(divide="ignore", invalid="ignore"):
+                g_y_log_a = binary(binary(g, y, "mul", g.dtype), unary(a, "log"), "mul",
+                                   g.dtype)
+            base_zero = binary(_mask(a, 0, "eq"), _mask(b, 0, "ge"), "and", _BOOL)
+            db = select(base_zero, _zero(g.dtype), g_y_log_a, g.dtype)
+        return da, db
 
 
 class Abs(Function):
@@ -194,6 +350,7 @@ class Abs(Function):
 
     @staticmethod
     def forward(ctx, x):
+        _not_for_bool("abs", x.dtype)
         ctx.save_for_backward(x)
         return unary(x, "abs")
 
@@ -201,6 +358,326 @@ class Abs(Function):
     def backward(ctx, g):
         (x,) = ctx.saved
         return binary(g, unary(x, "sign"), "mul", g.dtype)
+
+
+def _maximum(a, b):
+    return binary(a, b, "or" if a.dtype == _BOOL else "maximum", a.dtype)
+
+
+def _minimum(a, b):
+    return binary(a, b, "and" if a.dtype == _BOOL else "minimum", a.dtype)
+
+
+def _split_between(g, a, b, a_loses, b_loses):
+    """The gradient of a max or min: g to the winner, g / 2 to each on a tie (PyTorch)."""
+    shared = select(_mask(a, b, "eq"), unary(g, "scale", scalar=0.5), g, g.dtype)
+    return _zero_where(_mask(a, b, a_loses), shared), _zero_where(_mask(a, b, b_loses), shared)
+
+
+class Maximum(Function):
+    """y = max(a, b) (NaN wins);  da = g where a > b, db = g where b > a, g / 2 each on a tie."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        a, b = promote(a, b)
+        ctx.save_for_backward(a, b)
+        return _maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved
+        return _split_between(g, a, b, a_loses="lt", b_loses="gt")
+
+
+class Minimum(Function):
+    """y = min(a, b) (NaN wins);  da = g where a < b, db = g where b < a, g / 2 each on a tie."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        a, b = promote(a, b)
+        ctx.save_for_backward(a, b)
+        return _minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved
+        return _split_between(g, a, b, a_loses="gt", b_loses="lt")
+
+
+class Clamp(Function):
+    """y = min(max(x, low), high) (either bound may be None; NaN stays NaN; low > high gives
+    high);  dx = g where low <= x <= high, dlow = g where x < low < high, dhigh = g where
+    x > high or high < low (PyTorch's split)."""
+
+    @staticmethod
+    def forward(ctx, x, low, high):
+        dtype = result_type(x, low, high)
+        x, low, high = (None if v is None else _as(v, dtype) for v in (x, low, high))
+        ctx.save_for_backward(x, low, high)
+        y = x if low is None else _maximum(x, low)
+        return y if high is None else _minimum(y, high)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, low, high = ctx.saved
+        if high is None:
+            return _keep_where(_mask(x, low, "ge"), g), _keep_where(_mask(x, low, "lt"), g), None
+        if low is None:
+            return _keep_where(_mask(x, high, "le"), g), None, _keep_where(_mask(x, high, "gt"), g)
+        inside = binary(_mask(x, low, "ge"), _mask(x, high, "le"), "and", _BOOL)
+        below = binary(_mask(x, low, "lt"), _mask(low, high, "lt"), "and", _BOOL)
+        above = binary(_mask(x, high, "gt"), _mask(high, low, "lt"), "or", _BOOL)
+        return _keep_where(inside, g), _keep_where(below, g), _keep_where(above, g)
+
+
+class Where(Function):
+    """y = x where condition else y (broadcast), in result_type(x, y) or ``dtype``;
+    dx = g where condition, dy = g elsewhere."""
+
+    @staticmethod
+    def forward(ctx, condition, x, y, dtype=None):
+        if condition.dtype != _BOOL:
+            raise RuntimeError(f"where expected condition to be a boolean tensor, but got a "
+                               f"tensor with dtype {TORCH_NAMES.get(condition.dtype)}")
+        ctx.save_for_backward(condition)
+        return select(condition, x, y, result_type(x, y) if dtype is None else dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        (condition,) = ctx.saved
+        return None, _keep_where(condition, g), _zero_where(condition, g)
+
+
+# ---- float math functions ------------------------------------------------------------------------
+class _FloatMath(Function):
+    """y = f(x) for the unary kernel's float function ``op``: integers and booleans are computed
+    in float32 (PyTorch's default dtype), floats in their own;  dx = g * slope(x, y)."""
+
+    op = None
+
+    @classmethod
+    def forward(cls, ctx, x):
+        x = _as(x, float_dtype(x.dtype))
+        y = unary(x, cls.op)
+        ctx.save_for_backward(x, y)
+        return y
+
+    @classmethod
+    def backward(cls, ctx, g):
+        x, y = ctx.saved
+        return binary(g, cls.slope(x, y), "mul", g.dtype)
+
+
+class Exp(_FloatMath):
+    """y = exp(x);  dx = g * y."""
+    op = "exp"
+
+    @staticmethod
+    def slope(x, y):
+        return y
+
+
+class Expm1(_FloatMath):
+    """y = exp(x) - 1;  dx = g * (y + 1)."""
+    op = "expm1"
+
+    @staticmethod
+    def slope(x, y):
+        return binary(y, 1, "add", y.dtype)
+
+
+class Log(_FloatMath):
+    """y = log(x);  dx = g / x."""
+    op = "log"
+
+    @staticmethod
+    def slope(x, y):
+        return unary(x, "reciprocal")
+
+
+class Log2(_FloatMath):
+    """y = log2(x);  dx = g / (x ln 2)."""
+    op = "log2"
+
+    @staticmethod
+    def slope(x, y):
+        return unary(unary(x, "reciprocal"), "scale", scalar=1 / math.log(2))
+
+
+class Log10(_FloatMath):
+    """y = log10(x);  dx = g / (x ln 10)."""
+    op = "log10"
+
+    @staticmethod
+    def slope(x, y):
+        return unary(unary(x, "reciprocal"), "scale", scalar=1 / math.log(10))
+
+
+class Log1p(_FloatMath):
+    """y = log(1 + x);  dx = g / (1 + x)."""
+    op = "log1p"
+
+    @staticmethod
+    def slope(x, y):
+        return unary(binary(x, 1, "add", x.dtype), "reciprocal")
+
+
+class Sqrt(_FloatMath):
+    """y = sqrt(x);  dx = g / (2 y) (inf at 0, as PyTorch)."""
+    op = "sqrt"
+
+    @staticmethod
+    def slope(x, y):
+        return unary(unary(y, "reciprocal"), "scale", scalar=0.5)
+
+
+class Rsqrt(_FloatMath):
+    """y = 1 / sqrt(x);  dx = -g * y**3 / 2."""
+    op = "rsqrt"
+
+    @staticmethod
+    def slope(x, y):
+        return unary(unary(y, "pow", scalar=3.0), "scale", scalar=-0.5)
+
+
+class Reciprocal(_FloatMath):
+    """y = 1 / x;  dx = -g * y**2."""
+    op = "reciprocal"
+
+    @staticmethod
+    def slope(x, y):
+        return unary(binary(y, y, "mul", y.dtype), "neg")
+
+
+class Sin(_FloatMath):
+    """y = sin(x);  dx = g * cos(x)."""
+    op = "sin"
+
+    @staticmethod
+    def slope(x, y):
+        return unary(x, "cos")
+
+
+class Cos(_FloatMath):
+    """y = cos(x);  dx = -g * sin(x)."""
+    op = "cos"
+
+    @staticmethod
+    def slope(x, y):
+        return unary(unary(x, "sin"), "neg")
+
+
+class Tan(_FloatMath):
+    """y = tan(x);  dx = g * (1 + y**2)."""
+    op = "tan"
+
+    @staticmethod
+    def slope(x, y):
+        return binary(binary(y, y, "mul", y.dtype), 1, "add", y.dtype)
+
+
+class StepFunction(Function):
+    """y = floor, ceil, trunc, round (halves to even) or sign of x: integers pass through
+    unchanged (sign: -1, 0, 1), booleans are refused as PyTorch refuses them (sign(bool) is the
+    bool);  dx = 0 (a step function)."""
+
+    @staticmethod
+    def forward(ctx, x, op):
+        if op == "sign":
+            return copy(x) if x.dtype == _BOOL else unary(x, "sign")
+        _not_for_bool(op, x.dtype, kernel=f"{op}_vml_cpu" if op in ("floor", "trunc", "ceil")
+                      else f"{op}_cpu")
+        return unary(x, op) if x.dtype.kind == "f" else copy(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _zeros_like(g)
+
+
+# ---- comparisons, logic, bits (no gradient: bool or integer outputs) ---------------------------
+def is_value(x, op):
+    """isnan, isinf or isfinite of x, as a bool array (integers and booleans are finite)."""
+    if x.dtype.kind == "f":
+        return unary(x, op, _BOOL)
+    return backend.of(x).full(x.shape, op == "isfinite", _BOOL)
+
+
+class Compare(Function):
+    """y = a op b (op: "eq", "ne", "lt", "le", "gt", "ge") in the promoted dtype, as bools."""
+
+    @staticmethod
+    def forward(ctx, a, b, op):
+        a, b = promote(a, b)
+        return binary(a, b, op, _BOOL)
+
+
+def truth(x):
+    """x != 0 as bools (x itself when bool)."""
+    return x if x.dtype == _BOOL else binary(x, 0, "ne", _BOOL)
+
+
+class Logical(Function):
+    """y = truth(a) op truth(b) (op: "and", "or", "xor"), any dtypes, as bools."""
+
+    @staticmethod
+    def forward(ctx, a, b, op):
+        return binary(truth(a), truth(b), op, _BOOL)
+
+
+def logical_not(x):
+    """x == 0 as bools."""
+    return binary(x, 0, "eq", _BOOL) if x.dtype != _BOOL else binary(x, False, "eq", _BOOL)
+
+
+class Bitwise(Function):
+    """y = a op b bit by bit (op: "and", "or", "xor"), integers and booleans only."""
+
+    @staticmethod
+    def forward(ctx, a, b, op):
+        a, b = promote(a, b)
+        if a.dtype.kind == "f":
+            raise NotImplementedError(f'"bitwise_{op}_cpu" not implemented for '
+                                      f"'{TORCH_NAMES.get(a.dtype)}'")
+        return binary(a, b, op, a.dtype)
+
+
+def bitwise_not(x, operator=True):
+    """~x: logical not of booleans, -x - 1 of integers (floats: the ``~`` operator's TypeError,
+    or bitwise_not()'s NotImplementedError, as PyTorch)."""
+    if x.dtype.kind == "f" and operator:
+        raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type "
+                        "tensors")
+    if x.dtype.kind == "f":
+        raise NotImplementedError(f'"bitwise_not_cpu" not implemented for '
+                                  f"'{TORCH_NAMES.get(x.dtype)}'")
+    return logical_not(x) if x.dtype == _BOOL else unary(x, "bitwise_not")
+
+
+def isclose(a, b, rtol, atol, equal_nan):
+    """|a - b| <= atol + rtol * |b| (finite), or a == b (infinities), or both NaN with
+    ``equal_nan``; a and b must share a dtype (PyTorch: "Long did not match Float")."""
+    if a.dtype != b.dtype:
+        raise RuntimeError(f"{TORCH_NAMES.get(a.dtype)} did not match "
+                           f"{TORCH_NAMES.get(b.dtype)}")
+    close = binary(a, b, "eq", _BOOL)
+    if equal_nan and a.dtype.kind == "f":
+        both_nan = binary(unary(a, "isnan", _BOOL), unary(b, "isnan", _BOOL), "and", _BOOL)
+        close = binary(close, both_nan, "or", _BOOL)
+    if rtol == 0 and atol == 0:
+        return close
+    if a.dtype.kind != "f":  # integer differences could overflow; torch measures them as floats
+        a, b = _as(a, DEFAULT_FLOAT), _as(b, DEFAULT_FLOAT)
+    allowed = binary(unary(unary(b, "scale", scalar=rtol), "abs"), atol, "add", a.dtype)
+    actual = unary(binary(a, b, "sub", a.dtype), "abs")
+    within = binary(unary(actual, "isfinite", _BOOL), binary(actual, allowed, "le", _BOOL),
+                    "and", _BOOL)
+    return binary(close, within, "or", _BOOL)
+
+
+def all_true(mask):
+    """Whether every value of a bool array is true, as a Python bool (read on the host)."""
+    host = backend.of(mask).to_host(mask) if backend.is_device_array(mask) else mask
+    return bool(np.all(host))
 
 
 class Clone(Function):

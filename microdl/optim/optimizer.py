@@ -6,6 +6,7 @@ from collections import defaultdict
 import numpy as np
 
 from .. import _device
+from ..autograd import enable_grad
 from ..tensor import Tensor
 
 
@@ -47,6 +48,7 @@ class Optimizer:
                             "but the ordering of tensors in sets will change between runs. "
                             "Please use a list instead.")
         group["params"] = list(params)
+        _split_names(group)
         for p in group["params"]:
             if not isinstance(p, Tensor):
                 raise TypeError("optimizer can only optimize Tensors, but one of the params is "
@@ -55,6 +57,11 @@ class Optimizer:
                 raise ValueError("can't optimize a non-leaf Tensor")
         if len({id(p) for p in group["params"]}) != len(group["params"]):
             raise ValueError("optimizer contains a parameter group with duplicate parameters")
+        for other in self.param_groups:
+            if ("param_names" in group) != ("param_names" in other):
+                kind = "with names" if "param_names" in group else "without names"
+                raise ValueError("all optimizer param groups should be with/without names. "
+                                 f"cannot add param group {kind} to the optimizer")
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if any(id(p) in seen for p in group["params"]):
             raise ValueError("some parameters appear in more than one parameter group")
@@ -73,6 +80,24 @@ class Optimizer:
 
     def step(self, closure=None):
         raise NotImplementedError(f"{type(self).__name__} does not define step()")
+
+    @staticmethod
+    def _evaluate(closure):
+        """closure()'s loss, computed with gradients on (step() may run under no_grad), or
+        None."""
+        if closure is None:
+            return None
+        with enable_grad():
+            return closure()
+
+    def _state_arrays(self, param, *names):
+        """The named arrays of param's state, each moved to param's device first when the model
+        moved (model.to) since they were made: state follows its parameter, as in PyTorch."""
+        state = self.state[param]
+        for name in names:
+            if type(state[name]) is not type(param.array):  # one type test per array
+                state[name] = _device.move(state[name], _device.of(param.array))
+        return [state[name] for name in names]
 
     def state_dict(self):
         """PyTorch's layout: {'state': {index: {name: value}}, 'param_groups': [{..., 'params':
@@ -127,6 +152,10 @@ class Optimizer:
 
     @staticmethod
     def _cast_state(param, key, name, value):
+        if name == "step":
+            # PyTorch's step count: a float32 scalar on the host, whatever the parameter's
+            # device (older checkpoints hold a Python number)
+            return np.array(_to_scalar(value), dtype=np.float32)
         if not isinstance(value, np.ndarray):
             return copy.deepcopy(value)
         if value.shape != param.shape:
@@ -142,6 +171,54 @@ class Optimizer:
             lines.append(f"Parameter Group {i}")
             lines += [f"    {k}: {group[k]}" for k in sorted(group) if k != "params"]
         return "\n".join(lines + [")"])
+
+
+def _split_names(group):
+    """PyTorch's named parameters: (name, tensor) pairs become group['params'] and
+    group['param_names'] (all of a group's parameters named, or none)."""
+    names = [p[0] for p in group["params"] if isinstance(p, tuple)]
+    group["params"] = [p[1] if isinstance(p, tuple) else p for p in group["params"]]
+    if names:
+        if len(names) != len(group["params"]):
+            raise ValueError("all optimizer params should be with/without names. Some param "
+                             "names are missing")
+        group["param_names"] = names
+
+
+# Switches between torch.optim's implementations (for-each, fused, capturable in CUDA graphs,
+# differentiable through step). microdl has one: a fused kernel per parameter.
+IMPLEMENTATION_FLAGS = {"foreach": None, "fused": None, "capturable": False,
+                        "differentiable": False}
+
+
+def refuse_other_implementations(optimizer_name, settings):
+    """NotImplementedError naming the first of foreach / fused / capturable / differentiable
+    in ``settings`` (constructor arguments or a param group) set to anything but None or
+    False."""
+    for name, default in IMPLEMENTATION_FLAGS.items():
+        value = settings.get(name, default)
+        if value is not None and value is not False:
+            raise NotImplementedError(
+                f"{optimizer_name}: {name}={value!r} is not supported: microdl has one "
+                f"implementation, one fused kernel per parameter (leave {name} at {default})")
+
+
+def lr_value(lr):
+    """The number a learning rate holds: PyTorch takes a number or a one-element Tensor.
+    (Each optimizer compares it as its PyTorch twin does: the TypeErrors of a None lr differ.)"""
+    if isinstance(lr, Tensor) and lr.numel() != 1:
+        raise ValueError("Tensor lr must be 1-element")
+    return _to_scalar(lr)
+
+
+def _to_scalar(value):
+    """A Python number from a number, a one-element Tensor or array (PyTorch takes a Tensor
+    lr; a saved state_dict brings it back as an array)."""
+    if isinstance(value, Tensor):
+        value = value.array
+    if isinstance(value, np.ndarray) or _device.is_device_array(value):
+        return _device.host(value).reshape(-1)[0].item()
+    return value
 
 
 def _is_array(value):

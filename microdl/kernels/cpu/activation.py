@@ -6,9 +6,14 @@ exp/tanh into the caller's buffer and fuse the remaining arithmetic into one num
 arrays go in L2-sized blocks over microdl's threads (``in_blocks``).
 """
 
-import numpy as np
-from numba import prange
+import math
 
+import numpy as np
+from numba import njit, prange
+
+from ..numpy_ref.activation import (GELU_TANH_BETA, GELU_TANH_KAPPA, HARDSIGMOID_SLOPE,
+                                    INV_SQRT_2PI, POINTWISE_OPS, SELU_ALPHA, SELU_SCALE,
+                                    SQRT_HALF)
 from ._jit import BLOCKED_MIN_ELEMENTS, flat, flat_out, in_blocks, serial_and_parallel
 
 
@@ -104,3 +109,125 @@ def tanh_forward(x, out):
 
 def tanh_backward(y, grad_out, grad_in):
     _tanh_backward.run(y.size, flat(y), flat(grad_out), flat_out(grad_in))
+
+
+# ---- pointwise activations (GELU, SiLU, ELU, ...): one forward and one backward loop ---------
+# The op arrives as its name and runs as its number in numpy_ref's POINTWISE_OPS (the ints below
+# are compile-time constants of the loops). Scalar math in float64, rounded once on the store,
+# as the reference does; every comparison as the reference (and PyTorch) writes it.
+(GELU, GELU_TANH, SILU, ELU, SELU, CELU, SOFTPLUS, LOGSIGMOID, HARDSWISH, HARDSIGMOID, HARDTANH,
+ MISH, SOFTSIGN, TANHSHRINK, SOFTSHRINK, HARDSHRINK) = range(16)
+_CODES = {name: code for code, name in enumerate(POINTWISE_OPS)}
+assert _CODES["hardshrink"] == HARDSHRINK and _CODES["hardtanh"] == HARDTANH
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def _sigmoid(v):
+    return 1.0 / (1.0 + math.exp(-v))
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def _clamp(v, lo, hi):
+    return lo if v < lo else (hi if v > hi else v)
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def _forward_value(op, v, a, b):
+    """f_op(v; a, b) for a float64 v: numpy_ref.POINTWISE's forward formulas."""
+    if op == GELU:
+        return 0.5 * v * (1.0 + math.erf(v * SQRT_HALF))
+    if op == GELU_TANH:
+        return 0.5 * v * (1.0 + math.tanh(GELU_TANH_BETA * (v + GELU_TANH_KAPPA * v * v * v)))
+    if op == SILU:
+        return v / (1.0 + math.exp(-v))
+    if op == ELU:
+        return a * math.expm1(v) if v <= 0 else v
+    if op == SELU:
+        return SELU_SCALE * SELU_ALPHA * math.expm1(v) if v <= 0 else SELU_SCALE * v
+    if op == CELU:
+        return a * math.expm1(v / a) if v <= 0 else v
+    if op == SOFTPLUS:
+        return v if v * a > b else math.log1p(math.exp(v * a)) / a
+    if op == LOGSIGMOID:
+        return min(v, 0.0) - math.log1p(math.exp(-abs(v)))
+    if op == HARDSWISH:
+        return v * _clamp(v + 3.0, 0.0, 6.0) / 6.0
+    if op == HARDSIGMOID:
+        return _clamp(v + 3.0, 0.0, 6.0) / 6.0
+    if op == HARDTANH:
+        return _clamp(v, a, b)
+    if op == MISH:
+        return v * math.tanh(math.log1p(math.exp(v)))
+    if op == SOFTSIGN:
+        return v / (1.0 + abs(v))
+    if op == TANHSHRINK:
+        return v - math.tanh(v)
+    if op == SOFTSHRINK:
+        return 0.0 if -a <= v <= a else (v - a if v > a else v + a)
+    return 0.0 if -a <= v <= a else v  # HARDSHRINK
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def _derivative(op, v, a, b):
+    """f_op'(v; a, b) for a float64 v: numpy_ref.POINTWISE's backward formulas."""
+    if op == GELU:
+        return 0.5 * (1.0 + math.erf(v * SQRT_HALF)) + v * INV_SQRT_2PI * math.exp(-0.5 * v * v)
+    if op == GELU_TANH:
+        t = math.tanh(GELU_TANH_BETA * (v + GELU_TANH_KAPPA * v * v * v))
+        return 0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * GELU_TANH_BETA * (
+            1.0 + 3.0 * GELU_TANH_KAPPA * v * v)
+    if op == SILU:
+        s = _sigmoid(v)
+        return s * (1.0 + v * (1.0 - s))
+    if op == ELU:
+        return a * math.exp(v) if v <= 0 else 1.0
+    if op == SELU:
+        return SELU_SCALE * SELU_ALPHA * math.exp(v) if v <= 0 else SELU_SCALE
+    if op == CELU:
+        return a * b * math.exp(v * b) if v <= 0 else 1.0
+    if op == SOFTPLUS:
+        if v * a > b:
+            return 1.0
+        z = math.exp(v * a)
+        return z / (z + 1.0)
+    if op == LOGSIGMOID:
+        z = math.exp(-abs(v))
+        return 1.0 - z / (1.0 + z) if v < 0 else z / (1.0 + z)
+    if op == HARDSWISH:
+        return 0.0 if v <= -3.0 else (v / 3.0 + 0.5 if v < 3.0 else 1.0)
+    if op == HARDSIGMOID:
+        return HARDSIGMOID_SLOPE if -3.0 < v < 3.0 else 0.0
+    if op == HARDTANH:
+        return 0.0 if v <= a or v >= b else 1.0
+    if op == MISH:
+        t = math.tanh(math.log1p(math.exp(v)))
+        return t + v * _sigmoid(v) * (1.0 - t * t)
+    if op == SOFTSIGN:
+        d = 1.0 + abs(v)
+        sign = 1.0 if v > 0 else (-1.0 if v < 0 else 0.0 * v)  # sign(NaN) is NaN
+        return 1.0 / d - v / (d * d) * sign
+    if op == TANHSHRINK:
+        t = math.tanh(v)
+        return t * t
+    return 0.0 if -a <= v <= a else 1.0  # SOFTSHRINK, HARDSHRINK
+
+
+@serial_and_parallel()
+def _pointwise_forward(x, out, op, a, b):
+    for i in prange(x.size):
+        out[i] = _forward_value(op, np.float64(x[i]), a, b)
+
+
+@serial_and_parallel()
+def _pointwise_backward(x, g, gi, op, a, b):
+    for i in prange(x.size):
+        gi[i] = np.float64(g[i]) * _derivative(op, np.float64(x[i]), a, b)
+
+
+def pointwise_forward(x, out, op, a, b):
+    _pointwise_forward.run(x.size, flat(x), flat_out(out), _CODES[op], float(a), float(b))
+
+
+def pointwise_backward(x, grad_out, grad_in, op, a, b):
+    _pointwise_backward.run(x.size, flat(x), flat(grad_out), flat_out(grad_in), _CODES[op],
+                            float(a), float(b))

@@ -1,32 +1,37 @@
 """Numba twins of numpy_ref/pool.py: ``prange`` over (n, c) planes, each iteration owning its
-output plane (backward: its input-gradient plane, zeroed and accumulated while in L1)."""
+output plane (backward: its input-gradient plane, zeroed and accumulated while in L1). Window
+bounds and divisors as numpy_ref/pool.py states them."""
 
 import numpy as np
-from numba import prange
+from numba import njit, prange
 
 from ._jit import serial_and_parallel
 
 
 @serial_and_parallel()
-def _max_pool2d_forward(x, out, indices, neg_inf, kh, kw, sh, sw, ph, pw):
+def _max_pool2d_forward(x, out, indices, neg_inf, kh, kw, sh, sw, ph, pw, dh, dw):
     planes, h, w = x.shape
     oh_, ow_ = out.shape[1], out.shape[2]
     for t in prange(planes):
         src = x[t]
         for oh in range(oh_):
-            h0 = oh * sh - ph
-            hs, he = max(h0, 0), min(h0 + kh, h)
+            hs = oh * sh - ph
+            he = min(hs + (kh - 1) * dh + 1, h)
+            while hs < 0:
+                hs += dh
             for ow in range(ow_):
-                w0 = ow * sw - pw
-                ws, we = max(w0, 0), min(w0 + kw, w)
+                ws = ow * sw - pw
+                we = min(ws + (kw - 1) * dw + 1, w)
+                while ws < 0:
+                    ws += dw
                 # PyTorch's rule: start at the first tap inside x with -inf (in x's dtype); a
                 # strictly larger value or any NaN takes over (ties keep the first, the last
                 # NaN wins).
                 best = neg_inf
                 arg = hs * w + ws
-                for ih in range(hs, he):
+                for ih in range(hs, he, dh):
                     row = src[ih]
-                    for iw in range(ws, we):
+                    for iw in range(ws, we, dw):
                         v = row[iw]
                         if v > best or v != v:
                             best = v
@@ -78,47 +83,122 @@ def _max_pool2d_backward(grad_out, indices, grad_in):
             dst[idx[p]] += g[p]
 
 
+@njit(inline="always", cache=True, error_model="numpy")
+def _avg_window(o, size, k, s, p):
+    """(first tap inside x, end inside x, pool size clipped to the padded input) of window o."""
+    start = o * s - p
+    end = min(start + k, size + p)
+    return max(start, 0), min(end, size), end - start
+
+
+@njit(inline="always", cache=True, error_model="numpy")
+def _avg_divisor(hs, he, pool_h, ws, we, pool_w, count_include_pad, divisor_override):
+    if divisor_override != 0:
+        return float(divisor_override)
+    if count_include_pad:
+        return float(pool_h * pool_w)
+    return float((he - hs) * (we - ws))
+
+
 @serial_and_parallel()
-def _avg_pool2d_forward(x, out, kh, kw, sh, sw, ph, pw):
+def _avg_pool2d_forward(x, out, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_override):
     planes, h, w = x.shape
     oh_, ow_ = out.shape[1], out.shape[2]
-    scale = 1.0 / (kh * kw)
     for t in prange(planes):
         src = x[t]
         for oh in range(oh_):
-            h0 = oh * sh - ph
-            hs, he = max(h0, 0), min(h0 + kh, h)
+            hs, he, pool_h = _avg_window(oh, h, kh, sh, ph)
             for ow in range(ow_):
-                w0 = ow * sw - pw
-                ws, we = max(w0, 0), min(w0 + kw, w)
+                ws, we, pool_w = _avg_window(ow, w, kw, sw, pw)
+                if hs >= he or ws >= we:  # a window of padding only
+                    out[t, oh, ow] = 0
+                    continue
                 acc = 0.0
                 for ih in range(hs, he):
                     row = src[ih]
                     for iw in range(ws, we):
                         acc += row[iw]
-                out[t, oh, ow] = acc * scale
+                out[t, oh, ow] = acc / _avg_divisor(hs, he, pool_h, ws, we, pool_w,
+                                                    count_include_pad, divisor_override)
 
 
 @serial_and_parallel()
-def _avg_pool2d_backward(grad_out, grad_in, kh, kw, sh, sw, ph, pw):
+def _avg_pool2d_backward(grad_out, grad_in, kh, kw, sh, sw, ph, pw, count_include_pad,
+                         divisor_override):
     planes, h, w = grad_in.shape
     oh_, ow_ = grad_out.shape[1], grad_out.shape[2]
-    scale = 1.0 / (kh * kw)
     for t in prange(planes):
         dst = grad_in[t]
         dst[:, :] = 0
         g = grad_out[t]
         for oh in range(oh_):
-            h0 = oh * sh - ph
-            hs, he = max(h0, 0), min(h0 + kh, h)
+            hs, he, pool_h = _avg_window(oh, h, kh, sh, ph)
             for ow in range(ow_):
-                w0 = ow * sw - pw
-                ws, we = max(w0, 0), min(w0 + kw, w)
-                share = g[oh, ow] * scale
+                ws, we, pool_w = _avg_window(ow, w, kw, sw, pw)
+                if hs >= he or ws >= we:
+                    continue
+                share = g[oh, ow] / _avg_divisor(hs, he, pool_h, ws, we, pool_w,
+                                                 count_include_pad, divisor_override)
                 for ih in range(hs, he):
                     row = dst[ih]
                     for iw in range(ws, we):
                         row[iw] += share
+
+
+@serial_and_parallel()
+def _adaptive_avg_pool2d_forward(x, out):
+    planes, h, w = x.shape
+    oh_, ow_ = out.shape[1], out.shape[2]
+    for t in prange(planes):
+        src = x[t]
+        for oh in range(oh_):
+            hs, he = oh * h // oh_, ((oh + 1) * h + oh_ - 1) // oh_
+            for ow in range(ow_):
+                ws, we = ow * w // ow_, ((ow + 1) * w + ow_ - 1) // ow_
+                acc = 0.0
+                for ih in range(hs, he):
+                    for iw in range(ws, we):
+                        acc += src[ih, iw]
+                out[t, oh, ow] = acc / ((he - hs) * (we - ws))
+
+
+@serial_and_parallel()
+def _adaptive_avg_pool2d_backward(grad_out, grad_in):
+    planes, h, w = grad_in.shape
+    oh_, ow_ = grad_out.shape[1], grad_out.shape[2]
+    for t in prange(planes):
+        dst = grad_in[t]
+        dst[:, :] = 0
+        for oh in range(oh_):
+            hs, he = oh * h // oh_, ((oh + 1) * h + oh_ - 1) // oh_
+            for ow in range(ow_):
+                ws, we = ow * w // ow_, ((ow + 1) * w + ow_ - 1) // ow_
+                share = grad_out[t, oh, ow] / ((he - hs) * (we - ws))
+                for ih in range(hs, he):
+                    for iw in range(ws, we):
+                        dst[ih, iw] += share
+
+
+@serial_and_parallel()
+def _adaptive_max_pool2d_forward(x, out, indices, neg_inf):
+    planes, h, w = x.shape
+    oh_, ow_ = out.shape[1], out.shape[2]
+    for t in prange(planes):
+        src = x[t]
+        for oh in range(oh_):
+            hs, he = oh * h // oh_, ((oh + 1) * h + oh_ - 1) // oh_
+            for ow in range(ow_):
+                ws, we = ow * w // ow_, ((ow + 1) * w + ow_ - 1) // ow_
+                best = neg_inf  # the max_pool2d rule: first max, last NaN
+                arg = hs * w + ws
+                for ih in range(hs, he):
+                    for iw in range(ws, we):
+                        v = src[ih, iw]
+                        if v > best or v != v:
+                            best = v
+                            arg = ih * w + iw
+                out[t, oh, ow] = best
+                indices[t, oh, ow] = arg
 
 
 def _planes(array, flat=False):
@@ -129,24 +209,49 @@ def _planes(array, flat=False):
     return array.reshape(n * c, h * w) if flat else array.reshape(n * c, h, w)
 
 
-def max_pool2d_forward(x, out, indices, kernel_size, stride, padding):
-    if kernel_size == stride == (2, 2) and padding == (0, 0):
+def max_pool2d_forward(x, out, indices, kernel_size, stride, padding, dilation=(1, 1)):
+    if (kernel_size == stride == (2, 2) and padding == (0, 0) and dilation == (1, 1)
+            and 2 * out.shape[2] <= x.shape[2] and 2 * out.shape[3] <= x.shape[3]):
         # The usual 2x2 pooling: unrolled taps, no window clipping (3.5x faster).
         _max_pool2x2_forward.run(x.size, _planes(x), _planes(out), _planes(indices))
         return
     _max_pool2d_forward.run(x.size, _planes(x), _planes(out), _planes(indices),
-                            x.dtype.type(-np.inf), *kernel_size, *stride, *padding)
+                            x.dtype.type(-np.inf), *kernel_size, *stride, *padding, *dilation)
 
 
-def max_pool2d_backward(grad_out, indices, grad_in, kernel_size, stride, padding):
+def max_pool2d_backward(grad_out, indices, grad_in, kernel_size, stride, padding,
+                        dilation=(1, 1)):
     _max_pool2d_backward.run(grad_in.size, _planes(grad_out, True), _planes(indices, True),
                              _planes(grad_in, True))
 
 
-def avg_pool2d_forward(x, out, kernel_size, stride, padding):
-    _avg_pool2d_forward.run(x.size, _planes(x), _planes(out), *kernel_size, *stride, *padding)
+def avg_pool2d_forward(x, out, kernel_size, stride, padding, count_include_pad=True,
+                       divisor_override=0):
+    _avg_pool2d_forward.run(x.size, _planes(x), _planes(out), *kernel_size, *stride, *padding,
+                            bool(count_include_pad), int(divisor_override or 0))
 
 
-def avg_pool2d_backward(grad_out, grad_in, kernel_size, stride, padding):
+def avg_pool2d_backward(grad_out, grad_in, kernel_size, stride, padding, count_include_pad=True,
+                        divisor_override=0):
     _avg_pool2d_backward.run(grad_in.size, _planes(grad_out), _planes(grad_in), *kernel_size,
-                             *stride, *padding)
+                             *stride, *padding, bool(count_include_pad),
+                             int(divisor_override or 0))
+
+
+def adaptive_avg_pool2d_forward(x, out):
+    _adaptive_avg_pool2d_forward.run(x.size, _planes(x), _planes(out))
+
+
+def adaptive_avg_pool2d_backward(grad_out, grad_in):
+    _adaptive_avg_pool2d_backward.run(grad_in.size, _planes(grad_out), _planes(grad_in))
+
+
+def adaptive_max_pool2d_forward(x, out, indices):
+    _adaptive_max_pool2d_forward.run(x.size, _planes(x), _planes(out), _planes(indices),
+                                     x.dtype.type(-np.inf))
+
+
+def adaptive_max_pool2d_backward(grad_out, indices, grad_in):
+    # the same scatter as max pooling: each output's gradient goes to its recorded arg-max
+    _max_pool2d_backward.run(grad_in.size, _planes(grad_out, True), _planes(indices, True),
+                             _planes(grad_in, True))

@@ -1,8 +1,8 @@
 """Elementwise arithmetic on device arrays: what numpy's operators do for the CPU ops.
 
-``binary`` broadcasts as numpy does: shapes are padded on the left to ``MAX_DIMS`` axes and an
-operand's stride is 0 along an axis it stretches, so one grid-stride kernel covers every case.
-Operands are C-contiguous device arrays or Python numbers.
+``binary`` and ``where`` broadcast as numpy does: shapes are padded on the left to ``MAX_DIMS``
+axes and an operand's stride is 0 along an axis it stretches, so one grid-stride kernel covers
+every case. Operands are C-contiguous device arrays or Python numbers (``binary``).
 """
 
 import math
@@ -10,42 +10,359 @@ import math
 import numpy as np
 from numba import cuda
 
-from ._launch import flat, grid
+from ._launch import flat, grid, specialized
 
 MAX_DIMS = 6
-BINARY = {"add": 0, "sub": 1, "mul": 2, "div": 3, "eq": 4}
-UNARY = {"neg": 0, "exp": 1, "log": 2, "abs": 3, "sign": 4, "pow": 5, "scale": 6}
+
+
+# ---- the ops, one device function each ----------------------------------------------------------
+# NOTE: each op gets kernels of its own (built on first use, ``_binary_kernels``), not one kernel
+# switching on an op code: numba types every branch of such a switch for every dtype, so one
+# float op there turned integer results into float64 (exact only below 2**53) and a bitwise op
+# there would not compile for floats at all.
+
+@cuda.jit(device=True)
+def _add(a, b):
+    return a + b
 
 
 @cuda.jit(device=True)
-def _binary_op(op, a, b):
-    if op == 0:
-        return a + b
-    if op == 1:
-        return a - b
-    if op == 2:
-        return a * b
-    if op == 3:
-        return a / b
-    return 1.0 if a == b else 0.0
+def _sub(a, b):
+    return a - b
 
 
 @cuda.jit(device=True)
-def _unary_op(op, x, s):
-    if op == 0:
-        return -x
-    if op == 1:
-        return math.exp(x)
-    if op == 2:
-        return math.log(x)
-    if op == 3:
-        return abs(x)
-    if op == 4:
-        # sign(NaN) is NaN, as in numpy
-        return 1.0 if x > 0 else (-1.0 if x < 0 else (0.0 if x == 0 else x))
-    if op == 5:
-        return x ** s
+def _mul(a, b):
+    return a * b
+
+
+@cuda.jit(device=True)
+def _div(a, b):
+    return a / b
+
+
+@cuda.jit(device=True)
+def _floor_div(a, b):
+    return a // b  # Python's floor division, for ints and floats
+
+
+@cuda.jit(device=True)
+def _trunc_div(a, b):
+    quotient = a // b
+    if quotient < 0 and quotient * b != a:
+        quotient += 1  # floor and truncation differ for an inexact negative quotient
+    return quotient
+
+
+@cuda.jit(device=True)
+def _remainder(a, b):
+    return a % b  # Python's rule: the sign of b
+
+
+@cuda.jit(device=True)
+def _float_power(a, b):
+    return a ** b
+
+
+@cuda.jit(device=True)
+def _int_power(a, b):
+    """a ** b for integers by squaring; a negative power truncates 1 / a**|b| toward 0."""
+    if b < 0:
+        if a == 1:
+            return a
+        if a == -1:
+            return a if b % 2 != 0 else -a
+        return a - a
+    result = a - a + 1
+    base = a
+    while b > 0:
+        if b % 2 == 1:
+            result *= base
+        base *= base
+        b //= 2
+    return result
+
+
+@cuda.jit(device=True)
+def _maximum(a, b):
+    return a if (a > b or a != a) else b  # NaN wins, as numpy and torch
+
+
+@cuda.jit(device=True)
+def _minimum(a, b):
+    return a if (a < b or a != a) else b
+
+
+@cuda.jit(device=True)
+def _eq(a, b):
+    return a == b
+
+
+@cuda.jit(device=True)
+def _ne(a, b):
+    return a != b
+
+
+@cuda.jit(device=True)
+def _lt(a, b):
+    return a < b
+
+
+@cuda.jit(device=True)
+def _le(a, b):
+    return a <= b
+
+
+@cuda.jit(device=True)
+def _gt(a, b):
+    return a > b
+
+
+@cuda.jit(device=True)
+def _ge(a, b):
+    return a >= b
+
+
+@cuda.jit(device=True)
+def _and(a, b):
+    return a & b
+
+
+@cuda.jit(device=True)
+def _or(a, b):
+    return a | b
+
+
+@cuda.jit(device=True)
+def _xor(a, b):
+    return a ^ b
+
+
+BINARY = {"add": _add, "sub": _sub, "mul": _mul, "div": _div, "floor_div": _floor_div,
+          "trunc_div": _trunc_div, "remainder": _remainder, "pow": _float_power,
+          "int_pow": _int_power, "maximum": _maximum, "minimum": _minimum,
+          "eq": _eq, "ne": _ne, "lt": _lt, "le": _le, "gt": _gt, "ge": _ge,
+          "and": _and, "or": _or, "xor": _xor}
+
+
+@cuda.jit(device=True)
+def _neg(x, s):
+    return -x
+
+
+@cuda.jit(device=True)
+def _abs(x, s):
+    return abs(x)
+
+
+@cuda.jit(device=True)
+def _sign(x, s):
+    return 1 if x > 0 else (-1 if x < 0 else 0)  # 0 for NaN, as torch
+
+
+@cuda.jit(device=True)
+def _pow(x, s):
+    return x ** s
+
+
+@cuda.jit(device=True)
+def _scale(x, s):
     return x * s
+
+
+@cuda.jit(device=True)
+def _bitwise_not(x, s):
+    return -x - 1
+
+
+@cuda.jit(device=True)
+def _exp(x, s):
+    return math.exp(x)
+
+
+@cuda.jit(device=True)
+def _log(x, s):
+    return math.log(x)
+
+
+@cuda.jit(device=True)
+def _sqrt(x, s):
+    return math.sqrt(x)
+
+
+@cuda.jit(device=True)
+def _rsqrt(x, s):
+    return 1 / math.sqrt(x)
+
+
+@cuda.jit(device=True)
+def _reciprocal(x, s):
+    return 1 / x
+
+
+@cuda.jit(device=True)
+def _sin(x, s):
+    return math.sin(x)
+
+
+@cuda.jit(device=True)
+def _cos(x, s):
+    return math.cos(x)
+
+
+@cuda.jit(device=True)
+def _tan(x, s):
+    return math.tan(x)
+
+
+@cuda.jit(device=True)
+def _log2(x, s):
+    return math.log2(x)
+
+
+@cuda.jit(device=True)
+def _log10(x, s):
+    return math.log10(x)
+
+
+@cuda.jit(device=True)
+def _log1p(x, s):
+    return math.log1p(x)
+
+
+@cuda.jit(device=True)
+def _expm1(x, s):
+    return math.expm1(x)
+
+
+# NOTE: the rounding functions pass inf and NaN through and give a zero x's sign, written out:
+# math.floor is a float function on the device but Python's int function in the simulator.
+
+@cuda.jit(device=True)
+def _signed_zero(r, x):
+    return math.copysign(0.0, x) if r == 0 else r
+
+
+@cuda.jit(device=True)
+def _floor(x, s):
+    return x if math.isinf(x) or math.isnan(x) else _signed_zero(math.floor(x), x)
+
+
+@cuda.jit(device=True)
+def _ceil(x, s):
+    return x if math.isinf(x) or math.isnan(x) else _signed_zero(math.ceil(x), x)
+
+
+@cuda.jit(device=True)
+def _trunc(x, s):
+    if math.isinf(x) or math.isnan(x):
+        return x
+    # floor/ceil, not math.trunc: the simulator's numpy scalars have no __trunc__
+    return _signed_zero(math.floor(x) if x >= 0 else math.ceil(x), x)
+
+
+@cuda.jit(device=True)
+def _round(x, s):
+    """Halves to even, as torch.round (and numpy's rint)."""
+    if math.isinf(x) or math.isnan(x):
+        return x
+    r = math.floor(x)
+    rest = x - r
+    if rest > 0.5 or (rest == 0.5 and r - 2 * math.floor(r / 2) != 0):
+        r += 1
+    return _signed_zero(r, x)
+
+
+@cuda.jit(device=True)
+def _isnan(x, s):
+    return math.isnan(x)
+
+
+@cuda.jit(device=True)
+def _isinf(x, s):
+    return math.isinf(x)
+
+
+@cuda.jit(device=True)
+def _isfinite(x, s):
+    return not (math.isinf(x) or math.isnan(x))
+
+
+UNARY = {"neg": _neg, "abs": _abs, "sign": _sign, "pow": _pow, "scale": _scale,
+         "bitwise_not": _bitwise_not, "exp": _exp, "log": _log, "sqrt": _sqrt, "rsqrt": _rsqrt,
+         "reciprocal": _reciprocal, "sin": _sin, "cos": _cos, "tan": _tan, "log2": _log2,
+         "log10": _log10, "log1p": _log1p, "expm1": _expm1, "floor": _floor, "ceil": _ceil,
+         "trunc": _trunc, "round": _round, "isnan": _isnan, "isinf": _isinf,
+         "isfinite": _isfinite}
+
+
+def _unary_kernel(op):
+    f = UNARY[op]
+
+    @cuda.jit
+    def kernel(x, out, s):
+        i = cuda.grid(1)
+        while i < out.size:
+            out[i] = f(x[i], s)
+            i += cuda.gridsize(1)
+    return kernel
+
+
+def _binary_kernels(op):
+    """The three layouts of ``a op b``: same shapes, an array and a number, and broadcast
+    (shapes padded to MAX_DIMS, stride 0 along a stretched axis)."""
+    f = BINARY[op]
+
+    @cuda.jit
+    def same(a, b, out):
+        i = cuda.grid(1)
+        while i < out.size:
+            out[i] = f(a[i], b[i])
+            i += cuda.gridsize(1)
+
+    @cuda.jit
+    def with_scalar(x, s, out, scalar_first):
+        i = cuda.grid(1)
+        while i < out.size:
+            if scalar_first:
+                out[i] = f(s, x[i])
+            else:
+                out[i] = f(x[i], s)
+            i += cuda.gridsize(1)
+
+    @cuda.jit
+    def broadcast(a, b, out, shape, a_strides, b_strides):
+        i = cuda.grid(1)
+        while i < out.size:
+            rem = i
+            ia = 0
+            ib = 0
+            for d in range(MAX_DIMS - 1, -1, -1):
+                coord = rem % shape[d]
+                rem //= shape[d]
+                ia += coord * a_strides[d]
+                ib += coord * b_strides[d]
+            out[i] = f(a[ia], b[ib])
+            i += cuda.gridsize(1)
+    return same, with_scalar, broadcast
+
+
+@cuda.jit
+def _where_kernel(condition, x, y, out, shape, c_strides, x_strides, y_strides):
+    i = cuda.grid(1)
+    while i < out.size:
+        rem = i
+        ic = 0
+        ix = 0
+        iy = 0
+        for d in range(MAX_DIMS - 1, -1, -1):
+            coord = rem % shape[d]
+            rem //= shape[d]
+            ic += coord * c_strides[d]
+            ix += coord * x_strides[d]
+            iy += coord * y_strides[d]
+        out[i] = x[ix] if condition[ic] else y[iy]
+        i += cuda.gridsize(1)
 
 
 @cuda.jit
@@ -61,49 +378,6 @@ def _copy_kernel(x, out):
     i = cuda.grid(1)
     while i < out.size:
         out[i] = x[i]
-        i += cuda.gridsize(1)
-
-
-@cuda.jit
-def _unary_kernel(x, out, op, s):
-    i = cuda.grid(1)
-    while i < out.size:
-        out[i] = _unary_op(op, x[i], s)
-        i += cuda.gridsize(1)
-
-
-@cuda.jit
-def _binary_same_kernel(a, b, out, op):
-    i = cuda.grid(1)
-    while i < out.size:
-        out[i] = _binary_op(op, a[i], b[i])
-        i += cuda.gridsize(1)
-
-
-@cuda.jit
-def _binary_scalar_kernel(x, s, out, op, scalar_first):
-    i = cuda.grid(1)
-    while i < out.size:
-        if scalar_first:
-            out[i] = _binary_op(op, s, x[i])
-        else:
-            out[i] = _binary_op(op, x[i], s)
-        i += cuda.gridsize(1)
-
-
-@cuda.jit
-def _binary_broadcast_kernel(a, b, out, shape, a_strides, b_strides, op):
-    i = cuda.grid(1)
-    while i < out.size:
-        rem = i
-        ia = 0
-        ib = 0
-        for d in range(MAX_DIMS - 1, -1, -1):
-            coord = rem % shape[d]
-            rem //= shape[d]
-            ia += coord * a_strides[d]
-            ib += coord * b_strides[d]
-        out[i] = _binary_op(op, a[ia], b[ib])
         i += cuda.gridsize(1)
 
 
@@ -173,28 +447,37 @@ def copy(x, out):
 
 
 def unary(x, out, op, scalar=0.0):
-    """out = f(x) for op in "neg" (-x), "exp", "log", "abs", "sign", "pow" (x ** scalar),
-    "scale" (x * scalar)."""
-    _unary_kernel[grid(out.size)](flat(x), flat(out), UNARY[op], scalar)
+    """out = f(x) for the ops of the numpy reference's ``unary`` (same names, same results)."""
+    kernel = specialized(_unary_kernel, op)
+    kernel[grid(out.size)](flat(x), flat(out), scalar)
 
 
 def binary(a, b, out, op):
-    """out = a op b with numpy broadcasting, for op in "add", "sub", "mul", "div" and "eq"
-    (1 where a == b, else 0); a or b may be a Python number."""
-    code = BINARY[op]
+    """out = a op b with numpy broadcasting, for the ops of the numpy reference's ``binary``; a
+    or b may be a Python number."""
+    if op == "pow" and out.dtype.kind != "f":
+        op = "int_pow"
+    same, with_scalar, broadcast = specialized(_binary_kernels, op)
     blocks = grid(out.size)
     if not hasattr(b, "shape") or not hasattr(a, "shape"):
         scalar_first = not hasattr(a, "shape")
         array, scalar = (b, a) if scalar_first else (a, b)
-        _binary_scalar_kernel[blocks](flat(array), scalar, flat(out), code, scalar_first)
+        with_scalar[blocks](flat(array), scalar, flat(out), scalar_first)
     elif tuple(a.shape) == tuple(b.shape) == tuple(out.shape):
-        _binary_same_kernel[blocks](flat(a), flat(b), flat(out), code)
+        same[blocks](flat(a), flat(b), flat(out))
     else:
         shape = tuple(out.shape)
-        _binary_broadcast_kernel[blocks](
-            flat(a), flat(b), flat(out), _padded(shape, 1),
-            _padded(_broadcast_strides(tuple(a.shape), shape), 0),
-            _padded(_broadcast_strides(tuple(b.shape), shape), 0), code)
+        broadcast[blocks](flat(a), flat(b), flat(out), _padded(shape, 1),
+                          _padded(_broadcast_strides(tuple(a.shape), shape), 0),
+                          _padded(_broadcast_strides(tuple(b.shape), shape), 0))
+
+
+def where(condition, x, y, out):
+    """out = x where condition else y, all three device arrays broadcast to out's shape."""
+    shape = tuple(out.shape)
+    strides = [_padded(_broadcast_strides(tuple(v.shape), shape), 0) for v in (condition, x, y)]
+    _where_kernel[grid(out.size)](flat(condition), flat(x), flat(y), flat(out),
+                                  _padded(shape, 1), *strides)
 
 
 def broadcast_to(x, out):

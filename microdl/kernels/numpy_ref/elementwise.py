@@ -1,12 +1,30 @@
 """Elementwise arithmetic, the specification: numpy's own operators writing into ``out``.
 
 ``a`` and ``b`` broadcast as numpy does; either may be a Python number. The caller chose
-``out``'s shape and dtype (the op states the dtype rule); results are cast into it.
+``out``'s shape and dtype (the op states the dtype rule); results are cast into it. The ops
+promote both operands to one dtype first (PyTorch's rule), so a kernel sees one input dtype;
+the arithmetic ops get no booleans (the ops send bool + bool to "or", bool * bool to "and").
 """
 
 import numpy as np
 
-_BINARY = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide}
+# name -> numpy ufunc ("pow" and "trunc_div" are written out in binary)
+_BINARY = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide,
+           "floor_div": np.floor_divide, "remainder": np.remainder,
+           "maximum": np.maximum, "minimum": np.minimum,
+           "eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal,
+           "gt": np.greater, "ge": np.greater_equal,
+           "and": np.bitwise_and, "or": np.bitwise_or, "xor": np.bitwise_xor}
+
+_MAY_WARN = {"div", "floor_div", "trunc_div", "remainder", "pow"}
+
+# op -> numpy ufunc for the float math functions: float in, float out (the op casts ints first)
+_FLOAT_MATH = {"exp": np.exp, "log": np.log, "sqrt": np.sqrt, "sin": np.sin, "cos": np.cos,
+               "tan": np.tan, "log2": np.log2, "log10": np.log10, "log1p": np.log1p,
+               "expm1": np.expm1, "floor": np.floor, "ceil": np.ceil, "trunc": np.trunc,
+               "round": np.rint}  # rint: halves to even, as torch.round
+_PLAIN_UNARY = {"neg": np.negative, "abs": np.abs}
+_PREDICATES = {"isnan": np.isnan, "isinf": np.isinf, "isfinite": np.isfinite}
 
 
 def fill(out, value):
@@ -20,26 +38,74 @@ def copy(x, out):
 
 
 def unary(x, out, op, scalar=0.0):
-    """out = f(x) for op in "neg" (-x), "exp", "log", "abs", "sign", "pow" (x ** scalar),
-    "scale" (x * scalar)."""
-    if op == "pow":
-        x = x.astype(out.dtype, copy=False)
-        np.power(x, np.asarray(scalar, out.dtype), out=out)
-    elif op == "scale":
-        np.multiply(x, np.asarray(scalar, out.dtype), out=out, casting="unsafe")
-    else:
-        ufunc = {"neg": np.negative, "exp": np.exp, "log": np.log, "abs": np.abs,
-                 "sign": np.sign}[op]
-        ufunc(x, out=out, casting="unsafe")
+    """out = f(x). Any numeric x: "neg" (-x), "abs", "sign" (-1, 0 or 1; 0 for NaN, as torch),
+    "pow" (x ** scalar), "scale" (x * scalar), "bitwise_not" (-x - 1, i.e. ~x on integers).
+    Float x only: "exp", "log", "sqrt", "rsqrt" (1 / sqrt x), "reciprocal" (1 / x), "sin",
+    "cos", "tan", "log2", "log10", "log1p" (log(1 + x)), "expm1" (exp(x) - 1), "floor", "ceil",
+    "trunc", "round" (halves to even); and into a bool out: "isnan", "isinf", "isfinite"."""
+    if op in _PLAIN_UNARY:  # the hot path: no errstate context (about 1 us a call)
+        _PLAIN_UNARY[op](x, out=out, casting="unsafe")
+        return
+    with np.errstate(all="ignore"):  # inf and NaN results are the answer, as in torch
+        if op == "pow":
+            x = x.astype(out.dtype, copy=False)
+            np.power(x, np.asarray(scalar, out.dtype), out=out)
+        elif op == "scale":
+            np.multiply(x, np.asarray(scalar, out.dtype), out=out, casting="unsafe")
+        elif op == "sign":
+            np.copyto(out, np.sign(np.nan_to_num(x, nan=0)), casting="unsafe")
+        elif op == "bitwise_not":
+            np.subtract(np.negative(x), 1, out=out, casting="unsafe")
+        elif op == "rsqrt":
+            np.divide(1, np.sqrt(x), out=out, casting="unsafe")
+        elif op == "reciprocal":
+            np.divide(1, x, out=out, casting="unsafe")
+        elif op in _PREDICATES:
+            _PREDICATES[op](x, out=out)
+        else:
+            _FLOAT_MATH[op](x, out=out, casting="unsafe")
 
 
 def binary(a, b, out, op):
-    """out = a op b with numpy broadcasting, for op in "add", "sub", "mul", "div" and "eq"
-    (1 where a == b, else 0); a or b may be a Python number."""
-    if op == "eq":
-        np.copyto(out, np.equal(a, b), casting="unsafe")
-    else:
+    """out = a op b with numpy broadcasting; a or b may be a Python number.
+
+    Arithmetic (ints or floats): "add", "sub", "mul", "div" (true division), "floor_div"
+    (floor(a / b)), "trunc_div" (a / b rounded toward 0), "remainder" (a - b * floor(a / b),
+    the sign of b, as Python and torch), "pow" (a ** b; for integers a negative power is 1 / a**|b|
+    truncated toward 0, as torch: 1 for a = 1, +-1 for a = -1, else 0), "maximum", "minimum"
+    (NaN wins). Comparisons, any dtype, 1 where true: "eq", "ne", "lt", "le", "gt", "ge".
+    Bitwise, ints or bools: "and", "or", "xor". Integer division by 0 is the op's to refuse."""
+    if op not in _MAY_WARN:  # the hot path (add, mul, ...): no errstate context
         _BINARY[op](a, b, out=out, casting="unsafe")
+        return
+    with np.errstate(all="ignore"):  # inf and NaN results are the answer, as in torch
+        if op == "pow":
+            np.copyto(out, _power(np.asarray(a), np.asarray(b), out.dtype), casting="unsafe")
+        elif op == "trunc_div":
+            if out.dtype.kind == "f":
+                np.copyto(out, np.trunc(np.true_divide(a, b)), casting="unsafe")
+            else:
+                quotient = np.floor_divide(a, b)
+                inexact = np.remainder(a, b) != 0
+                np.copyto(out, quotient + (inexact & ((np.asarray(a) < 0) != (np.asarray(b) < 0))),
+                          casting="unsafe")
+        else:
+            _BINARY[op](a, b, out=out, casting="unsafe")
+
+
+def _power(a, b, dtype):
+    if dtype.kind == "f":
+        return np.power(a.astype(dtype), b.astype(dtype))
+    a, b = np.broadcast_arrays(a.astype(dtype), b.astype(dtype))
+    negative = b < 0
+    result = np.power(a, np.where(negative, 0, b))
+    minus_one_power = np.where(np.remainder(b, 2) == 0, 1, -1).astype(dtype)
+    return np.where(negative, np.where(a == 1, 1, np.where(a == -1, minus_one_power, 0)), result)
+
+
+def where(condition, x, y, out):
+    """out = x where condition else y, all three broadcast to out's shape (condition bool)."""
+    np.copyto(out, np.where(condition, x, y), casting="unsafe")
 
 
 def broadcast_to(x, out):
