@@ -281,8 +281,9 @@ def short(exc):
     return f"{type(exc).__name__}: {text[:160]}"
 
 
-def raises_expected(call, error_type, regex):
-    """(class, detail) of calling ``call`` where PyTorch raises ``error_type`` matching regex."""
+def raises_expected(call, error_type, regex, torch_said=""):
+    """(class, detail) of calling ``call`` where PyTorch raises ``error_type`` matching regex
+    (``torch_said``: PyTorch's own message, quoted where microdl accepted the input)."""
     warning = isinstance(error_type, type) and issubclass(error_type, Warning)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -299,19 +300,23 @@ def raises_expected(call, error_type, regex):
     if warning and any(issubclass(w.category, error_type) and messages_agree(regex, str(w.message))
                        for w in caught):
         return PASSED, ""
-    return "bad input accepted", f"no {error_type.__name__} (PyTorch: /{regex}/)"
+    return "bad input accepted", f"no {error_type.__name__} (PyTorch: {torch_said or regex})"
 
 
-def torch_raises(call, error_type, regex):
-    """Does PyTorch itself raise as its database says? (A database entry can go stale.)"""
+def torch_raises(call, error_type):
+    """PyTorch's message when it raises (or warns) as its database says, else None: a database
+    entry can go stale, and a call spelled differently from the entry's may not raise."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             call()
         except Exception as exc:   # noqa: BLE001
-            return isinstance(exc, error_type)
-    return issubclass(error_type, Warning) and any(issubclass(w.category, error_type)
-                                                   for w in caught)
+            return short(exc) if isinstance(exc, error_type) else None
+    if issubclass(error_type, Warning):
+        for w in caught:
+            if issubclass(w.category, error_type):
+                return f"{w.category.__name__}: {w.message}"
+    return None
 
 
 # ---- reproducers ------------------------------------------------------------------------------
@@ -478,11 +483,12 @@ def run_op_error(target, variant, error, index):
                                                           sample.kwargs))
     except Exception as exc:   # noqa: BLE001  (a value microdl cannot hold)
         return result(SKIPPED, f"not representable: {short(exc)}")
-    if not torch_raises(lambda: variant.torch_fn(sample.input, *sample.args, **sample.kwargs),
-                        error.error_type, error.error_regex):
+    said = torch_raises(lambda: variant.torch_fn(sample.input, *sample.args, **sample.kwargs),
+                        error.error_type)
+    if said is None:
         return result(SKIPPED, "PyTorch does not raise as its database says")
     klass, detail = raises_expected(lambda: variant.microdl_fn(m_input, *m_args, **m_kwargs),
-                                    error.error_type, error.error_regex)
+                                    error.error_type, error.error_regex, said)
     return result(klass, detail)
 
 
@@ -617,9 +623,10 @@ def run_module_error(target, error, index):
         if not on_construction:
             module(*m_args, **m_kwargs)
 
-    if not torch_raises(torch_call, error.error_type, error.error_regex):
+    said = torch_raises(torch_call, error.error_type)
+    if said is None:
         return result(SKIPPED, "PyTorch does not raise as its database says")
-    return result(*raises_expected(microdl_call, error.error_type, error.error_regex))
+    return result(*raises_expected(microdl_call, error.error_type, error.error_regex, said))
 
 
 # ---- optimizers -------------------------------------------------------------------------------
@@ -766,11 +773,11 @@ def run_optimizer_error(target, error, index):
                 optimizer.step()
         return call
 
-    if not torch_raises(run(info.optim_cls, t_params, t_kwargs), error.error_type,
-                        error.error_regex):
+    said = torch_raises(run(info.optim_cls, t_params, t_kwargs), error.error_type)
+    if said is None:
         return result(SKIPPED, "PyTorch does not raise as its database says")
     return result(*raises_expected(run(cls, m_params, m_kwargs), error.error_type,
-                                   error.error_regex))
+                                   error.error_regex, said))
 
 
 class FunctionInputStandIn:

@@ -423,3 +423,18 @@ def test_tensor_lr_must_hold_one_value_as_in_torch():
         with pytest.raises(ValueError, match="Tensor lr must be 1-element"):
             getattr(optim, name)([nn.Parameter(np.zeros(2, np.float32))],
                                  lr=microdl.tensor([0.1, 0.2]))
+
+
+def test_named_parameters_as_in_torch():
+    w, b = nn.Parameter(np.ones(2, np.float32)), nn.Parameter(np.ones(1, np.float32))
+    tw, tb = torch.ones(2, requires_grad=True), torch.ones(1, requires_grad=True)
+    ours = optim.Adam([("w", w), ("b", b)])
+    theirs = torch.optim.Adam([("w", tw), ("b", tb)])
+    assert ours.param_groups[0]["params"] == [w, b]
+    assert ours.state_dict()["param_groups"][0]["param_names"] == \
+        theirs.state_dict()["param_groups"][0]["param_names"] == ["w", "b"]
+    for ours_params, theirs_params in [([("w", w), b], [("w", tw), tb]),
+                                       ([{"params": [w]}, {"params": [("b", b)]}],
+                                        [{"params": [tw]}, {"params": [("b", tb)]}])]:
+        assert outcome(lambda: optim.SGD(ours_params)) == \
+            outcome(lambda: torch.optim.SGD(theirs_params))

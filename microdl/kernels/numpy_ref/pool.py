@@ -33,7 +33,7 @@ def _windows(x, kernel_size, stride, padding, dilation, out_hw, fill):
 
 def _tap_to_index(tap, oh, ow, kernel_size, stride, padding, dilation, width):
     """Flat input-plane index h * W + w of tap number ``tap`` in window (oh, ow)."""
-    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel_size, stride, padding, dilation
+    (_, kw), (sh, sw), (ph, pw), (dh, dw) = kernel_size, stride, padding, dilation
     return (oh * sh - ph + tap // kw * dh) * width + (ow * sw - pw + tap % kw * dw)
 
 

@@ -1,0 +1,148 @@
+"""microdl against PyTorch's own test databases: one test per entry microdl has.
+
+The entries are found at collection time (``names.targets``): every OpInfo whose name, alias or
+variant microdl spells, every ModuleInfo whose class is in ``microdl.nn``, every OptimizerInfo
+whose class is in ``microdl.optim``. A test fails on a silent difference (wrong value, dtype,
+shape, structure, gradient or buffer; bad input accepted) unless a row of SKIPS covers it. Loud
+differences (crashed, different error, unsupported argument) do not fail: microdl refused, and
+``python -m tests.conformance.report`` lists them in docs/conformance.md.
+"""
+
+import fnmatch
+import re
+from collections import namedtuple
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("expecttest", reason="torch.testing._internal needs expecttest")
+
+import torch  # noqa: E402
+
+import microdl  # noqa: E402
+
+from . import check, names  # noqa: E402
+
+# Samples per (entry, dtype, phase): the bound that keeps the run near a minute of CPU time
+# (max_pool2d alone has about a thousand samples per dtype). docs/conformance.md states it.
+MAX_SAMPLES = 64
+
+# Known, accepted differences: (entry key glob, class, regex on the outcome's detail, reason).
+Skip = namedtuple("Skip", "key klass detail reason")
+SKIPS = [
+    Skip("*", "bad input accepted",
+         r"must be Tensor, not (int|float|bool)|invalid combination of arguments - got "
+         r"\((int|float|bool)",
+         "a Python number where PyTorch's binding demands a Tensor (microdl.eq(2, t), "
+         "microdl.maximum(t, 2)): microdl's functions wrap a number with tensor() on purpose "
+         "(microdl/__init__.py, _function_of); the answer is PyTorch's for tensor(number)"),
+]
+
+
+def skip_reason(outcome):
+    """The reason of the first SKIPS row covering a failing outcome, else None."""
+    for row in SKIPS:
+        if fnmatch.fnmatchcase(outcome.key, row.key) and outcome.klass == row.klass and \
+                re.search(row.detail, outcome.detail):
+            return row.reason
+    return None
+
+
+def silent_failures(outcomes):
+    return [o for o in outcomes if o.klass in check.SILENT and skip_reason(o) is None]
+
+
+OPS, MODULES, OPTIMIZERS, TOTALS = names.targets()
+TARGETS = OPS + MODULES + OPTIMIZERS
+
+
+@pytest.mark.parametrize("target", TARGETS, ids=[t.key for t in TARGETS])
+def test_entry_conforms(target):
+    outcomes = check.run_target(target, MAX_SAMPLES)
+    failures = silent_failures(outcomes)
+    shown = "\n".join(f"  [{o.klass}] {o.repro}" for o in failures[:12])
+    assert not failures, (f"{len(failures)} silent difference(s) from PyTorch in {target.key} "
+                          f"(of {len(outcomes)} checks):\n{shown}")
+
+
+def test_databases_cover_the_core_api():
+    """The lookup itself works: names microdl has had from the start are found as entries."""
+    keys = {t.key for t in TARGETS}
+    assert {"sum", "nn.functional.relu", "module:Linear", "module:BatchNorm2d",
+            "optim:SGD"} <= keys
+
+
+# ---- the harness classifies what it is shown (a wrong microdl stand-in for abs) ------------------
+def _abs_target(microdl_fn):
+    op = next(op for op in names.load_databases()[0] if op.name == "abs")
+    variant = names.Variant("function", "fake.abs", microdl_fn, torch.abs)
+    return names.OpTarget("abs", op, [variant]), variant
+
+
+def _first_sample(op, dtype, requires_grad=False):
+    return next(s for s in op.sample_inputs("cpu", dtype, requires_grad=requires_grad)
+                if s.input.numel() > 1)
+
+
+def _abs_array(x):
+    return np.abs(check.host(x))
+
+
+@pytest.mark.parametrize("fake, klass", [
+    (lambda x: microdl.tensor(_abs_array(x)), check.PASSED),
+    (lambda x: microdl.tensor(_abs_array(x) + 1), "value"),
+    (lambda x: microdl.tensor(_abs_array(x).astype(np.float64)), "dtype"),
+    (lambda x: microdl.tensor(_abs_array(x)[None]), "shape"),
+    (lambda x: (microdl.tensor(_abs_array(x)),), "structure"),
+    (lambda x: _abs_array(x), "structure"),
+    (lambda x: (_ for _ in ()).throw(ValueError("boom")), "crashed"),
+    (lambda x: (_ for _ in ()).throw(NotImplementedError("abs: out= is not supported")),
+     "unsupported argument"),
+])
+def test_samples_are_classified(fake, klass):
+    target, variant = _abs_target(fake)
+    sample = _first_sample(target.entry, torch.float32)
+    outcome = check.run_op_sample(target, variant, sample, torch.float32, 0, grad=False)
+    assert outcome.klass == klass, outcome.repro
+
+
+def test_a_gradient_off_the_tape_is_a_gradient_failure():
+    target, variant = _abs_target(lambda x: microdl.tensor(_abs_array(x)))
+    sample = _first_sample(target.entry, torch.float64, requires_grad=True)
+    outcome = check.run_op_sample(target, variant, sample, torch.float64, 0, grad=True)
+    assert outcome.klass == "gradient", outcome.repro
+
+
+@pytest.mark.parametrize("fake, klass", [
+    (lambda x, dim: None, "bad input accepted"),
+    (lambda x, dim: (_ for _ in ()).throw(IndexError("Dimension out of range (got 5)")),
+     check.PASSED),
+    (lambda x, dim: (_ for _ in ()).throw(IndexError("index 5 is too large")),
+     "different error"),
+    (lambda x, dim: (_ for _ in ()).throw(ValueError("Dimension out of range (got 5)")),
+     "different error"),
+])
+def test_error_inputs_are_classified(fake, klass):
+    from torch.testing._internal.opinfo.core import ErrorInput, SampleInput
+    error = ErrorInput(SampleInput(torch.ones(3), args=(5,)), error_type=IndexError,
+                       error_regex="Dimension out of range")
+    target, _ = _abs_target(fake)
+    variant = names.Variant("function", "fake.sum", fake, torch.sum)
+    assert check.run_op_error(target, variant, error, 0).klass == klass
+
+
+@pytest.mark.parametrize("regex, message, agree", [
+    ("Dimension out of range", "IndexError: Dimension out of range (expected ...)", True),
+    (r"narrow\(\) cannot be applied to a 0-dim tensor\.", "narrow(): a 0-dim tensor cannot be "
+     "narrowed (applied)", True),
+    ("rtol must be greater than or equal to zero", "tuple index out of range", False),
+    ("", "anything", True),
+])
+def test_messages_agree_on_key_words(regex, message, agree):
+    assert check.messages_agree(regex, message) is agree
+
+
+def test_skip_rows_have_one_reason_each():
+    for row in SKIPS:
+        assert row.klass in check.SILENT and row.reason.strip() and re.compile(row.detail)
