@@ -74,7 +74,7 @@ def test_reductions_accept_numpy_and_pytorch_argument_names():
     np.testing.assert_allclose(x.sum(axis=0).array, [3, 5, 7])
     np.testing.assert_allclose(x.sum(dim=1, keepdim=True).array, [[3], [12]])
     np.testing.assert_allclose(x.mean().array, 2.5)
-    np.testing.assert_allclose(x.max(axis=1).array, [2, 5])
+    np.testing.assert_allclose(x.max(axis=1).values.array, [2, 5])
     np.testing.assert_array_equal(x.argmax(dim=1).array, [2, 2])
     with pytest.raises(IndexError, match="Dimension out of range"):
         x.sum(axis=2)

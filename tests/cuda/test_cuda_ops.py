@@ -76,7 +76,7 @@ def test_integer_tensors_compute_as_on_the_cpu(name):
     assert out["cuda"].dtype == out["cpu"].dtype
     assert out["cuda"].shape == out["cpu"].shape
     np.testing.assert_allclose(out["cuda"].numpy(), out["cpu"].numpy(), rtol=1e-6)
-    if out["cpu"].dtype != np.float32 or name != "pow 0.5":  # pow: float32 vs float64 libm
+    if out["cpu"].dtype != np.float32 or name not in ("pow 0.5", "exp", "log"):  # libm ulps
         np.testing.assert_array_equal(out["cuda"].numpy(), out["cpu"].numpy())
 
 

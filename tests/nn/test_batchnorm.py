@@ -126,8 +126,8 @@ def test_float64_module_matches_pytorch(kernel_set):
 
 def test_buffers_parameters_and_repr():
     bn = nn.BatchNorm2d(64)
-    assert repr(bn) == ("BatchNorm2d(64, eps=1e-05, momentum=0.1, affine=True, "
-                        "track_running_stats=True)")
+    assert repr(bn) == ("BatchNorm2d(64, eps=1e-05, momentum=0.1, affine=True, bias=True, "
+                        "track_running_stats=True)")  # PyTorch 2.13's
     assert list(bn.state_dict()) == ["weight", "bias", "running_mean", "running_var",
                                      "num_batches_tracked"]
     assert bn.num_batches_tracked.shape == () and bn.num_batches_tracked.dtype == np.int64
@@ -135,7 +135,7 @@ def test_buffers_parameters_and_repr():
     plain = nn.BatchNorm1d(3, affine=False, track_running_stats=False)
     assert plain.weight is None and plain.bias is None and plain.running_mean is None
     assert plain.state_dict() == {} and list(plain.parameters()) == []
-    assert "affine=False, track_running_stats=False" in repr(plain)
+    assert "affine=False, bias=False, track_running_stats=False" in repr(plain)  # as torch
 
 
 def test_reset_running_stats_and_parameters(rng):

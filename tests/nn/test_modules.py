@@ -262,8 +262,8 @@ def test_losses_match_pytorch(reduction):
     logits = rng.standard_normal((6, 5)).astype(np.float32)
     labels = rng.integers(0, 5, 6)
     target = rng.standard_normal((6, 5)).astype(np.float32)
-    for ours, theirs, y in [(nn.CrossEntropyLoss(reduction), torch.nn.CrossEntropyLoss(
-            reduction=reduction), labels), (nn.MSELoss(reduction), torch.nn.MSELoss(
+    for ours, theirs, y in [(nn.CrossEntropyLoss(reduction=reduction), torch.nn.CrossEntropyLoss(
+            reduction=reduction), labels), (nn.MSELoss(reduction=reduction), torch.nn.MSELoss(
                 reduction=reduction), target)]:
         x = microdl.tensor(logits, requires_grad=True)
         tx = torch.tensor(logits, requires_grad=True)

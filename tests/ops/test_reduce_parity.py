@@ -134,10 +134,16 @@ def test_max_with_nan_picks_the_nan_as_torch():
         np.testing.assert_array_equal(got.indices.numpy(), want.indices.numpy())
 
 
-def test_numpy_spelled_max_keeps_giving_the_values():
-    a = microdl.tensor(_input())
-    np.testing.assert_array_equal(a.max(axis=(0, 2)).numpy(), a.numpy().max(axis=(0, 2)))
-    assert a.min(axis=1, keepdims=True).shape == (3, 1, 5)
+def test_axis_and_keepdims_are_aliases_of_dim_and_keepdim_as_in_torch():
+    x = _input()
+    a, t = microdl.tensor(x), torch.tensor(x)
+    ours, theirs = a.max(axis=1, keepdims=True), t.max(axis=1, keepdims=True)
+    np.testing.assert_array_equal(ours.values.numpy(), theirs.values.numpy())
+    np.testing.assert_array_equal(ours.indices.numpy(), theirs.indices.numpy())
+    assert a.min(axis=1, keepdims=True).values.shape == (3, 1, 5)
+    with pytest.raises(TypeError, match="must be int, not tuple"):
+        a.max(axis=(0, 2))
+    np.testing.assert_array_equal(a.amax((0, 2)).numpy(), x.max(axis=(0, 2)))
 
 
 def test_functions_spell_the_methods():

@@ -19,7 +19,7 @@ G = np.linspace(-1.0, 1.0, X.size).reshape(X.shape)
 
 
 def log_softmax_ref(x):
-    shifted = x - x.amax(1, keepdim=True)
+    shifted = x - x.max(axis=1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
