@@ -799,3 +799,12 @@ def pad(input, pad, mode="constant", value=None):
                                f"dimension {d} of input {list(input.shape)}")
         positions.append(found)
     return input[(Ellipsis, *np.ix_(*positions))]
+
+
+# ---- normalization layers (layer_norm, group_norm) ------------------------------------------
+
+
+# ---- embedding, interpolation, dropout variants ---------------------------------------------
+
+
+# ---- normalize (vector norms) ----------------------------------------------------------------

@@ -983,6 +983,8 @@ class Tensor:
         d = _dim_index(dim, self.ndim)
         return tuple(self.narrow(d, i, 1).squeeze(d) for i in range(self.shape[d]))
 
+    # ---- indexing, sorting and linear algebra (gather, sort, topk, mm, norm, ...) ---------------
+
     # ---- in place ---------------------------------------------------------------------------
     def _assign(self, result):
         """Make this tensor hold ``result`` (an out-of-place op's output): the values go into this
@@ -1067,6 +1069,9 @@ class Tensor:
             raise NotImplementedError("index assignment into a cuda tensor: use "
                                       "masked_fill() or move it to the cpu")
         self.array[index] = value
+
+
+# ---- functions: indexing, sorting and linear algebra (einsum, outer, ...) -----------------------
 
 
 # ---- functions over several tensors (cat, stack, where, ...) ----------------------------------

@@ -131,7 +131,26 @@ def _activation(dtype, module):
         "leaky_relu_forward": [(x, out, 0.01)], "leaky_relu_backward": [(x, x, out, 0.01)],
         "sigmoid_forward": [(x, out)], "sigmoid_backward": [(x, x, out)],
         "tanh_forward": [(x, out)], "tanh_backward": [(x, x, out)],
+        "pointwise_forward": [(x, out, op, a, b) for op, (a, b) in _pointwise_ops()]
+        # NOTE: hardtanh also runs on integer inputs (the op passes them as they are, with
+        # float(int(limit)) limits); int64, PyTorch's Long, is the one integer dtype warmed here.
+        + [(np.arange(-3, 3, dtype=np.int64), np.empty(6, np.int64), "hardtanh", -1.0, 1.0)],
+        "pointwise_backward": [(x, x, out, op, a, b) for op, (a, b) in _pointwise_ops()],
     }
+
+
+def _pointwise_ops():
+    """(op name, (a, b)) for every op of the pointwise activation kernels, with the float
+    parameters functional.py passes by default (0.0 where the op has none)."""
+    from .kernels.numpy_ref.activation import POINTWISE_OPS
+
+    # NOTE: the op reaches the loops as an int argument (a runtime value, typed int64 whatever
+    # the op), so one call per dtype compiles every op; calling each one costs only a dispatch
+    # and checks every name against the kernels' table.
+    parameters = {"elu": (1.0, 0.0), "celu": (1.0, 1.0 / float(np.float32(1.0))),
+                  "softplus": (1.0, 20.0), "hardtanh": (-1.0, 1.0), "softshrink": (0.5, 0.0),
+                  "hardshrink": (0.5, 0.0)}
+    return [(op, parameters.get(op, (0.0, 0.0))) for op in POINTWISE_OPS]
 
 
 def _softmax(dtype, module):
@@ -196,27 +215,94 @@ def _pool(dtype, module):
     x = _rand((2, 3, 4, 4), dtype)
     calls = {"max_pool2d_forward": [], "max_pool2d_backward": [],
              "avg_pool2d_forward": [], "avg_pool2d_backward": []}
-    # 2x2 stride 2 (a fast path of its own) and 3x3 stride 1 pad 1 (the general loop).
-    for kernel, stride, padding, side in [((2, 2), (2, 2), (0, 0), 2), ((3, 3), (1, 1), (1, 1), 4)]:
+    # 2x2 stride 2 (a fast path of its own), 3x3 stride 1 pad 1 (the general loop) and 3x3
+    # dilation 2 pad 1; geometry as functional.py passes it: (h, w) tuples of Python ints.
+    for kernel, stride, padding, dilation, side in [((2, 2), (2, 2), (0, 0), (1, 1), 2),
+                                                    ((3, 3), (1, 1), (1, 1), (1, 1), 4),
+                                                    ((3, 3), (1, 1), (1, 1), (2, 2), 2)]:
         out = np.empty((2, 3, side, side), dtype)
-        indices = np.zeros(out.shape, np.int32)  # flat index 0 is in every plane
-        geometry = (kernel, stride, padding)
-        calls["max_pool2d_forward"].append((x, out, indices) + geometry)
-        calls["max_pool2d_backward"].append((out, indices, np.empty_like(x)) + geometry)
-        calls["avg_pool2d_forward"].append((x, out) + geometry)
-        calls["avg_pool2d_backward"].append((out, np.empty_like(x)) + geometry)
+        # MaxPool2d keeps int32 indices, int64 when they are returned (return_indices)
+        for index_dtype in (np.int32, np.int64):
+            indices = np.zeros(out.shape, index_dtype)  # flat index 0 is in every plane
+            geometry = (kernel, stride, padding, dilation)
+            calls["max_pool2d_forward"].append((x, out, indices) + geometry)
+            calls["max_pool2d_backward"].append((out, indices, np.empty_like(x)) + geometry)
+        if dilation == (1, 1):  # avg_pool2d has no dilation
+            # count_include_pad is a bool, divisor_override an int (0: none), as the op passes
+            for count_include_pad, divisor_override in ((True, 0), (False, 2)):
+                geometry = (kernel, stride, padding, count_include_pad, divisor_override)
+                calls["avg_pool2d_forward"].append((x, out) + geometry)
+                calls["avg_pool2d_backward"].append((out, np.empty_like(x)) + geometry)
+    # NOTE: ceil_mode only changes the output size the op allocates, never a kernel argument.
+    # Adaptive pooling: 3x3 windows of a 4x4 plane overlap; indices are always int64.
+    out, indices = np.empty((2, 3, 3, 3), dtype), np.zeros((2, 3, 3, 3), np.int64)
+    calls["adaptive_avg_pool2d_forward"] = [(x, out)]
+    calls["adaptive_avg_pool2d_backward"] = [(out, np.empty_like(x))]
+    calls["adaptive_max_pool2d_forward"] = [(x, out, indices)]
+    calls["adaptive_max_pool2d_backward"] = [(out, indices, np.empty_like(x))]
     return calls
 
 
 def _optim(dtype, module):
-    p, g, buf = _rand(6, dtype), _rand(6, dtype), np.zeros(6, dtype)
-    # With and without momentum (the buffer is None then, as SGD passes it).
-    return {"sgd_update_": [(p, g, buf, 0.1, 0.9, 0.0, 0.0, False, True),
-                            (p, g, None, 0.1, 0.0, 0.0, 0.0, False, True)]}
+    def state(count):
+        return [np.zeros(6, dtype) for _ in range(count)]
+
+    p, g = _rand(6, dtype), _rand(6, dtype)
+    # The optimizers count steps in a host float32 0-d array and pass float(step).
+    step = float(np.ones((), np.float32))
+    # Each optimizer's default (absent state arrays are None, as the optimizers pass them) and
+    # with every option on; the flags are runtime bools, so both share one compile per dtype.
+    return {
+        "sgd_update_": [(p, g, state(1)[0], 0.1, 0.9, 0.0, 0.0, False, True),
+                        (p, g, None, 0.1, 0.0, 0.0, 0.0, False, True)],
+        "adam_update_": [(p, g, *state(2), None, 1e-3, 0.9, 0.999, 1e-8, 0.0, step, False,
+                          False, False),
+                         (p, g, *state(3), 1e-3, 0.9, 0.999, 1e-8, 1e-2, step, True, True,
+                          True)],
+        "rmsprop_update_": [(p, g, *state(1), None, None, 1e-2, 0.99, 1e-8, 0.0, 0.0, False,
+                             False),
+                            (p, g, *state(3), 1e-2, 0.99, 1e-8, 1e-2, 0.9, True, True)],
+        "adadelta_update_": [(p, g, *state(2), 1.0, 0.9, 1e-6, 0.0, False),
+                             (p, g, *state(2), 1.0, 0.9, 1e-6, 1e-2, True)],
+        "adagrad_update_": [(p, g, *state(1), 1e-2, 0.0, 1e-10, 0.0, step, False),
+                            (p, g, *state(1), 1e-2, 1e-3, 1e-10, 1e-2, step, True)],
+    }
+
+
+def _loss(dtype, module):
+    x, y, g = _rand(6, dtype), np.full(6, 0.25, dtype), np.ones(6, dtype)
+    probs = np.full(6, 0.5, dtype)
+
+    def out():
+        return np.empty(6, dtype)
+
+    # NLL on (rows, C) log-probabilities with int64 labels (the op passes any integer dtype
+    # the caller has; int64, PyTorch's Long, is the one warmed), ignore_index a Python int,
+    # and the class weights or, without them, a size-0 array of the dtype (never None).
+    log_probs, labels = _rand((4, 5), dtype), np.zeros(4, np.int64)
+    weights = (np.ones(5, dtype), np.empty(0, dtype))
+    # pos_weight likewise: broadcast to the logits' shape, or a size-0 array.
+    pos_weights = (np.full(6, 2.0, dtype), np.empty(0, dtype))
+    return {
+        "nll_forward": [(log_probs, labels, w, np.empty(4, dtype), np.empty(4, dtype), -100)
+                        for w in weights],
+        "nll_backward": [(labels, w, np.ones(4, dtype), np.empty((4, 5), dtype), -100)
+                         for w in weights],
+        "binary_cross_entropy_forward": [(probs, y, out())],
+        "binary_cross_entropy_backward": [(probs, y, g, out(), out())],
+        "bce_with_logits_forward": [(x, y, w, out()) for w in pos_weights],
+        "bce_with_logits_backward": [(x, y, w, g, out(), out()) for w in pos_weights],
+        # delta and scale are Python floats (huber: scale = delta; smooth_l1: scale 1.0)
+        "huber_forward": [(x, y, out(), 1.0, 1.0)],
+        "huber_backward": [(x, y, g, out(), 1.0, 1.0)],
+        # log_target is a Python bool (a runtime value: one compile covers both)
+        "kl_div_forward": [(x, y, out(), False), (x, y, out(), True)],
+        "kl_div_backward": [(x, y, g, out(), out(), False), (x, y, g, out(), out(), True)],
+    }
 
 
 EXAMPLES = {"activation": _activation, "softmax": _softmax, "normalization": _normalization,
-            "conv": _conv, "pool": _pool, "optim": _optim}
+            "conv": _conv, "pool": _pool, "optim": _optim, "loss": _loss}
 
 
 def examples(family, dtype, module=None):
