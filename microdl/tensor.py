@@ -87,6 +87,20 @@ def _holds_numpy_float64(data):
 
 
 class Tensor:
+    """An n-dimensional array that can record the ops made from it, PyTorch's ``torch.Tensor``.
+
+    Tensor(data, requires_grad=False, dtype=None, device="cpu"); usually made by
+    ``microdl.tensor(...)``, the creation functions (``zeros``, ``randn``, ...) or an op.
+
+    - ``array``: the values (a numpy array on "cpu", a numba device array on "cuda"); what the
+      kernels read and write. ``data`` is PyTorch's: a Tensor sharing ``array``, off the tape.
+    - ``grad``: the accumulated gradient (a Tensor) after ``backward()``, for tensors that
+      require grad; ``requires_grad``, ``is_leaf``, ``grad_fn`` describe its place on the tape.
+    - ``shape`` / ``size()``, ``dtype`` (a numpy dtype, equal to ``microdl.float32`` ...),
+      ``device``, ``ndim`` / ``dim()``, ``numel()``.
+    Operators and methods follow PyTorch 2.13's names, broadcasting, type promotion and errors.
+    """
+
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected operator
 
     def __init__(self, data, requires_grad=False, dtype=None, device="cpu"):

@@ -250,21 +250,22 @@ def _optim(dtype, module):
     p, g = _rand(6, dtype), _rand(6, dtype)
     # The optimizers count steps in a host float32 0-d array and pass float(step).
     step = float(np.ones((), np.float32))
-    # Each optimizer's default (absent state arrays are None, as the optimizers pass them) and
-    # with every option on; the flags are runtime bools, so both share one compile per dtype.
+    # Each optimizer with its defaults (the ints 0 its signature has; state it keeps no array
+    # for is None, as the optimizers pass it) and with every option on. The kernels cast every
+    # scalar to param's dtype and every flag to bool: both calls share one compile per dtype.
     return {
         "sgd_update_": [(p, g, state(1)[0], 0.1, 0.9, 0.0, 0.0, False, True),
                         (p, g, None, 0.1, 0.0, 0.0, 0.0, False, True)],
-        "adam_update_": [(p, g, *state(2), None, 1e-3, 0.9, 0.999, 1e-8, 0.0, step, False,
+        "adam_update_": [(p, g, *state(2), None, 1e-3, 0.9, 0.999, 1e-8, 0, step, False,
                           False, False),
                          (p, g, *state(3), 1e-3, 0.9, 0.999, 1e-8, 1e-2, step, True, True,
                           True)],
-        "rmsprop_update_": [(p, g, *state(1), None, None, 1e-2, 0.99, 1e-8, 0.0, 0.0, False,
+        "rmsprop_update_": [(p, g, *state(1), None, None, 1e-2, 0.99, 1e-8, 0, 0, False,
                              False),
                             (p, g, *state(3), 1e-2, 0.99, 1e-8, 1e-2, 0.9, True, True)],
-        "adadelta_update_": [(p, g, *state(2), 1.0, 0.9, 1e-6, 0.0, False),
+        "adadelta_update_": [(p, g, *state(2), 1.0, 0.9, 1e-6, 0, False),
                              (p, g, *state(2), 1.0, 0.9, 1e-6, 1e-2, True)],
-        "adagrad_update_": [(p, g, *state(1), 1e-2, 0.0, 1e-10, 0.0, step, False),
+        "adagrad_update_": [(p, g, *state(1), 1e-2, 0, 1e-10, 0, step, False),
                             (p, g, *state(1), 1e-2, 1e-3, 1e-10, 1e-2, step, True)],
     }
 

@@ -35,12 +35,7 @@ class LRScheduler:
                                    "state_dict first, or pass last_epoch=-1)")
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
-        self._step_count = 0
-        self._is_initial = True
-        try:
-            self.step()
-        finally:
-            self._is_initial = False
+        self._initial_step()
 
     def get_lr(self):
         """The next lr of each group, from the current ones (called by step())."""
@@ -56,8 +51,28 @@ class LRScheduler:
     def step(self):
         """Advance one epoch: last_epoch += 1 and every group's lr set to get_lr()."""
         self._step_count += 1
-        self.last_epoch += 1
-        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+        self._update_lr()
+
+    def _initial_step(self):
+        """The step construction performs (SequentialLR repeats it when a schedule begins)."""
+        self._step_count = 0
+        self._is_initial = True
+        try:
+            self.step()
+        finally:
+            self._is_initial = False
+
+    def _update_lr(self, epoch=None):
+        """Set every group's lr: get_lr() at last_epoch + 1, or the closed form at ``epoch``
+        (SequentialLR restarts a schedule with epoch 0)."""
+        if epoch is None:
+            self.last_epoch += 1
+            values = self.get_lr()
+        else:
+            self.last_epoch = epoch
+            closed_form = getattr(self, "_get_closed_form_lr", None)
+            values = closed_form() if closed_form is not None else self.get_lr()
+        for group, lr in zip(self.optimizer.param_groups, values):
             group["lr"] = lr
         self._last_lr = self._current_lrs()
 

@@ -59,7 +59,7 @@ def _fma(typingctx, x, y, z):
     return x(x, y, z), codegen
 
 
-@njit(inline="always")
+@njit(inline="always", cache=True, error_model="numpy")
 def _lerp(start, end, coeff, from_end):
     # torch.lerp: start + w * (end - start) for w < 0.5, else end + (w - 1) * (end - start);
     # coeff is w or w - 1 (see _lerp_coefficient)
