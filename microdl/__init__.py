@@ -9,13 +9,18 @@ _apply_thread_defaults()
 # NOTE: imports below come after the thread defaults: they must be set before numba loads.
 
 from . import functional
-from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled,
+                       no_grad, set_grad_enabled)
 from .backend import get_kernels, set_kernels
 from .gradcheck import gradcheck
 from .io import load, save
 from .random import manual_seed
 from .tensor import METHODS_AS_FUNCTIONS as _METHODS_AS_FUNCTIONS
 from .tensor import Tensor, cat, concat, concatenate, from_numpy, stack, tensor, where
+from .tensor import Size, as_tensor, set_printoptions
+
+from .tensor import cdist, einsum
+from . import linalg
 
 from . import data, nn, optim
 
@@ -61,5 +66,6 @@ __all__ = [
     # the drop-in surface
     "device", "cuda", "utils", "profiler", "arange", "empty", "empty_like", "eye", "full",
     "full_like", "get_default_dtype", "is_tensor", "linspace", "ones_like", "rand", "rand_like",
-    "randint", "randn", "randn_like", "randperm", "zeros_like",
+    "randint", "randn", "randn_like", "randperm", "zeros_like", "einsum", "cdist", "linalg",
+    "Size", "as_tensor", "set_printoptions", "inference_mode", "is_inference_mode_enabled",
 ]

@@ -21,9 +21,10 @@ device their arrays live on (``backend.for_arrays``), in one place each (``sum_t
 global test. When a leaf's first gradient may be adopted without a copy is ``_buffers``'s rule.
 """
 
+import functools
 import itertools
 import threading
-from contextlib import contextmanager
+import weakref
 
 import numpy as np
 
@@ -43,29 +44,98 @@ def is_grad_enabled():
     return getattr(_state, "grad_enabled", True)
 
 
-def set_grad_enabled(mode):
+def _set_grad_mode(mode):
     _state.grad_enabled = bool(mode)
 
 
-@contextmanager
-def no_grad():
-    """Inside this block ops record nothing: outputs do not require grad."""
-    previous = is_grad_enabled()
-    set_grad_enabled(False)
-    try:
-        yield
-    finally:
-        set_grad_enabled(previous)
+def is_inference_mode_enabled():
+    """True inside ``inference_mode()`` (microdl keeps no inference tensors: it is no_grad)."""
+    return getattr(_state, "inference_mode", False)
 
 
-@contextmanager
-def enable_grad():
-    previous = is_grad_enabled()
-    set_grad_enabled(True)
-    try:
-        yield
-    finally:
-        set_grad_enabled(previous)
+class _GradModeContext:
+    """A grad-mode context manager that is also a decorator, as PyTorch's are: ``with
+    no_grad():``, ``@no_grad()`` and bare ``@no_grad`` (each call of the decorated function
+    enters a fresh context, so recursion and threads restore the right mode)."""
+
+    _arguments = ()
+
+    def __new__(cls, *args):
+        if len(args) == 1 and callable(args[0]) and not isinstance(args[0], bool):
+            return cls()(args[0])  # bare @no_grad
+        return super().__new__(cls)
+
+    def __call__(self, function):
+        arguments, kind = self._arguments, type(self)
+
+        @functools.wraps(function)
+        def decorated(*args, **kwargs):
+            with kind(*arguments):
+                return function(*args, **kwargs)
+        return decorated
+
+    def __enter__(self):
+        self._previous = is_grad_enabled()
+        _set_grad_mode(self._mode)
+        return None
+
+    def __exit__(self, *exc_info):
+        _set_grad_mode(self._previous)
+        return False
+
+
+class no_grad(_GradModeContext):
+    """Inside this block (or decorated function) ops record nothing: outputs do not require
+    grad."""
+
+    _mode = False
+
+
+class enable_grad(_GradModeContext):
+    """Grad mode on inside this block, even within ``no_grad()``."""
+
+    _mode = True
+
+
+class set_grad_enabled(_GradModeContext):
+    """``set_grad_enabled(mode)`` switches grad mode at once; used as a context manager or
+    decorator, the previous mode comes back at the end."""
+
+    def __init__(self, mode):
+        if not isinstance(mode, (bool, np.bool_)):
+            raise TypeError(f"set_grad_enabled(): argument 'mode' must be bool, not "
+                            f"{type(mode).__name__}")
+        self._mode, self._arguments = bool(mode), (bool(mode),)
+        self._previous = is_grad_enabled()
+        _set_grad_mode(mode)
+
+    def __call__(self, function):
+        _set_grad_mode(self._previous)  # decorating changes nothing until the function runs
+        return super().__call__(function)
+
+    def __enter__(self):
+        return None  # already switched when made
+
+    def __repr__(self):
+        return f"{type(self).__module__}.set_grad_enabled(mode={self._mode})"
+
+
+class inference_mode(_GradModeContext):
+    """PyTorch's ``inference_mode(mode=True)``: grad mode is ``not mode`` inside (microdl has no
+    separate inference tensors, so it is ``no_grad`` with ``is_inference_mode_enabled()``)."""
+
+    def __init__(self, mode=True):
+        self._mode, self._arguments = not mode, (bool(mode),)
+        self._inference = bool(mode)
+
+    def __enter__(self):
+        self._previous_inference = is_inference_mode_enabled()
+        _state.inference_mode = self._inference
+        return super().__enter__()
+
+    def __exit__(self, *exc_info):
+        _state.inference_mode = self._previous_inference
+        return super().__exit__(*exc_info)
 
 
 class Context:
@@ -99,13 +169,126 @@ class Context:
 
 
 class Node:
-    __slots__ = ("function", "ctx", "inputs", "sequence")
+    """One recorded op; it is also the output tensor's ``grad_fn`` (PyTorch's backward node):
+    ``name()`` gives PyTorch's name ("MulBackward0"), ``next_functions`` the nodes of the inputs.
+    ``hooks``: the output tensor's gradient hooks (``register_hook``, ``retain_grad``), or None."""
+
+    __slots__ = ("function", "ctx", "inputs", "sequence", "hooks")
 
     def __init__(self, function, ctx, inputs):
         self.function = function
         self.ctx = ctx
         self.inputs = inputs
         self.sequence = next(_sequence)
+        self.hooks = None
+
+    def name(self):
+        return _torch_node_name(self)
+
+    @property
+    def next_functions(self):
+        """((node, 0), ...) per input: its grad_fn, an AccumulateGrad for a leaf that requires
+        grad, or None (a constant)."""
+        found = []
+        for inp in self.inputs:
+            if getattr(inp, "_node", None) is not None:
+                found.append((inp._node, 0))
+            elif getattr(inp, "requires_grad", False):
+                found.append((AccumulateGrad(inp), 0))
+            else:
+                found.append((None, 0))
+        return tuple(found)
+
+    def __repr__(self):
+        return f"<{self.name()} object at {id(self):#x}>"
+
+
+class AccumulateGrad:
+    """The node PyTorch puts under a leaf that requires grad (``next_functions``); ``variable``
+    is the leaf."""
+
+    def __init__(self, variable):
+        self.variable = variable
+        self.next_functions = ()
+
+    def name(self):
+        return "torch::autograd::AccumulateGrad"
+
+    def __repr__(self):
+        return f"<AccumulateGrad object at {id(self):#x}>"
+
+
+# PyTorch's backward-node names where microdl's Function names differ from them; any other
+# Function F is named "FBackward0".
+_TORCH_NODE_NAMES = {
+    "ReLU": "ReluBackward0", "LeakyReLU": "LeakyReluBackward0", "Reshape": "ViewBackward0",
+    "Transpose": "PermuteBackward0", "Cast": "ToCopyBackward0", "ToDevice": "ToCopyBackward0",
+    "PowTensor": "PowBackward1", "Clamp": "ClampBackward1", "Where": "WhereBackward0",
+    "GetItem": "IndexBackward0", "ReadBlock": "SliceBackward0", "Linear": "AddmmBackward0",
+    "Conv2d": "ConvolutionBackward0", "BatchNorm": "NativeBatchNormBackward0",
+    "MaxPool2d": "MaxPool2DWithIndicesBackward0", "AvgPool2d": "AvgPool2DBackward0",
+    "CrossEntropy": "NllLossBackward0", "MSELoss": "MseLossBackward0",
+    "Dropout": "NativeDropoutBackward0", "TakeAlong": "GatherBackward0",
+    "StepFunction": "RoundBackward0", "ConstantPad": "ConstantPadNdBackward0",
+}
+
+
+def _torch_node_name(node):
+    name = node.function.__name__
+    if name in ("Sum", "Mean"):  # sum() is SumBackward0, sum(dim) SumBackward1
+        every_axis = len(node.ctx.axes) == len(node.ctx.input_shape)
+        return f"{name}Backward{0 if every_axis else 1}"
+    if name == "Extreme":  # max(), min(), amax, amin: named by their largest/smallest value
+        return "MaxBackward1"
+    if name == "Var":
+        return "StdBackward0" if getattr(node.ctx, "root", False) else "VarBackward0"
+    if name == "MatMul":
+        ranks = tuple(np.ndim(getattr(t, "array", t)) for t in node.inputs)
+        return {(2, 2): "MmBackward0", (1, 1): "DotBackward0",
+                (2, 1): "MvBackward0"}.get(ranks, "UnsafeViewBackward0")
+    return _TORCH_NODE_NAMES.get(name, f"{name}Backward0")
+
+
+# ---- gradient hooks (Tensor.register_hook, Tensor.retain_grad) ----------------------------------
+class RemovableHandle:
+    """What ``register_hook`` returns: ``remove()`` takes the hook out."""
+
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self):
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+class RetainGrad:
+    """The hook ``retain_grad`` adds: it accumulates the gradient into the (non-leaf) tensor's
+    ``.grad``, after every other hook has run (PyTorch's order). It holds the tensor weakly, so
+    a graph kept alive does not keep the tensor's values alive."""
+
+    def __init__(self, tensor):
+        self.tensor = weakref.ref(tensor)
+
+    def __call__(self, grad):
+        tensor = self.tensor()
+        if tensor is not None:
+            _accumulate_leaf(tensor, grad.array)
+
+
+def _run_hooks(hooks, grad):
+    """grad (an array) after the hooks: each gets it as a Tensor and may return a replacement."""
+    for hook in [h for h in hooks if not isinstance(h, RetainGrad)]:
+        result = hook(Tensor._wrap(grad))
+        if result is not None:
+            replaced = result.array if isinstance(result, Tensor) else result
+            if tuple(np.shape(replaced)) != tuple(grad.shape):
+                raise RuntimeError(f"hook '{getattr(hook, '__name__', hook)}' has changed the "
+                                   f"size of value")
+            grad = replaced
+    for hook in hooks:
+        if isinstance(hook, RetainGrad):
+            hook(Tensor._wrap(grad))
+    return grad
 
 
 class Function:
@@ -240,14 +423,20 @@ def run_backward(root, grad, retain_graph=False):
 def _run_backward(root, grad, retain_graph):
     if root._node is None:
         if root.requires_grad:
+            if root._grad_hooks is not None:
+                with no_grad():
+                    grad = _run_hooks(root._grad_hooks, grad)
             _accumulate_leaf(root, grad)
         return
     pending = {id(root._node): grad}
+    hooked_leaves = {}  # id -> [leaf, summed gradient]: their hooks see the whole gradient
     with no_grad():
         for node in _reachable_nodes(root._node):
             grad_out = pending.pop(id(node), None)
             if grad_out is None:
                 continue
+            if node.hooks is not None:
+                grad_out = _run_hooks(node.hooks, grad_out)
             node.ctx.check_not_released()
             if _profiler is None:
                 grads = node.function.backward(node.ctx, grad_out)
@@ -271,9 +460,22 @@ def _run_backward(root, grad, retain_graph):
                 if g.shape != data.shape or g.dtype != data.dtype or backend.is_cuda_enabled():
                     g = _as_input_grad(g, data)
                 if inp._node is None:
+                    if inp._grad_hooks is not None:
+                        _sum_for_hooks(hooked_leaves, inp, g)
+                        continue
                     owned = _buffers.adoptable(g)  # (its own statement: call arguments hold g)
                     _accumulate_leaf(inp, g, owned)
                 elif id(inp._node) in pending:
                     pending[id(inp._node)] = _add(pending[id(inp._node)], g)
                 else:
                     pending[id(inp._node)] = g
+        for leaf, g in hooked_leaves.values():
+            _accumulate_leaf(leaf, _run_hooks(leaf._grad_hooks, g))
+
+
+def _sum_for_hooks(hooked_leaves, leaf, g):
+    if id(leaf) in hooked_leaves:
+        entry = hooked_leaves[id(leaf)]
+        entry[1] = _add(entry[1], g)
+    else:
+        hooked_leaves[id(leaf)] = [leaf, g]

@@ -802,9 +802,403 @@ def pad(input, pad, mode="constant", value=None):
 
 
 # ---- normalization layers (layer_norm, group_norm) ------------------------------------------
+# Per-row statistics (ops/normalization.py's RowNorm): checks in PyTorch's order and words.
+
+def _check_row_norm_dtypes(x, weight, bias, kernel):
+    """PyTorch's CPU dtype rules: parameters in the input's dtype (its "mixed dtype" errors are
+    decided by the first parameter given), a floating-point input."""
+    params = [p for p in (weight, bias) if p is not None]
+    if params and params[0].dtype != x.dtype:
+        if any(p.dtype != np.float32 for p in params):
+            raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of Float")
+        raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
+    for p in params[1:]:
+        if p.dtype != x.dtype:
+            raise RuntimeError(f"expected scalar type {_loss.torch_name(x.dtype)} but found "
+                               f"{_loss.torch_name(p.dtype)}")
+    if x.dtype.kind != "f":
+        raise NotImplementedError(f"\"{kernel}\" not implemented for "
+                                  f"'{_loss.torch_name(x.dtype)}'")
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Over the last len(normalized_shape) dims, per leading index:
+    y = (x - E[x]) / sqrt(Var[x] + eps) * weight + bias (Var biased; weight and bias of shape
+    normalized_shape, elementwise; statistics in float64, by two passes)."""
+    _check_input_tensor(input, "layer_norm", arrays_ok=False)
+    message = "layer_norm(): argument 'normalized_shape' (position 2) must be tuple of ints, "
+    if not isinstance(normalized_shape, (tuple, list)):
+        raise TypeError(f"{message}not {_type_name(normalized_shape)}")
+    for index, n in enumerate(normalized_shape):
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+            raise TypeError(f"{message}but found element of type {_type_name(n)} at pos {index}")
+    shape = [int(n) for n in normalized_shape]
+    if not shape:
+        raise RuntimeError("Expected normalized_shape to be at least 1-dimensional, i.e., "
+                           "containing at least one element, but got normalized_shape = []")
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is not None and list(p.shape) != shape:
+            raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but "
+                               f"got {name} of shape {list(p.shape)} and normalized_shape = "
+                               f"{shape}")
+    x = input.array
+    if list(x.shape[x.ndim - len(shape):]) != shape or x.ndim < len(shape):
+        raise RuntimeError(f"Given normalized_shape={shape}, expected input with shape "
+                           f"[*, {', '.join(map(str, shape))}], but got input of size"
+                           f"{list(x.shape)}")
+    _check_row_norm_dtypes(x, weight, bias, "LayerNormKernelImpl")
+    view = (math.prod(x.shape[:x.ndim - len(shape)]), 1, math.prod(shape), 1)
+    return _norm.RowNorm.apply(input, weight, bias, view=view, eps=eps)
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Per sample and group of C / num_groups channels (with every position of those channels):
+    y = (x - E[x]) / sqrt(Var[x] + eps) * weight[c] + bias[c] (Var biased; statistics in
+    float64, by two passes)."""
+    _check_input_tensor(input, "group_norm", arrays_ok=False)
+    x = input.array
+    if x.ndim < 2:
+        raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received "
+                           f"{x.ndim}")
+    # NOTE: PyTorch's F.group_norm runs this Python check first (num_groups=0 gives its
+    # ZeroDivisionError); the size it prints is (N * C // groups, groups, *spatial).
+    _verify_batch_size([x.shape[0] * x.shape[1] // num_groups, num_groups, *x.shape[2:]])
+    if isinstance(num_groups, bool) or not isinstance(num_groups, (int, np.integer)):
+        raise TypeError(f"group_norm(): argument 'num_groups' (position 2) must be int, not "
+                        f"{_type_name(num_groups)}")
+    if num_groups <= 0:
+        raise RuntimeError(f"Expected num groups to be greater than 0, got {num_groups}")
+    channels = x.shape[1]
+    if channels % num_groups:
+        raise RuntimeError(f"Expected number of channels in input to be divisible by "
+                           f"num_groups, but got input of shape {list(x.shape)} and "
+                           f"num_groups={num_groups}")
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is not None and (p.ndim != 1 or p.shape[0] != channels):
+            # NOTE: PyTorch prints the weight's shape ([0] without one) in both messages
+            shown = [0] if weight is None else list(weight.shape)
+            raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of "
+                               f"channels in input, but got {name} of shape {shown} and input "
+                               f"of shape {list(x.shape)}")
+    _check_row_norm_dtypes(x, weight, bias, "GroupNormKernelImpl")
+    view = (x.shape[0], num_groups, channels // num_groups, math.prod(x.shape[2:]))
+    return _norm.RowNorm.apply(input, weight, bias, view=view, eps=eps)
+
+
+def _verify_batch_size(size):
+    if math.prod(size[:1] + size[2:]) == 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input "
+                         f"size {size}")
+
+
+def _instance_norm(input, eps=1e-5):
+    """InstanceNorm without affine or running statistics: each (n, c) plane normalized by its
+    own mean and biased variance (a group_norm with one channel per group)."""
+    x = input.array
+    if math.prod(x.shape[2:]) == 1:
+        raise ValueError(f"Expected more than 1 spatial element when training, got input size "
+                         f"{input.size()}")
+    _check_row_norm_dtypes(x, None, None, "batch_norm")  # PyTorch's kernel name here
+    view = (x.shape[0], x.shape[1], 1, math.prod(x.shape[2:]))
+    return _norm.RowNorm.apply(input, None, None, view=view, eps=eps)
 
 
 # ---- embedding, interpolation, dropout variants ---------------------------------------------
+from .ops import embedding as _embedding  # noqa: E402  (this section's ops)
+from .ops import interpolate as _interp  # noqa: E402
+
+
+def _embedding_indices(input, num_embeddings):
+    """The indices as a host int64 array: PyTorch takes Long and Int tensors only, every index
+    in [0, num_embeddings)."""
+    indices = _device.host(_array_of(input))
+    if indices.dtype not in (np.int64, np.int32):
+        name = _ew.TORCH_NAMES.get(indices.dtype, str(indices.dtype))
+        raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the "
+                           "following scalar types: Long, Int; but got torch."
+                           f"{name}Tensor instead (while checking arguments for embedding)")
+    if indices.size and (indices.min() < 0 or indices.max() >= num_embeddings):
+        raise IndexError("index out of range in self")
+    return indices.astype(np.int64, copy=False)
+
+
+def _padding_index(padding_idx, num_embeddings):
+    """padding_idx in [0, num_embeddings) (a negative one counts from the end), or None."""
+    if padding_idx is None:
+        return None
+    if not -num_embeddings <= padding_idx < num_embeddings:
+        raise AssertionError("Padding_idx must be within num_embeddings")
+    return padding_idx % num_embeddings
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
+              scale_grad_by_freq=False, sparse=False):
+    """out[..., :] = weight[input[...], :]; the gradient of a row sums over its occurrences,
+    the padding_idx row gets none (divided by the row's count with scale_grad_by_freq)."""
+    if max_norm is not None:
+        raise NotImplementedError("embedding: max_norm is not implemented in microdl (it "
+                                  "renormalizes weight rows in place during the lookup)")
+    if sparse:
+        raise NotImplementedError("embedding: sparse=True is not implemented in microdl (it has "
+                                  "no sparse gradients)")
+    padding_idx = _padding_index(padding_idx, weight.shape[0])
+    if len(weight.shape) != 2:
+        raise RuntimeError("'weight' must be 2-D")
+    indices = _embedding_indices(input, weight.shape[0])
+    return _embedding.Embedding.apply(_as_tensor(weight), indices, padding_idx=padding_idx,
+                                      scale_grad_by_freq=bool(scale_grad_by_freq))
+
+
+_INTERPOLATING = ("linear", "bilinear", "bicubic", "trilinear")
+# microdl's modes: the input ranks each takes
+_MODE_RANKS = {"nearest": (3, 4), "nearest-exact": (3, 4), "area": (3, 4), "linear": (3,),
+               "bilinear": (4,)}
+_TORCH_MODES = ("nearest | linear | bilinear | bicubic | trilinear | lanczos | area | "
+                "nearest-exact")
+
+
+def _per_axis(value, dims, input, what, found, example):
+    """``value`` for each of the dims spatial axes (one value for all, or one per axis)."""
+    if not isinstance(value, (list, tuple)):
+        return [value] * dims
+    if len(value) != dims:
+        raise ValueError(f"Input and {what} must have the same number of spatial dimensions, "
+                         f"but got input with spatial dimensions of {list(input.shape[2:])} "
+                         f"and {found} {value}. Please provide input tensor in (N, C, d1, d2, "
+                         f"...,dK) format and {example} format.")
+    return list(value)
+
+
+def _check_mode(mode, ndim):
+    """PyTorch's errors for a mode that does not fit the rank, and microdl's for the modes it
+    does not implement."""
+    if ndim in _MODE_RANKS.get(mode, ()):
+        return
+    mismatch = {(3, "bilinear"): "bilinear mode needs 4D", (3, "trilinear"): "trilinear mode "
+                "needs 5D", (3, "bicubic"): "bicubic mode needs 4D", (4, "linear"): "linear mode "
+                "needs 3D", (4, "trilinear"): "trilinear mode needs 5D", (5, "linear"): "linear "
+                "mode needs 3D", (5, "bilinear"): "bilinear mode needs 4D", (5, "bicubic"):
+                "bicubic mode needs 4D"}.get((ndim, mode))
+    if mismatch:
+        raise NotImplementedError(f"Got {ndim}D input, but {mismatch} input")
+    if ndim in (3, 4, 5) and mode in _TORCH_MODES.split(" | "):
+        raise NotImplementedError(f"interpolate: mode '{mode}' for {ndim}D input is not "
+                                  "implemented in microdl (nearest, nearest-exact and area take "
+                                  "3D and 4D input, linear 3D, bilinear 4D)")
+    raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got "
+                              f"{ndim}D) for the modes: {_TORCH_MODES} (got {mode})")
+
+
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None, antialias=False):
+    """Resample the spatial axes of (N, C, L) or (N, C, H, W) input to ``size`` or by
+    ``scale_factor``: "nearest", "nearest-exact", "linear" (3-D), "bilinear" (4-D), "area"
+    (adaptive average pooling); source positions as ops/interpolate.py states them."""
+    if mode in ("nearest", "area", "nearest-exact"):
+        if align_corners is not None:
+            raise ValueError("align_corners option can only be set with the interpolating "
+                             "modes: linear | bilinear | bicubic | trilinear")
+    elif align_corners is None:
+        align_corners = False
+    input = _as_tensor(input)
+    dims = input.ndim - 2
+    if size is not None and scale_factor is not None:
+        raise ValueError("only one of size or scale_factor should be defined")
+    if size is None and scale_factor is None:
+        raise ValueError("either size or scale_factor should be defined")
+    scales = None
+    if size is not None:
+        size = _per_axis(size, dims, input, "output", "output size of",
+                         "output size in (o1, o2, ...,oK)")
+        if not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in size):
+            raise TypeError("expected size to be one of int or Tuple[int] or Tuple[int, int] or "
+                            f"Tuple[int, int, int], but got size with types "
+                            f"{[type(s) for s in size]}")
+        if recompute_scale_factor:
+            raise ValueError("recompute_scale_factor is not meaningful with an explicit size.")
+    else:
+        scales = [float(s) for s in _per_axis(scale_factor, dims, input, "scale_factor",
+                                              "scale_factor of shape",
+                                              "scale_factor in (s1, s2, ...,sK)")]
+    if antialias and not (mode in ("bilinear", "bicubic") and input.ndim == 4):
+        raise ValueError("Anti-alias option is restricted to bilinear and bicubic modes and "
+                         "requires a 4-D tensor as input")
+    _check_mode(mode, input.ndim)
+    if antialias:
+        raise NotImplementedError("interpolate: antialias=True is not implemented in microdl")
+    out_size = _interp.output_size(input.shape[2:], size, scales)
+    if recompute_scale_factor or mode == "area":
+        scales = None  # the kernels then use in / out, as PyTorch's recomputed factor does
+    _check_sizes(input.shape[2:], out_size)
+    if input.dtype.kind != "f":
+        raise NotImplementedError(f'"upsample_{mode}{dims}d" not implemented for '
+                                  f"'{_ew.TORCH_NAMES.get(input.dtype, input.dtype)}'")
+    if mode == "area":
+        return _area(input, out_size)
+    scales = scales or [None] * dims
+    if mode.startswith("nearest"):
+        tables = tuple(_interp.nearest_table(n, m, s, mode == "nearest-exact")
+                       for n, m, s in zip(input.shape[2:], out_size, scales))
+        tables = ((np.zeros(1, np.int64),) if dims == 1 else ()) + tables
+        return _interp.Resample.apply(input, kernel="nearest2d", out_size=out_size,
+                                      tables=tables)
+    tables = [_interp.linear_table(n, m, s, align_corners, input.dtype)
+              for n, m, s in zip(input.shape[2:], out_size, scales)]
+    if dims == 1:  # one row, read with weight 1
+        tables.insert(0, (np.zeros((1, 2), np.int64), np.array([[1, 0]], input.dtype)))
+    return _interp.Resample.apply(input, kernel="bilinear2d", out_size=out_size,
+                                  tables=(*tables[0], *tables[1]))
+
+
+def _check_sizes(in_sizes, out_sizes):
+    if all(n > 0 for n in in_sizes) and all(m > 0 for m in out_sizes):
+        return
+    axes = "HW" if len(in_sizes) == 2 else "W"
+    text = ", ".join(f"{a}: {n}" for a, n in zip(axes, in_sizes))
+    out_text = ", ".join(f"{a}: {m}" for a, m in zip(axes, out_sizes))
+    raise RuntimeError(f"Input and output sizes should be greater than 0, but got input "
+                       f"({text}) output ({out_text})")
+
+
+def _area(input, out_size):
+    """"area" is adaptive average pooling (a 3-D input as one row of a plane)."""
+    if input.ndim == 4:
+        return adaptive_avg_pool2d(input, out_size)
+    plane = input.reshape(*input.shape[:2], 1, input.shape[2])
+    return adaptive_avg_pool2d(plane, (1, out_size[0])).reshape(*input.shape[:2], out_size[0])
+
+
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    """Deprecated in PyTorch: F.interpolate under its old name (with PyTorch's warning)."""
+    warnings.warn("nn.functional.upsample is deprecated. Use nn.functional.interpolate "
+                  "instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def _check_p(p):
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
+def _on_device_of(input, array):
+    """A host array as a constant Tensor on ``input``'s device, in input's dtype."""
+    return Tensor._wrap(_device.move(array.astype(input.dtype), input.device))
+
+
+def _keep_mask(input, p, per_channel):
+    """True where a value (per_channel: a whole (n, c) channel) is kept, drawn on the host from
+    microdl's generator whatever input's device (as ops.elementwise.Dropout draws)."""
+    if input.ndim < 2 and per_channel:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    shape = (tuple(input.shape[:2]) + (1,) * (input.ndim - 2)) if per_channel else input.shape
+    return random.default_generator().random(shape, dtype=np.float64) >= p
+
+
+def _feature_dropout(input, p, training):
+    """y = x * m / (1 - p) with one m ~ Bernoulli(1 - p) per (n, c) channel (training)."""
+    input = _as_tensor(input)
+    if not training or p == 0 or input.numel() == 0:
+        return input
+    if p == 1:
+        return input * _on_device_of(input, np.zeros(()))
+    scale = np.asarray(1.0 - p, input.dtype)
+    mask = _keep_mask(input, p, True).astype(input.dtype) / scale
+    return input * _on_device_of(input, mask)
+
+
+def _unbatched_feature_dropout(input, p, training, batched_rank):
+    input = _as_tensor(input)
+    if input.ndim == batched_rank or not training or p == 0:
+        return _feature_dropout(input, p, training)
+    return _feature_dropout(input.unsqueeze(0), p, training).squeeze(0)
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, L) or (C, L) input with probability p, scale the rest by
+    1 / (1 - p) (training only)."""
+    _check_p(p)
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a {input.ndim}D "
+                           "input. Note that dropout1d exists to provide channel-wise dropout on "
+                           "inputs with 1 spatial dimension, a channel dimension, and an optional "
+                           "batch dimension (i.e. 2D or 3D inputs).")
+    return _unbatched_feature_dropout(input, p, training, 3)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, H, W) input with probability p, scale the rest by
+    1 / (1 - p) (training only); 3-D input is taken as (N, C, L), with PyTorch's warning."""
+    _check_p(p)
+    if input.ndim not in (3, 4):
+        warnings.warn(f"dropout2d: Received a {input.ndim}-D input to dropout2d, which is "
+                      "deprecated and will result in an error in a future release. To retain "
+                      "the behavior and silence this warning, please use dropout instead. Note "
+                      "that dropout2d exists to provide channel-wise dropout on inputs with 2 "
+                      "spatial dimensions, a channel dimension, and an optional batch dimension "
+                      "(i.e. 3D or 4D inputs).", stacklevel=2)
+    if input.ndim == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that "
+                      "channel-wise 1D dropout behavior is desired - input is interpreted as "
+                      "shape (N, C, L), where C is the channel dim. This behavior will change in "
+                      "a future release to interpret the input as one without a batch "
+                      "dimension, i.e. shape (C, H, W). To maintain the 1D channel-wise dropout "
+                      "behavior, please switch to using dropout1d instead.", stacklevel=2)
+    return _feature_dropout(input, p, training)
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, D, H, W) or (C, D, H, W) input with probability p, scale
+    the rest by 1 / (1 - p) (training only)."""
+    _check_p(p)
+    if input.ndim not in (4, 5):
+        warnings.warn(f"dropout3d: Received a {input.ndim}-D input to dropout3d, which is "
+                      "deprecated and will result in an error in a future release. To retain "
+                      "the behavior and silence this warning, please use dropout instead. Note "
+                      "that dropout3d exists to provide channel-wise dropout on inputs with 3 "
+                      "spatial dimensions, a channel dimension, and an optional batch dimension "
+                      "(i.e. 4D or 5D inputs).", stacklevel=2)
+    return _unbatched_feature_dropout(input, p, training, 5)
+
+
+# SELU's -scale * alpha: where alpha dropout sends the dropped values
+_SELU_NEGATIVE_SATURATION = 1.7580993408473766
+
+
+def _alpha_dropout(input, p, training, per_channel):
+    """Training: y = a * x + a * s * p where kept, a * s * (p - 1) where dropped, with
+    s = 1.7580993... and a = 1 / sqrt((s^2 p + 1)(1 - p)): SELU's mean and variance survive."""
+    _check_p(p)
+    input = _as_tensor(input)
+    if not training or p == 0 or input.numel() == 0:
+        return input
+    if p == 1:
+        return input * _on_device_of(input, np.zeros(()))
+    s = _SELU_NEGATIVE_SATURATION
+    a = 1.0 / math.sqrt((s * s * p + 1) * (1 - p))
+    keep = _keep_mask(input, p, per_channel).astype(input.dtype)
+    # PyTorch's arithmetic, in input's dtype: b = (keep - 1) * (s a) + s a p; y = x * (keep a) + b
+    s_a = np.asarray(s * a, input.dtype)
+    shift = (keep - 1) * s_a + np.asarray(s * a * p, input.dtype)
+    return input * _on_device_of(input, keep * np.asarray(a, input.dtype)) + \
+        _on_device_of(input, shift)
+
+
+def alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """Dropout for SELU networks: dropped values go to SELU's negative saturation, and an
+    affine map keeps mean and variance (training only; PyTorch's default training=False)."""
+    return _alpha_dropout(input, p, training, per_channel=False)
+
+
+def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """alpha_dropout of whole (n, c) channels."""
+    return _alpha_dropout(input, p, training, per_channel=True)
 
 
 # ---- normalize (vector norms) ----------------------------------------------------------------
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+    """y = x / max(||x||_p, eps), the p-norm taken over ``dim`` (kept, then broadcast back);
+    the gradient flows through the norm too, as in PyTorch."""
+    _check_input_tensor(input, "normalize", arrays_ok=False)
+    if out is not None:
+        raise NotImplementedError("normalize(out=...): microdl returns a new tensor")
+    return input / input.norm(p, dim, keepdim=True).clamp(min=eps).expand_as(input)

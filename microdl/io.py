@@ -92,6 +92,7 @@ def _fsync_directory(folder):
 def save(state, path):
     """Write ``state`` (arrays, tensors, numbers, strings, None, nested dicts/lists/tuples) to
     ``path``, atomically: either the whole new file is there afterwards or the old one is."""
+    _refuse_objects(state)
     path = Path(path)
     arrays = []
     tree = json.dumps(_encode(state, arrays))
@@ -101,6 +102,20 @@ def save(state, path):
     members[_MANIFEST] = np.frombuffer(manifest.encode("utf-8"), dtype=np.uint8)
     replace_atomically(path, lambda f: np.savez(f, **members))
     return path
+
+
+def _refuse_objects(state):
+    """PyTorch pickles whole modules and optimizers; microdl's format holds arrays and plain
+    containers on purpose (loading never runs code), so it says what to save instead."""
+    from .nn.module import Module
+    from .optim.optimizer import Optimizer
+
+    for kind, what in ((Module, "model"), (Optimizer, "optimizer")):
+        if isinstance(state, kind):
+            raise TypeError(f"save: cannot store a whole {type(state).__name__} object: microdl "
+                            f"saves state dicts, not pickled objects. Save "
+                            f"{what}.state_dict() and restore it with "
+                            f"{what}.load_state_dict(microdl.load(path))")
 
 
 def replace_atomically(path, write):
@@ -129,12 +144,21 @@ def replace_atomically(path, write):
     _fsync_directory(target.parent)
 
 
-def load(path):
+def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None,
+         **pickle_load_args):
     """Read a file written by ``save``; CheckpointError, naming the path, for anything else.
 
     Arrays come back as numpy arrays (a saved Tensor too), dicts as plain dicts.
+
+    PyTorch's other arguments are accepted: ``weights_only`` (True, False or None) changes
+    nothing, since this format holds only arrays and plain containers and is read without
+    unpickling (always what weights_only=True asks for); ``map_location`` (None, a device name
+    or device, a dict or a function, as PyTorch takes it) changes nothing either, since arrays
+    come back on the host and ``load_state_dict`` copies them to the parameters' device.
+    ``pickle_module``, ``mmap`` and pickle arguments have nothing to act on and must be unset.
     """
-    path = Path(path)
+    _check_load_arguments(map_location, pickle_module, weights_only, mmap, pickle_load_args)
+    path = Path(f)
     if not path.exists():
         raise CheckpointError(f"{path}: no such checkpoint file")
     if not path.is_file():
@@ -164,3 +188,19 @@ def load(path):
         # a huge array, ...): all of them mean a damaged file, and the caller gets one type.
         raise CheckpointError(f"{path}: not a readable microdl checkpoint (truncated or "
                               f"corrupted): {type(error).__name__}: {error}") from None
+
+
+def _check_load_arguments(map_location, pickle_module, weights_only, mmap, pickle_load_args):
+    if weights_only not in (None, True, False):
+        raise TypeError(f"load: weights_only must be True, False or None (got {weights_only!r})")
+    if not (map_location is None or isinstance(map_location, (str, dict)) or
+            callable(map_location) or type(map_location).__name__ == "device"):
+        raise TypeError(f"load: map_location must be None, a device, a string, a dict or a "
+                        f"function (got {type(map_location).__name__})")
+    if isinstance(map_location, str):
+        from ._device import device
+
+        device(map_location)  # PyTorch's RuntimeError for a device string it cannot parse
+    if pickle_module is not None or mmap or pickle_load_args:
+        raise TypeError("load: microdl files are .npz archives read without pickle; "
+                        "pickle_module, mmap and pickle load arguments do not apply")

@@ -10,6 +10,7 @@ import numpy as np
 
 from . import autograd, backend
 from . import _device
+from . import random as _random  # uniform_, normal_, ...: microdl's generator
 from .ops import activation, elementwise, matmul, reduce, shape
 
 _DEFAULT_FLOAT = np.float32
@@ -63,6 +64,8 @@ def _to_arguments(args, kwargs):
 def _to_array(data, dtype=None):
     if isinstance(data, Tensor):
         data = _device.host(data.array)
+    elif isinstance(data, (list, tuple)) and isinstance(_first_value(data), Tensor):
+        data = _tensors_as_values(data)  # torch.tensor([t1, t2]): one value per tensor
     # a numpy scalar keeps its dtype as an array does (tensor(np.float64(1)) is float64)
     from_python = not isinstance(data, (np.ndarray, np.generic))
     # NOTE: order="C": a copy of a transposed or Fortran-ordered array would keep its layout,
@@ -124,9 +127,12 @@ class Tensor:
         return t
 
     # ---- properties -------------------------------------------------------------------------
+    _grad_hooks = None  # a leaf's register_hook list (the engine reads it); None: no hooks
+
     @property
     def shape(self):
-        return self.array.shape
+        """The dimensions, a ``microdl.Size`` (a tuple that prints as PyTorch's Size)."""
+        return _as_size(self.array.shape)
 
     @property
     def dtype(self):
@@ -148,9 +154,9 @@ class Tensor:
         self.array = value.array if isinstance(value, Tensor) else _to_array(value)
 
     def size(self, dim=None):
-        """The shape (a tuple), or the length of dimension ``dim``."""
+        """The shape (a ``microdl.Size``), or the length of dimension ``dim``."""
         if dim is None:
-            return self.array.shape
+            return _as_size(self.array.shape)
         return self.array.shape[_dim_index(dim, self.array.ndim)]
 
     @property
@@ -164,14 +170,56 @@ class Tensor:
         return self._node is None
 
     @property
+    def grad_fn(self):
+        """The backward node of the op that made this tensor (None for a leaf): ``name()`` is
+        PyTorch's ("MulBackward0"), ``next_functions`` leads to the inputs' nodes."""
+        return self._node
+
+    @property
+    def retains_grad(self):
+        """True when ``retain_grad()`` asked a non-leaf to keep its ``.grad``."""
+        hooks = self._node.hooks if self._node is not None else None
+        return bool(hooks) and any(isinstance(h, autograd.RetainGrad) for h in hooks)
+
+    @property
+    def is_cuda(self):
+        return _device.of(self.array) != _device.CPU
+
+    @property
     def T(self):
         return self.transpose()
+
+    @property
+    def mT(self):
+        """The last two dimensions swapped (a batch of matrices transposed)."""
+        if self.ndim == 0:
+            return self  # PyTorch: the identity on a 0-d tensor (deprecated there)
+        if self.ndim < 2:
+            raise RuntimeError(f"tensor.mT is only supported on matrices or batches of "
+                               f"matrices. Got {self.ndim}-D tensor.")
+        return self.transpose(-2, -1)
 
     def dim(self):
         return self.array.ndim
 
+    ndimension = dim
+
     def numel(self):
         return self.array.size
+
+    nelement = numel
+
+    def element_size(self):
+        """Bytes per element."""
+        return self.array.dtype.itemsize
+
+    def is_floating_point(self):
+        return self.array.dtype.kind == "f"
+
+    def is_contiguous(self):
+        """Whether the values lie in row-major (C) order without gaps (microdl's ops always make
+        such arrays; a ``from_numpy`` of a transposed array is not)."""
+        return bool(self.array.flags["C_CONTIGUOUS"])
 
     def __len__(self):
         if self.array.ndim == 0:
@@ -249,15 +297,48 @@ class Tensor:
         return self.to(dtype=np.float64)
 
     def __repr__(self):
-        body = np.array2string(_device.host(self.array), separator=", ", prefix="tensor(")
+        body = np.array2string(_device.host(self.array), separator=", ", prefix="tensor(",
+                               **_PRINT_OPTIONS)
         extras = [] if self.device == "cpu" else [f"device='{self.device}'"]
         if self.array.dtype not in (np.float32, np.int64, np.bool_):
             extras.append(f"dtype={self.array.dtype}")
         if self._node is not None:
-            extras.append(f"grad_fn=<{self._node.function.__name__}Backward>")
+            extras.append(f"grad_fn=<{self._node.name()}>")
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + ", ".join([body] + extras) + ")"
+
+    # new_*: PyTorch's creation methods, this tensor's dtype and device unless given
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        """A copy of ``data`` in this tensor's dtype and on its device (unless given)."""
+        return Tensor(data, requires_grad=requires_grad,
+                      dtype=self.dtype if dtype is None else dtype,
+                      device=self.device if device is None else device)
+
+    def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+        if not isinstance(size, (tuple, list)):
+            raise TypeError(f"new_full(): argument 'size' (position 1) must be tuple of ints, "
+                            f"not {type(size).__name__}")
+        return self._new_filled("new_full", (size,), fill_value, dtype, device, requires_grad)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        return self._new_filled("new_zeros", size, 0, dtype, device, requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return self._new_filled("new_ones", size, 1, dtype, device, requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        """Uninitialised: the values are whatever the memory held."""
+        return self._new_filled("new_empty", size, None, dtype, device, requires_grad)
+
+    def _new_filled(self, name, size, value, dtype, device, requires_grad):
+        shape = _shape_argument(name, size)
+        dtype = self.array.dtype if dtype is None else np.dtype(dtype)
+        target = _device.of(self.array) if device is None else _check_device(device)
+        allocator = backend.for_device(target)
+        array = allocator.empty(shape, dtype) if value is None else \
+            allocator.full(shape, value, dtype)
+        return Tensor._wrap(array).requires_grad_(requires_grad)
 
     # ---- autograd -----------------------------------------------------------------------------
     def backward(self, grad=None, retain_graph=False):
@@ -270,7 +351,7 @@ class Tensor:
             if self.array.size != 1:
                 raise RuntimeError(
                     f"grad can be implicitly created only for scalar outputs (got shape "
-                    f"{self.shape}); pass backward(grad) with a gradient of that shape"
+                    f"{self.array.shape}); pass backward(grad) with a gradient of that shape"
                 )
             grad = backend.of(self.array).full(self.shape, 1, self.dtype)
         else:
@@ -278,7 +359,7 @@ class Tensor:
             if tuple(np.shape(grad)) != self.shape:
                 raise RuntimeError(
                     f"Mismatch in shape: grad_output[0] has a shape of {tuple(np.shape(grad))} "
-                    f"and output[0] has a shape of {self.shape}."
+                    f"and output[0] has a shape of {self.array.shape}."
                 )
             # the gradient in the output's dtype, on the output's device (no copy when it
             # already is: the engine never writes into it)
@@ -290,6 +371,34 @@ class Tensor:
 
     def zero_grad_(self):
         self.grad = None
+
+    def retain_grad(self):
+        """Keep this non-leaf tensor's gradient in ``.grad`` on backward (accumulated, as a
+        leaf's); a leaf keeps it anyway."""
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self._node is not None and not self.retains_grad:
+            if self._node.hooks is None:
+                self._node.hooks = []
+            self._node.hooks.append(autograd.RetainGrad(self))
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` with this tensor's gradient on each backward (for a leaf, the
+        whole gradient, before it is added to ``.grad``); a tensor it returns replaces the
+        gradient. Returns a handle whose ``remove()`` takes the hook out."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require "
+                               "gradient")
+        if self._node is None:
+            if self._grad_hooks is None:
+                self._grad_hooks = []
+            hooks = self._grad_hooks
+        else:
+            if self._node.hooks is None:
+                self._node.hooks = []
+            hooks = self._node.hooks
+        hooks.append(hook)
+        return autograd.RemovableHandle(hooks, hook)
 
     # ---- arithmetic ---------------------------------------------------------------------------
     def _operand(self, other):
@@ -693,13 +802,28 @@ class Tensor:
         return activation.LogSoftmax.apply(self, dim=dim)
 
     # ---- reductions (numpy's axis/keepdims; PyTorch's dim/keepdim work too) --------------------
-    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None, dtype=None):
+        """The sum over ``dim`` (all when None); ``dtype``: the input is cast to it first."""
         axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
-        return reduce.Sum.apply(self, axis=axis, keepdims=keepdims)
+        return _in_dtype(reduce.Sum.apply(self._as_dtype(dtype), axis=axis, keepdims=keepdims),
+                         dtype)
 
-    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None, dtype=None):
+        """The mean over ``dim`` (all when None); ``dtype`` (a float): the input is cast to it
+        first."""
+        if dtype is not None and np.dtype(dtype).kind != "f":
+            raise RuntimeError(f"mean(): could not infer output dtype. Optional dtype must be "
+                               f"either a floating point or complex dtype. Got: "
+                               f"{elementwise.TORCH_NAMES[np.dtype(dtype)]}")
         axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
-        return reduce.Mean.apply(self, axis=axis, keepdims=keepdims)
+        return reduce.Mean.apply(self._as_dtype(dtype), axis=axis, keepdims=keepdims)
+
+    def _as_dtype(self, dtype):
+        """Itself, or cast to ``dtype`` on the tape (a reduction's ``dtype=`` argument: the input
+        is cast, then summed; integers, which sum as int64, are cast back after: _in_dtype)."""
+        if dtype is None or np.dtype(dtype) == self.array.dtype:
+            return self
+        return self.to(dtype=dtype)
 
     def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         """max(): the largest value (0-d; the gradient split among ties). max(dim): the named
@@ -767,9 +891,10 @@ class Tensor:
         """The product over ``dim`` (or all values); int64 for integer and bool tensors."""
         return reduce.Prod.apply(self, axis=dim, keepdims=bool(keepdim))
 
-    def cumsum(self, dim):
-        """y_i = x_0 + ... + x_i along ``dim``; int64 for integer and bool tensors."""
-        return reduce.Cumsum.apply(self, axis=dim)
+    def cumsum(self, dim, *, dtype=None):
+        """y_i = x_0 + ... + x_i along ``dim``; int64 for integer and bool tensors; ``dtype``:
+        the input is cast to it first."""
+        return _in_dtype(reduce.Cumsum.apply(self._as_dtype(dtype), axis=dim), dtype)
 
     def all(self, dim=None, keepdim=False):
         """Whether every value is nonzero (over ``dim``): bool (uint8 for uint8 tensors)."""
@@ -998,23 +1123,405 @@ class Tensor:
         return tuple(self.narrow(d, i, 1).squeeze(d) for i in range(self.shape[d]))
 
     # ---- indexing, sorting and linear algebra (gather, sort, topk, mm, norm, ...) ---------------
+    # NOTE: the ops of this section (ops/indexing.py, ops/linalg.py) are imported as _indexing
+    # and _linalg with the functions of this section, below the class.
+    def gather(self, dim, index, *, sparse_grad=False):
+        """y[p] = self[p0, ..., index[p], ..., pn] along ``dim`` (index of self's rank, no larger
+        than self off ``dim``); the gradient is added back at the same positions."""
+        d = _dim_index(dim, self.ndim)
+        _indexing.check_along_axis("gather", self.array, index.array, d)
+        return _indexing.Gather.apply(self, index=index.array, axis=d)
+
+    def scatter(self, dim, index, src=None, value=None, *, reduce=None):
+        """A copy of self with src[p] (or ``value``) written at (p0, ..., index[p], ..., pn)
+        along ``dim``; reduce="add" adds instead (scatter_add). Of repeated positions the last
+        written wins (PyTorch leaves that order unspecified)."""
+        if reduce not in (None, "add"):
+            raise NotImplementedError(f"scatter(reduce={reduce!r}): microdl supports "
+                                      "reduce='add' only (scatter_add)")
+        if src is not None and not isinstance(src, Tensor):
+            src, value = None, src  # scatter(dim, index, value): PyTorch's other overload
+        d = _dim_index(dim, self.ndim)
+        if src is None:
+            if value is None:
+                raise TypeError("scatter() missing 1 required argument: 'src' or 'value'")
+            src = Tensor._wrap(backend.of(self.array).full(index.shape, value, self.dtype))
+        if src.dtype != self.dtype:
+            raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
+        _indexing.check_along_axis("scatter", self.array, index.array, d, src.array)
+        return _indexing.Scatter.apply(self, src, index=index.array, axis=d,
+                                       accumulate=reduce == "add")
+
+    def scatter_(self, dim, index, src=None, value=None, *, reduce=None):
+        return self._assign(self.scatter(dim, index, src, value, reduce=reduce))
+
+    def scatter_add(self, dim, index, src):
+        """A copy of self with src[p] added at (p0, ..., index[p], ..., pn) along ``dim``
+        (repeats add up); the gradient of src is the output's gathered at index."""
+        return self.scatter(dim, index, src, reduce="add")
+
+    def scatter_add_(self, dim, index, src):
+        return self._assign(self.scatter_add(dim, index, src))
+
+    def _index_along(self, name, dim, index):
+        """(dim normalized, the 1-D int64 index broadcast to the shape of the selection)."""
+        d = _dim_index(dim, self.ndim)
+        if index.ndim > 1:
+            raise IndexError(f"{name}(): Index is supposed to be a vector")
+        if index.dtype.kind not in "iu" or index.dtype.itemsize not in (4, 8):
+            raise RuntimeError(f"{name}(): Expected dtype int32 or int64 for index")
+        index = index.reshape(-1).long()
+        shape = list(self.shape) or [1]
+        values = _indexing.host_array(index.array)
+        if values.size and (values.min() < -shape[d] or values.max() >= shape[d]):
+            bad = values.min() if values.min() < -shape[d] else values.max()
+            raise (RuntimeError(f"INDICES element is out of DATA bounds, id={bad} axis_dim="
+                                f"{shape[d]}") if name == "index_select" else
+                   RuntimeError(f"index {bad} is out of bounds for dimension {d} with size "
+                                f"{shape[d]}"))
+        if values.size and values.min() < 0:  # a negative index counts from the end
+            index = Tensor._wrap(_indexing.to_device_of(self.array, values % shape[d]))
+        lines = [1] * len(shape)
+        lines[d] = index.shape[0]
+        shape[d] = index.shape[0]
+        return d, index.reshape(lines).expand(*shape)
+
+    def index_select(self, dim, index):
+        """The slices of self at the positions ``index`` (a vector) along ``dim``."""
+        d, lines = self._index_along("index_select", dim, index)
+        return _indexing.Gather.apply(self, index=lines.array, axis=d).reshape(
+            self.shape[:d] + (lines.shape[d],) + self.shape[d + 1:])
+
+    def index_add(self, dim, index, source, *, alpha=1):
+        """A copy of self with alpha * source's slices added at positions ``index`` along
+        ``dim`` (repeats add up)."""
+        d = _dim_index(dim, self.ndim)
+        if source.ndim and index.numel() != source.shape[d]:
+            raise RuntimeError(f"index_add_(): Number of indices ({index.numel()}) should be "
+                               f"equal to source.size(dim): ({source.shape[d]}), for dim: {d}")
+        d, lines = self._index_along("index_add", dim, index)
+        if source.shape != lines.shape:
+            raise RuntimeError(f"source tensor shape must match self tensor shape, excluding "
+                               f"the specified dimension. Got self.shape = {list(self.shape)} "
+                               f"source.shape = {list(source.shape)}")
+        source = source if alpha == 1 else source * alpha
+        return _indexing.Scatter.apply(self, source, index=lines.array, axis=d,
+                                       accumulate=True)
+
+    def index_add_(self, dim, index, source, *, alpha=1):
+        return self._assign(self.index_add(dim, index, source, alpha=alpha))
+
+    def masked_select(self, mask):
+        """The values of self where ``mask`` (bool, broadcast with self) is True, as a vector
+        in C order."""
+        mask = mask if isinstance(mask, Tensor) else tensor(mask)
+        if mask.dtype != np.bool_:
+            raise RuntimeError("masked_select: expected BoolTensor for mask")
+        shape = np.broadcast_shapes(self.shape, mask.shape)
+        x = self if self.shape == shape else self.expand(*shape)
+        chosen = np.broadcast_to(_indexing.host_array(mask.array), shape)
+        return _indexing.Take.apply(x, positions=np.flatnonzero(chosen))
+
+    def take(self, index):
+        """self read as a vector at ``index`` (int64; negative counts from the end): the
+        output has index's shape."""
+        if index.dtype != np.int64:
+            raise RuntimeError(f"take(): Expected a long tensor for index, but got "
+                               f"{_TORCH_TYPES.get(str(index.dtype), index.dtype)}")
+        positions = _indexing.host_array(index.array).astype(np.int64)
+        n = self.numel()
+        outside = (positions < -n) | (positions >= n)
+        if outside.any():
+            raise IndexError(f"out of range: tried to access index {positions[outside][0]} on "
+                             f"a tensor of {n} elements.")
+        return _indexing.Take.apply(self, positions=positions % max(n, 1))
+
+    def nonzero(self, *, as_tuple=False):
+        """The int64 coordinates of the nonzero values, one row each in C order (as_tuple: one
+        vector per dimension). Found on the host."""
+        found = Tensor._wrap(_indexing.nonzero(self.array))
+        if not as_tuple:
+            return found
+        return tuple(found[:, d] for d in range(found.shape[1])) if self.ndim else \
+            (found.reshape(-1),)
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        """The int64 positions that sort self along ``dim`` (see sort)."""
+        return self.sort(dim, descending, stable=stable).indices
+
+    def sort(self, dim=-1, descending=False, *, stable=False):
+        """(values, indices) sorted along ``dim``; NaN counts as the largest value. Always a
+        stable sort (ties keep their order; PyTorch promises that with stable=True only). On
+        cuda the order is found on the host (a copy there and back: numpy's sort); the values
+        are gathered on the device, the gradient going back to the positions they came from."""
+        order, d = _sort_order(self, dim, descending)
+        return _sort_result(*self._taken_along(order, d))
+
+    def _taken_along(self, order, d):
+        """(values of self at positions ``order`` along d, the positions as a tensor)."""
+        indices = Tensor._wrap(_indexing.to_device_of(self.array, order))
+        return _indexing.Gather.apply(self, index=indices.array, axis=d), indices
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        """(values, indices) of the k largest (or smallest) along ``dim``, largest first
+        (smallest first); NaN counts as the largest value. Always sorted."""
+        d = _dim_index(dim, self.ndim)
+        size = self.shape[d] if self.ndim else 1
+        if not 0 <= k <= size:
+            raise RuntimeError("selected index k out of range")
+        order, _ = _sort_order(self, d, descending=largest)
+        return _topk_result(*self._taken_along(_first_along(order, d, k), d))
+
+    def kthvalue(self, k, dim=-1, keepdim=False):
+        """(values, indices) of the k-th smallest (k from 1) along ``dim``."""
+        d = _dim_index(dim, self.ndim)
+        size = self.shape[d] if self.ndim else 1
+        if not 1 <= k <= size:
+            raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
+        order, _ = _sort_order(self, d, descending=False)
+        return self._picked_along(_kthvalue_result, order.take([k - 1], axis=d) if self.ndim
+                                  else order, d, keepdim)
+
+    def _picked_along(self, result, index, d, keepdim):
+        """result(values, indices) at one position per line (``index``, 1 long on d)."""
+        values, indices = self._taken_along(index, d)
+        if not keepdim and self.ndim:
+            values, indices = values.squeeze(d), indices.squeeze(d)
+        return result(values, indices)
+
+    def median(self, dim=None, keepdim=False):
+        """median(): the lower median of all values (NaN if any is NaN). median(dim):
+        (values, indices) of each line's lower median (a line holding NaN: its first NaN)."""
+        host = _indexing.host_array(self.array)
+        if dim is None:
+            flat = host.reshape(-1)
+            nan = np.flatnonzero(np.isnan(flat)) if flat.dtype.kind == "f" else []
+            if flat.size == 0:
+                return Tensor._wrap(_indexing.to_device_of(self.array, np.array(np.nan,
+                                                                                self.dtype)))
+            pick = nan[0] if len(nan) else np.argsort(flat, kind="stable")[(flat.size - 1) // 2]
+            return _indexing.Take.apply(self, positions=np.array(pick, np.int64))
+        d = _dim_index(dim, self.ndim)
+        order, _ = _sort_order(self, d, descending=False)
+        line = host.reshape(host.shape or (1,))
+        pick = order.reshape(line.shape).take([(line.shape[d] - 1) // 2], axis=d)
+        if line.dtype.kind == "f":  # a line holding NaN: its first NaN
+            nan = np.isnan(line)
+            pick = np.where(nan.any(axis=d, keepdims=True),
+                            np.argmax(nan, axis=d, keepdims=True), pick)
+        return self._picked_along(_median_result, pick.reshape(pick.shape if self.ndim else ()),
+                                  d, keepdim)
+
+    def mode(self, dim=-1, keepdim=False):
+        """(values, indices): the most frequent value of each line along ``dim`` (the smallest
+        among equally frequent ones) and the last position it holds. Found on the host."""
+        d = _dim_index(dim, self.ndim)
+        host = _indexing.host_array(self.array)
+        lines = np.moveaxis(host.reshape(host.shape or (1,)), d, -1)
+        picks = np.empty(lines.shape[:-1], np.int64)
+        for at in np.ndindex(lines.shape[:-1]):
+            values, counts = np.unique(lines[at], return_counts=True)
+            best = values[np.argmax(counts)]  # the first of the most frequent: the smallest
+            picks[at] = np.flatnonzero(lines[at] == best)[-1]
+        return self._picked_along(_mode_result, np.expand_dims(picks, d) if self.ndim
+                                  else picks.reshape(()), d, keepdim)
+
+    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
+        """The distinct values (sorted; over ``dim``: the distinct slices), with the int64
+        position of each value among them (return_inverse) and the counts (return_counts).
+        Found on the host; not differentiable."""
+        host = _indexing.host_array(self.array)
+        if dim is not None:
+            dim = _dim_index(dim, self.ndim)
+        found = np.unique(host, return_inverse=True, return_counts=True, axis=dim)
+        values, inverse, counts = found
+        if dim is None:
+            inverse = inverse.reshape(self.shape)
+        as_tensor = lambda a, dtype: Tensor._wrap(  # noqa: E731
+            _indexing.to_device_of(self.array, np.asarray(a, dtype)))
+        out = [as_tensor(values, self.dtype)]
+        if return_inverse:
+            out.append(as_tensor(inverse.reshape(-1) if dim is not None else inverse,
+                                 np.int64))
+        if return_counts:
+            out.append(as_tensor(counts, np.int64))
+        return out[0] if len(out) == 1 else tuple(out)
+
+    def mm(self, mat2):
+        """The matrix product of two 2-D tensors of one dtype."""
+        if self.ndim != 2:
+            raise RuntimeError("self must be a matrix")
+        if mat2.ndim != 2:
+            raise RuntimeError("mat2 must be a matrix")
+        if self.dtype != mat2.dtype:
+            raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
+                               f"{_C_TYPE_NAMES.get(self.dtype, self.dtype)} != "
+                               f"{_C_TYPE_NAMES.get(mat2.dtype, mat2.dtype)}")
+        return matmul.MatMul.apply(self, mat2)
+
+    def bmm(self, mat2):
+        """Batched matrix products: (b, n, m) @ (b, m, p) -> (b, n, p)."""
+        for name, t in (("batch1", self), ("batch2", mat2)):
+            if t.ndim != 3:
+                raise RuntimeError(f"{name} must be a 3D tensor")
+        want = [self.shape[0], self.shape[2]]
+        if list(mat2.shape[:2]) != want:
+            raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                               f"{want} but got: {list(mat2.shape[:2])}.")
+        if self.dtype != mat2.dtype:
+            raise RuntimeError(f"expected scalar type {_TORCH_TYPES[str(self.dtype)]} but "
+                               f"found {_TORCH_TYPES[str(mat2.dtype)]}")
+        return matmul.MatMul.apply(self, mat2)
+
+    def mv(self, vec):
+        """The product of a 2-D tensor and a vector."""
+        if self.ndim != 2 or vec.ndim != 1:
+            raise RuntimeError(f"vector + matrix @ vector expected, got 1, {self.ndim}, "
+                               f"{vec.ndim}")
+        if self.shape[1] != vec.shape[0]:
+            raise RuntimeError(f"size mismatch, got input ({self.shape[0]}), mat "
+                               f"({self.shape[0]}x{self.shape[1]}), vec ({vec.shape[0]})")
+        if self.dtype != vec.dtype:
+            names = [_TORCH_TYPES[str(t.dtype)] for t in (self, self, vec)]
+            raise RuntimeError(f"addmv input tensors must have the same dtype, but got "
+                               f"{names[2]}, {names[0]}, and {names[2]}")
+        return matmul.MatMul.apply(self, vec)
+
+    def dot(self, other):
+        """sum(self * other) of two vectors of one length and dtype (0-d)."""
+        if self.ndim != 1 or other.ndim != 1:
+            raise RuntimeError(f"1D tensors expected, but got {self.ndim}D and {other.ndim}D "
+                               "tensors")
+        if self.dtype != other.dtype:
+            raise RuntimeError(f"dot : expected both vectors to have same dtype, but found "
+                               f"{_TORCH_TYPES[str(self.dtype)]} and "
+                               f"{_TORCH_TYPES[str(other.dtype)]}")
+        if self.shape != other.shape:
+            raise RuntimeError(f"inconsistent tensor size, expected tensor [{self.shape[0]}] and "
+                               f"src [{other.shape[0]}] to have the same number of elements, "
+                               f"but got {self.shape[0]} and {other.shape[0]} elements "
+                               "respectively")
+        return _linalg.Einsum.apply(self, other, equation="i,i->")
+
+    def outer(self, vec2):
+        """y[i, j] = self[i] * vec2[j] (PyTorch's promoted dtype)."""
+        for name, t in (("self", self), ("vec2", vec2)):
+            if t.ndim != 1:
+                raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {t.ndim}-D")
+        return self.reshape(-1, 1) * vec2.reshape(1, -1)
+
+    ger = outer
+
+    def diagonal(self, offset=0, dim1=0, dim2=1):
+        """The values x[..., i, ..., i + offset, ...] of dims dim1 and dim2, along a new last
+        dimension (a copy; PyTorch gives a view)."""
+        d1, d2 = _dim_index(dim1, self.ndim), _dim_index(dim2, self.ndim)
+        if d1 == d2:
+            raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+        flat = np.arange(self.numel(), dtype=np.int64).reshape(self.shape)
+        return _indexing.Take.apply(self, positions=np.ascontiguousarray(
+            np.diagonal(flat, offset, d1, d2)))
+
+    def diag(self, diagonal=0):
+        """A vector: the square matrix with it on diagonal ``diagonal``. A matrix: that
+        diagonal of it, as a vector."""
+        if self.ndim == 2:
+            return self.diagonal(diagonal)
+        if self.ndim != 1:
+            raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {self.ndim}D")
+        n, k = self.shape[0], diagonal
+        size = n + abs(k)
+        rows, cols = np.arange(n) + max(-k, 0), np.arange(n) + max(k, 0)
+        return _indexing.Spread.apply(self, positions=(rows * size + cols).astype(np.int64),
+                                      shape=(size, size))
+
+    def tril(self, diagonal=0):
+        """self with the values above diagonal ``diagonal`` of the last two dims set to 0."""
+        return self._triangle(np.tril, "tril", diagonal)
+
+    def triu(self, diagonal=0):
+        """self with the values below diagonal ``diagonal`` of the last two dims set to 0."""
+        return self._triangle(np.triu, "triu", diagonal)
+
+    def _triangle(self, pick, name, diagonal):
+        if self.ndim < 2:
+            raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
+        keep = pick(np.ones(self.shape[-2:], np.bool_), diagonal)
+        keep = Tensor._wrap(_indexing.to_device_of(self.array, keep))
+        return where(keep, self, Tensor._wrap(_indexing.to_device_of(
+            self.array, np.zeros((), self.dtype))))
+
+    def tril_(self, diagonal=0):
+        return self._assign(self.tril(diagonal))
+
+    def triu_(self, diagonal=0):
+        return self._assign(self.triu(diagonal))
+
+    def trace(self):
+        """The sum of the main diagonal of a matrix (int64 for integer matrices)."""
+        if self.ndim != 2:
+            raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {self.ndim}")
+        return self.diagonal().sum()
+
+    def cumprod(self, dim, *, dtype=None):
+        """y_i = x_0 * ... * x_i along ``dim`` (int64 for integer and bool tensors); the
+        gradient is exact where x holds zeros."""
+        x = self if dtype is None else self.to(dtype=dtype)
+        return _linalg.Cumprod.apply(x, axis=dim)
+
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+        """torch.norm: the vector p-norm over ``dim`` (all values when None); "fro" is the
+        2-norm. See microdl.linalg.vector_norm."""
+        x = self if dtype is None else self.to(dtype=dtype)
+        if p == "nuc":
+            raise NotImplementedError("norm(p='nuc'): the nuclear norm needs a singular value "
+                                      "decomposition, which microdl does not have")
+        return _vector_norm(x, 2.0 if p in ("fro", None) else p, dim, keepdim)
+
+    def multinomial(self, num_samples, replacement=False, *, generator=None):
+        """int64 category indices drawn with probabilities proportional to self (a vector, or
+        one distribution per row), with microdl's generator; without replacement each category
+        once (those of probability 0 last). Drawn on the host."""
+        return _multinomial(self, num_samples, replacement)
+
+    def bernoulli(self, p=None, *, generator=None):
+        """1 with probability self (or ``p``, a number, for every value), else 0, in self's
+        dtype, drawn with microdl's generator on the host."""
+        return _bernoulli(self, p)
 
     # ---- in place ---------------------------------------------------------------------------
     def _assign(self, result):
         """Make this tensor hold ``result`` (an out-of-place op's output): the values go into this
         tensor's array (others sharing it, such as ``.data`` views, see them); when grad mode
-        records, this tensor takes the result's place on the tape, as PyTorch's in-place ops do."""
+        records, this tensor takes the result's place on the tape, as PyTorch's in-place ops do.
+        The result keeps this tensor's shape and dtype: PyTorch refuses a broadcast that grows it
+        and a cast to a lower kind (float into an integer tensor, a number into a bool one)."""
+        if result.array.shape != self.array.shape:
+            raise RuntimeError(f"output with shape {list(self.array.shape)} doesn't match the "
+                               f"broadcast shape {list(result.array.shape)}")
+        if result.array.dtype != self.array.dtype and not _can_cast(result.array.dtype,
+                                                                   self.array.dtype):
+            raise RuntimeError(f"result type {elementwise.TORCH_NAMES[result.array.dtype]} can't "
+                               f"be cast to the desired output type "
+                               f"{elementwise.TORCH_NAMES[self.array.dtype]}")
         if autograd.is_grad_enabled() and (self.requires_grad or result.requires_grad):
             if self.is_leaf and self.requires_grad:
                 raise RuntimeError("a leaf Variable that requires grad is being used in an "
                                    "in-place operation.")
-            # NOTE: the tape keeps the old array for ops that saved it, so gradients stay right
+            if result.array.dtype != self.array.dtype:
+                result = result.to(dtype=self.array.dtype)
+            # the nodes that made the result read this tensor's old value: they get a tensor of
+            # their own holding it, else this tensor's new node would be its own input
+            before = Tensor._wrap(self.array, requires_grad=self.requires_grad)
+            before._node = self._node
+            _redirect_inputs(result._node, self, before)
+            # NOTE: the tape keeps the old array for ops that saved it, so gradients stay right.
+            # Nodes recorded before this call that read this tensor (z = y * 2; y.exp_()) still
+            # see it, so they now follow its new node: PyTorch's version check would refuse
+            # such a backward, microdl does not detect it.
             self.array, self._node = result.array, result._node
             self.requires_grad = result.requires_grad
             return self
-        if tuple(result.shape) != tuple(self.shape):
-            raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the "
-                               f"broadcast shape {list(result.shape)}")
         # the values cast to this tensor's dtype, written on its device
         backend.of(self.array).kernels("elementwise").copy(result.array, self.array)
         return self
@@ -1054,6 +1561,189 @@ class Tensor:
             src = src.expand(*self.shape)
         return self._assign(src if src.dtype == self.dtype else src.to(dtype=self.dtype))
 
+    # in-place forms of the elementwise math: the op, then _assign (tape, shape and dtype rules)
+    def exp_(self):
+        return self._assign(self.exp())
+
+    def log_(self):
+        return self._assign(self.log())
+
+    def sqrt_(self):
+        return self._assign(self.sqrt())
+
+    def rsqrt_(self):
+        return self._assign(self.rsqrt())
+
+    def abs_(self):
+        return self._assign(self.abs())
+
+    def relu_(self):
+        # integers too, as PyTorch (ReLU the op takes floats only): max(x, 0) is the same thing
+        return self._assign(self.relu() if self.array.dtype.kind == "f" else self.clamp(min=0))
+
+    def sigmoid_(self):
+        self._require_float_result()
+        return self._assign(self.sigmoid())
+
+    def tanh_(self):
+        self._require_float_result()
+        return self._assign(self.tanh())
+
+    def _require_float_result(self):
+        """PyTorch's refusal to write a float result into an integer tensor (for the ops that
+        refuse integer inputs before _assign could say it)."""
+        if self.array.dtype.kind != "f":
+            raise RuntimeError(f"result type Float can't be cast to the desired output type "
+                               f"{elementwise.TORCH_NAMES[self.array.dtype]}")
+
+    def sin_(self):
+        return self._assign(self.sin())
+
+    def cos_(self):
+        return self._assign(self.cos())
+
+    def log1p_(self):
+        return self._assign(self.log1p())
+
+    def expm1_(self):
+        return self._assign(self.expm1())
+
+    def floor_(self):
+        return self._assign(self.floor())
+
+    def ceil_(self):
+        return self._assign(self.ceil())
+
+    def trunc_(self):
+        return self._assign(self.trunc())
+
+    def round_(self, decimals=0):
+        return self._assign(self.round(decimals=decimals))
+
+    def sign_(self):
+        return self._assign(self.sign())
+
+    def square_(self):
+        return self._assign(self.square())
+
+    def reciprocal_(self):
+        return self._assign(self.reciprocal())
+
+    def clamp_min(self, min):
+        return self.clamp(min=min)
+
+    def clamp_max(self, max):
+        return self.clamp(max=max)
+
+    def clamp_min_(self, min):
+        return self._assign(self.clamp(min=min))
+
+    def clamp_max_(self, max):
+        return self._assign(self.clamp(max=max))
+
+    def fill_diagonal_(self, fill_value, wrap=False):
+        """``fill_value`` on the main diagonal (every dimension equal, or a 2-D matrix; a tall
+        matrix restarts the diagonal every columns + 1 rows when ``wrap``)."""
+        if self.ndim < 2:
+            raise RuntimeError("dimensions must larger than 1")
+        if self.ndim > 2 and len(set(self.shape)) != 1:
+            raise RuntimeError("all dimensions of input must be of equal length")
+        on_diagonal = np.zeros(self.array.shape, np.bool_)
+        np.fill_diagonal(on_diagonal, True, wrap=wrap)
+        return self.masked_fill_(Tensor(on_diagonal, device=self.device), fill_value)
+
+    # random fills from microdl's generator (``manual_seed`` repeats them; ``generator``: a numpy
+    # Generator), drawn on the host, then written like an in-place op's result
+    def uniform_(self, from_=0.0, to=1.0, *, generator=None, **kwargs):
+        """Values drawn uniformly from [from, to) (``from`` is a keyword PyTorch allows)."""
+        from_ = kwargs.pop("from", from_)
+        _no_other_keywords("uniform_", kwargs)
+        self._require_float_fill("check_uniform_bounds")
+        if from_ > to:
+            raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found "
+                               f"from={from_} > to={to}")
+        unit = _generator_of(generator).random(self.array.shape, dtype=self._draw_dtype())
+        return self._fill_drawn(from_ + (to - from_) * unit)
+
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        """Values drawn from the normal distribution N(mean, std^2)."""
+        self._require_float_fill("normal_kernel_cpu")
+        if std < 0:
+            raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+        unit = _generator_of(generator).standard_normal(self.array.shape,
+                                                        dtype=self._draw_dtype())
+        return self._fill_drawn(mean + std * unit)
+
+    def exponential_(self, lambd=1.0, *, generator=None):
+        """Values drawn from the exponential distribution of rate ``lambd`` (mean 1 / lambd)."""
+        if self.array.dtype.kind != "f":
+            raise RuntimeError(f"Exponential distribution is a continuous probability "
+                               f"distribution. dtype must be a floating point but you specified "
+                               f"{elementwise.TORCH_NAMES[self.array.dtype]}")
+        if not lambd > 0:
+            raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
+        return self._fill_drawn(_generator_of(generator).exponential(1.0 / lambd,
+                                                                      self.array.shape))
+
+    def bernoulli_(self, p=0.5, *, generator=None):
+        """1 with probability ``p`` (a number, or a tensor of probabilities that broadcasts to
+        this shape), else 0, in this tensor's dtype."""
+        if isinstance(p, Tensor):
+            p = np.broadcast_to(_device.host(p.array), self.array.shape)
+            if p.size and not (p.min() >= 0 and p.max() <= 1):
+                raise RuntimeError("bernoulli_ expects all elements of p to be in [0, 1]")
+        elif not 0 <= p <= 1:
+            raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
+        return self._fill_drawn(_generator_of(generator).random(self.array.shape) < p)
+
+    def random_(self, *bounds, generator=None, **kwargs):
+        """Integers drawn uniformly: ``random_()`` from [0, the largest integer the dtype holds
+        exactly] (2^24 for float32, 2^53 for float64), ``random_(to)`` from [0, to),
+        ``random_(from, to)`` from [from, to)."""
+        if len(bounds) > 2:
+            raise TypeError(f"random_() takes at most 2 positional arguments ({len(bounds)} "
+                            f"given)")
+        given = dict(zip(("from", "to") if len(bounds) == 2 else ("to",), bounds))
+        for key in kwargs:
+            if key not in ("from", "to") or key in given:
+                raise TypeError(f"random_() got an unexpected keyword argument '{key}'")
+        given.update(kwargs)
+        from_, to = given.get("from", 0), given.get("to")
+        dtype = self.array.dtype
+        if to is None:
+            high = _largest_exact_integer(dtype)
+        else:
+            if from_ >= to:
+                raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got "
+                                   f"from={from_} >= to={to}")
+            high = to - 1
+            if dtype.kind in "iub":
+                info = np.iinfo(dtype) if dtype.kind != "b" else None
+                low_limit, high_limit = (0, 1) if info is None else (info.min, info.max)
+                name = _C_TYPE_NAMES.get(dtype, str(dtype))
+                if not low_limit <= from_ <= high_limit:
+                    raise RuntimeError(f"from is out of bounds for {name}")
+                if not low_limit <= high <= high_limit:
+                    raise RuntimeError(f"to - 1 is out of bounds for {name}")
+        drawn = _generator_of(generator).integers(int(from_), int(high), self.array.shape,
+                                                  dtype=np.int64, endpoint=True)
+        return self._fill_drawn(drawn)
+
+    def _require_float_fill(self, kernel):
+        if self.array.dtype.kind != "f":
+            raise NotImplementedError(f'"{kernel}" not implemented for '
+                                      f"'{elementwise.TORCH_NAMES[self.array.dtype]}'")
+
+    def _draw_dtype(self):
+        """numpy draws float32 or float64; float16 is drawn as float32 and cast."""
+        return np.float64 if self.array.dtype == np.float64 else np.float32
+
+    def _fill_drawn(self, values):
+        """This tensor's values replaced by the host array ``values`` (cast to its dtype): not
+        recorded on the tape (a leaf that requires grad is refused, as PyTorch refuses it)."""
+        values = np.ascontiguousarray(values, dtype=self.array.dtype)
+        return self._assign(Tensor._wrap(_device.move(values, _device.of(self.array))))
+
     def __iadd__(self, other):
         return self.add_(other)
 
@@ -1086,6 +1776,116 @@ class Tensor:
 
 
 # ---- functions: indexing, sorting and linear algebra (einsum, outer, ...) -----------------------
+# NOTE: imported here, not with the ops at the top, so this section stays one block; the methods
+# above read these names when they run.
+from collections import namedtuple  # noqa: E402
+
+from .ops import indexing as _indexing, linalg as _linalg  # noqa: E402
+
+# PyTorch's torch.return_types: named tuples (values, indices)
+_sort_result = namedtuple("sort", ["values", "indices"])
+_topk_result = namedtuple("topk", ["values", "indices"])
+_kthvalue_result = namedtuple("kthvalue", ["values", "indices"])
+_median_result = namedtuple("median", ["values", "indices"])
+_mode_result = namedtuple("mode", ["values", "indices"])
+
+
+def _sort_order(x, dim, descending):
+    """(the int64 host positions that sort x along dim, stably, NaN as the largest value; dim
+    normalized). Descending: the ascending stable sort of the reversed line, reversed, so ties
+    still keep their order."""
+    d = _dim_index(dim, x.ndim)
+    host = _indexing.host_array(x.array)
+    line = host.reshape(host.shape or (1,))
+    if descending:
+        reversed_order = np.argsort(np.flip(line, d), axis=d, kind="stable")
+        order = line.shape[d] - 1 - np.flip(reversed_order, d)
+    else:
+        order = np.argsort(line, axis=d, kind="stable")
+    return np.ascontiguousarray(order, np.int64).reshape(host.shape), d
+
+
+def _first_along(order, d, k):
+    return np.ascontiguousarray(order.take(range(k), axis=d)) if order.ndim else order
+
+
+def _vector_norm(x, ord, dim, keepdim):
+    """The VectorNorm op over ``dim`` (None: all values; an int or a tuple)."""
+    axis = tuple(dim) if isinstance(dim, list) else dim
+    if isinstance(ord, str):
+        raise RuntimeError(f"linalg.vector_norm: Expected a number as ord, got {ord!r}")
+    return _linalg.VectorNorm.apply(x, ord=float(ord), axis=axis, keepdims=bool(keepdim))
+
+
+def _multinomial(probs, num_samples, replacement):
+    if probs.ndim not in (1, 2):
+        raise RuntimeError("prob_dist must be 1 or 2 dim")
+    if num_samples <= 0:
+        raise RuntimeError("cannot sample n_sample <= 0 samples")
+    p = _indexing.host_array(probs.array).astype(np.float64)
+    rows = p.reshape(-1, p.shape[-1])
+    if not np.isfinite(rows).all() or (rows < 0).any():
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    totals = rows.sum(axis=1, keepdims=True)
+    if (totals <= 0).any():
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    if not replacement and num_samples > rows.shape[1]:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
+                           "replacement")
+    rng = _random.default_generator()
+    if replacement:  # inverse transform: each uniform draw to its category
+        edges = np.cumsum(rows / totals, axis=1)
+        draws = rng.random((rows.shape[0], num_samples))
+        picks = np.stack([np.minimum(np.searchsorted(e, u, side="right"), rows.shape[1] - 1)
+                          for e, u in zip(edges, draws)])
+    else:  # exponential race: the k earliest arrivals, a category of probability 0 never first
+        with np.errstate(divide="ignore"):
+            arrivals = rng.exponential(size=rows.shape) / rows
+        picks = np.argsort(arrivals, axis=1, kind="stable")[:, :num_samples]
+    picks = picks.astype(np.int64).reshape(p.shape[:-1] + (num_samples,))
+    return Tensor._wrap(_indexing.to_device_of(probs.array, picks))
+
+
+def _bernoulli(x, p):
+    if x.dtype.kind != "f":
+        raise NotImplementedError(f"\"bernoulli_tensor_cpu_p_\" not implemented for "
+                                  f"'{_TORCH_TYPES.get(str(x.dtype), x.dtype)}'")
+    chance = _indexing.host_array(x.array) if p is None else np.full(x.shape, float(p))
+    if not ((chance >= 0) & (chance <= 1)).all():
+        raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
+    drawn = (_random.default_generator().random(x.shape) < chance).astype(x.dtype)
+    return Tensor._wrap(_indexing.to_device_of(x.array, drawn))
+
+
+def einsum(equation, *operands):
+    """Einstein summation as numpy's einsum spells it ("ij,jk->ik", "...ij,...jk", implicit
+    outputs, repeated labels for diagonals; "..." and size-1 dims broadcast); operands of one
+    dtype. The gradient of each operand is the einsum of the output's gradient with the others.
+    Contracted without path optimisation on cuda (pairwise, left to right)."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    operands = [t if isinstance(t, Tensor) else tensor(t) for t in operands]
+    explicit, shapes = _linalg.einsum_plan(equation, [t.shape for t in operands])
+    operands = [t if t.shape == s else t.expand(*s) for t, s in zip(operands, shapes)]
+    return _linalg.Einsum.apply(*operands, equation=explicit)
+
+
+def cdist(x1, x2, p=2.0, compute_mode=None):
+    """The p-norm distances between the rows of x1 (..., P, M) and of x2 (..., R, M):
+    (..., P, R); the gradient is 0 where a distance is 0, as in PyTorch."""
+    for name, t in (("X1", x1), ("X2", x2)):
+        if t.ndim < 2:
+            raise RuntimeError(f"cdist only supports at least 2D tensors, {name} got: "
+                               f"{t.ndim}D")
+        if t.dtype.kind != "f":
+            raise RuntimeError(f"cdist only supports floating-point dtypes, {name} got: "
+                               f"{_TORCH_TYPES.get(str(t.dtype), t.dtype)}")
+    if x1.shape[-1] != x2.shape[-1]:
+        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: "
+                           f"{x1.shape[-1]} X2: {x2.shape[-1]}")
+    if p < 0:
+        raise RuntimeError("cdist only supports non-negative p values")
+    return _vector_norm(x1.unsqueeze(-2) - x2.unsqueeze(-3), p, -1, False)
 
 
 # ---- functions over several tensors (cat, stack, where, ...) ----------------------------------
@@ -1189,7 +1989,8 @@ def _axis_args(axis, keepdims, dim, keepdim):
 
 
 def tensor(data, requires_grad=False, dtype=None, device="cpu"):
-    """A new tensor holding a copy of ``data`` (PyTorch's ``torch.tensor``)."""
+    """A new tensor holding a copy of ``data`` (PyTorch's ``torch.tensor``): a number, nested
+    lists of numbers, an array, or a list of one-element tensors (each becomes one value)."""
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
 
 
@@ -1198,6 +1999,190 @@ def from_numpy(array):
     if not isinstance(array, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
     return Tensor._wrap(array)
+
+
+def as_tensor(data, dtype=None, device=None):
+    """``data`` as a tensor, without a copy when it can be: a tensor of that dtype and device
+    is returned as it is, a C-ordered numpy array of that dtype is shared (writes show through
+    both); anything else is copied as ``tensor`` copies it."""
+    if isinstance(data, Tensor):
+        return data.to(device=device, dtype=dtype)
+    same_device = device is None or _check_device(device) == _device.CPU
+    if (isinstance(data, np.ndarray) and same_device and data.dtype.kind in "biuf"
+            and (dtype is None or np.dtype(dtype) == data.dtype)
+            and data.flags["C_CONTIGUOUS"]):
+        return Tensor._wrap(data)
+    return Tensor(data, dtype=dtype, device=device)
+
+
+class Size(tuple):
+    """A tensor's shape, PyTorch's ``torch.Size``: a tuple of ints (equal to the plain tuple,
+    hashed as it) that prints as PyTorch prints it, ``torch.Size([2, 3])``; slices and sums of
+    it are Sizes too. ``numel()`` is the product."""
+
+    def __new__(cls, sizes=()):
+        values = []
+        for i, n in enumerate(sizes):
+            if isinstance(n, Tensor) and n.array.size == 1:
+                n = n.item()
+            if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
+                raise TypeError(f"torch.Size() takes an iterable of 'int' (item {i} is "
+                                f"'{type(n).__name__}')")
+            values.append(int(n))
+        return super().__new__(cls, values)
+
+    def __repr__(self):
+        return f"torch.Size({list(self)})"
+
+    def __getitem__(self, index):
+        item = tuple.__getitem__(self, index)
+        return _as_size(item) if isinstance(index, slice) else item
+
+    def __add__(self, other):
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return _as_size(tuple.__add__(self, other))
+
+    def __radd__(self, other):
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return _as_size(tuple.__add__(other, self))
+
+    def __mul__(self, times):
+        if not isinstance(times, (int, np.integer)):
+            return NotImplemented
+        return _as_size(tuple.__mul__(self, times))
+
+    __rmul__ = __mul__
+
+    def __reduce__(self):
+        return Size, (tuple(self),)
+
+    def numel(self):
+        count = 1
+        for n in self:
+            count *= n
+        return count
+
+
+def _as_size(shape):
+    """A Size from an array's shape tuple, unchecked (the fast path of Tensor.shape)."""
+    return tuple.__new__(Size, shape)
+
+
+def _shape_argument(name, size):
+    """The shape from PyTorch's ``*size`` (``f(2, 3)``, ``f((2, 3))``, ``f([2, 3])``,
+    ``f(x.shape)``), checked as PyTorch checks it."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    for n in size:
+        if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
+            raise TypeError(f"{name}(): argument 'size' must be tuple of ints, but found "
+                            f"element of type {type(n).__name__}")
+    shape = tuple(int(n) for n in size)
+    if any(n < 0 for n in shape):
+        raise RuntimeError(f"Trying to create tensor with negative dimension "
+                           f"{min(shape)}: {list(shape)}")
+    return shape
+
+
+def _can_cast(source, target):
+    """PyTorch's rule for writing a result into a tensor of another dtype: never to a lower
+    kind (float into integers, anything but bool into bool)."""
+    rank = {"b": 0, "u": 1, "i": 1, "f": 2}
+    return rank[source.kind] <= rank[target.kind]
+
+
+def _in_dtype(result, dtype):
+    """A reduction's result in the asked ``dtype`` (integers sum as int64 first)."""
+    if dtype is None or result.array.dtype == np.dtype(dtype):
+        return result
+    return result.to(dtype=dtype)
+
+
+def _generator_of(generator):
+    """The numpy Generator to draw from: ``generator``, else microdl's global one."""
+    return _random.default_generator() if generator is None else generator
+
+
+def _no_other_keywords(name, kwargs):
+    for key in kwargs:
+        raise TypeError(f"{name}() got an unexpected keyword argument '{key}'")
+
+
+def _largest_exact_integer(dtype):
+    """The largest integer random_() draws for ``dtype``: 2^(mantissa bits + 1) for floats
+    (every integer up to it is exact), the largest value for integers, 1 for bool."""
+    if dtype.kind == "f":
+        return 2 ** (np.finfo(dtype).nmant + 1)
+    return 1 if dtype.kind == "b" else int(np.iinfo(dtype).max)
+
+
+def _tensors_as_values(data):
+    """A (nested) list with its tensors replaced by their one value (a 0-d array keeping its
+    dtype), as ``torch.tensor([t1, t2])`` reads them."""
+    if isinstance(data, (list, tuple)):
+        return [_tensors_as_values(item) for item in data]
+    if isinstance(data, Tensor):
+        if data.array.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars "
+                             "(to join tensors of several values: microdl.stack)")
+        return _device.host(data.array).reshape(())
+    return data
+
+
+def _redirect_inputs(node, tensor, replacement):
+    """In the nodes reachable from ``node`` and newer than ``tensor``'s own node (only those can
+    have read it), ``tensor`` replaced by ``replacement`` as an input (for Tensor._assign)."""
+    oldest = tensor._node.sequence if tensor._node is not None else -1
+    stack, seen = [node] if node is not None else [], set()
+    while stack:
+        current = stack.pop()
+        if id(current) in seen or current.sequence <= oldest:
+            continue
+        seen.add(id(current))
+        if any(inp is tensor for inp in current.inputs):
+            current.inputs = tuple(replacement if inp is tensor else inp
+                                   for inp in current.inputs)
+        stack.extend(inp._node for inp in current.inputs
+                     if getattr(inp, "_node", None) is not None)
+
+
+def _first_value(data):
+    while isinstance(data, (list, tuple)) and len(data):
+        data = data[0]
+    return data
+
+
+# torch.set_printoptions: the options Tensor.__repr__ passes to numpy's array2string
+_PRINT_OPTIONS = {}
+_PRINT_PROFILES = {"default": dict(precision=4, threshold=1000, edgeitems=3, linewidth=80),
+                   "short": dict(precision=2, threshold=1000, edgeitems=2, linewidth=80),
+                   "full": dict(precision=4, threshold=np.inf, edgeitems=3, linewidth=80)}
+
+
+def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None,
+                     profile=None, sci_mode=None):
+    """How tensors print (PyTorch's options: digits after the point, the element count above
+    which the middle is elided, the items kept at each edge, the line width, a ``profile`` of
+    them, and ``sci_mode``: True always scientific, False never, None numpy's choice)."""
+    if profile is not None:
+        if profile not in _PRINT_PROFILES:
+            raise ValueError(f"set_printoptions(): profile must be one of "
+                             f"{sorted(_PRINT_PROFILES)} (got {profile!r})")
+        _PRINT_OPTIONS.clear()
+        _PRINT_OPTIONS.update(_PRINT_PROFILES[profile])
+        _PRINT_OPTIONS["max_line_width"] = _PRINT_OPTIONS.pop("linewidth")
+    given = dict(precision=precision, threshold=threshold, edgeitems=edgeitems,
+                 max_line_width=linewidth)
+    _PRINT_OPTIONS.update({k: v for k, v in given.items() if v is not None})
+    _PRINT_OPTIONS.pop("suppress_small", None)
+    _PRINT_OPTIONS.pop("formatter", None)
+    if sci_mode is False:
+        _PRINT_OPTIONS["suppress_small"] = True
+    elif sci_mode:
+        digits = _PRINT_OPTIONS.get("precision", 4)
+        _PRINT_OPTIONS["formatter"] = {"float_kind": lambda v: f"{v:.{digits}e}"}
 
 
 
@@ -1225,4 +2210,9 @@ METHODS_AS_FUNCTIONS = (
     # shape
     "reshape", "flatten", "transpose", "permute", "numel", "clone", "detach",
     "squeeze", "unsqueeze", "flip", "t", "narrow", "movedim", "split", "chunk", "unbind",
+    # indexing, sorting and linear algebra
+    "gather", "scatter", "scatter_add", "index_select", "index_add", "masked_select", "take",
+    "nonzero", "sort", "argsort", "topk", "kthvalue", "median", "mode", "unique", "mm", "bmm",
+    "mv", "dot", "outer", "ger", "diagonal", "diag", "tril", "triu", "trace", "cumprod", "norm",
+    "multinomial", "bernoulli",
 )

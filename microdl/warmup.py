@@ -142,7 +142,8 @@ def _activation(dtype, module):
 def _pointwise_ops():
     """(op name, (a, b)) for every op of the pointwise activation kernels, with the float
     parameters functional.py passes by default (0.0 where the op has none)."""
-    from .kernels.numpy_ref.activation import POINTWISE_OPS
+    # the op table as the CPU set imports it (warm-up walks that set's modules by name)
+    POINTWISE_OPS = importlib.import_module(f"{PACKAGE}.activation").POINTWISE_OPS
 
     # NOTE: the op reaches the loops as an int argument (a runtime value, typed int64 whatever
     # the op), so one call per dtype compiles every op; calling each one costs only a dispatch
@@ -387,6 +388,41 @@ def main(argv=None):
               f"; numba {numba.__version__}, {numba.config.NUMBA_NUM_THREADS} threads)"
               + (f"; cache {cache}" if cache else ""))
     return 1 if problems else 0
+
+
+# ---- row_norm (LayerNorm, GroupNorm): x as (N, G, D, S), float64 (N, G) statistics ----------
+def _row_norm(dtype, module):
+    def calls(shape):
+        x, out = _rand(shape, dtype), np.empty(shape, dtype)
+        params, rows = shape[1] * shape[2], shape[:2]
+        w, b = np.ones(params, dtype), np.zeros(params, dtype)
+        mean, invstd = np.zeros(rows), np.ones(rows)
+        return ((x, w, b, out, mean, invstd, 1e-5),
+                (x, x, w, mean, invstd, out, np.empty(params, dtype), np.empty(params, dtype)))
+
+    rows = calls((3, 2, 2, 2))
+    # NOTE: the "pieces" layout runs only for a few long rows, so one example is that long.
+    pieces = calls((1, 1, 2 * getattr(module, "PIECE_ELEMENTS", 1), 1))
+    return {"row_norm_forward": [rows[0], pieces[0]],
+            "row_norm_backward": [rows[1], pieces[1]]}
+
+
+EXAMPLES["row_norm"] = _row_norm
+
+
+# ---- interpolate: (P, H, W) planes, int64 index tables, weights in x's dtype ----------------
+def _interpolate(dtype, module):
+    x, out = _rand((2, 3, 4), dtype), np.empty((2, 5, 6), dtype)
+    rows, cols = np.arange(5) % 3, np.arange(6) % 4
+    pairs = (np.stack([rows, rows], 1), np.full((5, 2), 0.5, dtype),
+             np.stack([cols, cols], 1), np.full((6, 2), 0.5, dtype))
+    return {"nearest2d_forward": [(x, out, rows, cols)],
+            "nearest2d_backward": [(out, np.empty_like(x), rows, cols)],
+            "bilinear2d_forward": [(x, out) + pairs],
+            "bilinear2d_backward": [(out, np.empty_like(x)) + pairs]}
+
+
+EXAMPLES["interpolate"] = _interpolate
 
 
 if __name__ == "__main__":

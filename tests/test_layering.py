@@ -37,6 +37,7 @@ LAYERS = [
     ("optim", ["microdl.optim.*"]),
     ("nn", ["microdl.nn.*"]),
     ("functional", ["microdl.functional"]),
+    ("linalg", ["microdl.linalg"]),  # torch.linalg's norms: Tensor methods and ops
     # NOTE: above tensor, not beside it: gradcheck drives Tensors, and tensor has no business
     # importing a test helper.
     ("gradcheck", ["microdl.gradcheck"]),

@@ -1,4 +1,4 @@
-"""Flatten, Unflatten and Dropout."""
+"""Flatten, Unflatten and the dropout layers."""
 
 import numpy as np
 
@@ -20,22 +20,65 @@ class Flatten(Module):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
-class Dropout(Module):
+class _DropoutNd(Module):
+    """The dropout layers' shared part: p in [0, 1] and ``inplace``, accepted as PyTorch takes
+    it but computed out of place (as microdl's activations do)."""
+
+    def __init__(self, p=0.5, inplace=False):
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        self.p, self.inplace = p, inplace
+
+    def extra_repr(self):
+        return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout(_DropoutNd):
     """Training: zero each element with probability p, scale the rest by 1/(1-p). Eval: y = x.
 
     Args: p=0.5, the probability of zeroing. Shape: any, output the same."""
 
-    def __init__(self, p=0.5):
-        super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-        self.p = p
-
     def forward(self, input):
         return F.dropout(input, self.p, self.training)
 
-    def extra_repr(self):
-        return f"p={self.p}, inplace=False"
+
+class Dropout1d(_DropoutNd):
+    """Training: zero whole channels of (N, C, L) or (C, L) input with probability p, scale the
+    rest by 1/(1-p). Eval: y = x."""
+
+    def forward(self, input):
+        return F.dropout1d(input, self.p, self.training)
+
+
+class Dropout2d(_DropoutNd):
+    """Training: zero whole channels of (N, C, H, W) input with probability p, scale the rest
+    by 1/(1-p). Eval: y = x."""
+
+    def forward(self, input):
+        return F.dropout2d(input, self.p, self.training)
+
+
+class Dropout3d(_DropoutNd):
+    """Training: zero whole channels of (N, C, D, H, W) or (C, D, H, W) input with probability
+    p, scale the rest by 1/(1-p). Eval: y = x."""
+
+    def forward(self, input):
+        return F.dropout3d(input, self.p, self.training)
+
+
+class AlphaDropout(_DropoutNd):
+    """Training: F.alpha_dropout (SELU's mean and variance kept). Eval: y = x."""
+
+    def forward(self, input):
+        return F.alpha_dropout(input, self.p, self.training)
+
+
+class FeatureAlphaDropout(_DropoutNd):
+    """Training: F.feature_alpha_dropout (whole channels). Eval: y = x."""
+
+    def forward(self, input):
+        return F.feature_alpha_dropout(input, self.p, self.training)
 
 
 class Unflatten(Module):

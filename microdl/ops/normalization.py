@@ -70,3 +70,45 @@ class BatchNorm(Function):
             kern.batch_norm_relu_backward(x3, y, g3, w, mean, invstd, gx3, gw, gb, ctx.training)
         needs = ctx.needs_input_grad
         return gx if needs[0] else None, gw if needs[1] else None, gb if needs[2] else None
+
+
+# ---- LayerNorm, GroupNorm and InstanceNorm: per-row statistics (kernel family row_norm) --------
+
+class RowNorm(Function):
+    """x seen as (N, G, D, S) = ``view``: rows (n, g) of D * S values, normalized by their own
+    mean and biased variance, then an affine per parameter p = g * D + d (shared over s):
+    y = (x - mean) * invstd * weight[p] + bias[p] (weight, bias: G * D values, or None).
+    LayerNorm is (rows, 1, M, 1), GroupNorm (N, G, C / G, S). Backward, gw = dy * weight:
+    dx = invstd * (gw - mean(gw) - xhat * mean(gw * xhat)) per row;
+    dweight = sum(dy * xhat), dbias = sum(dy) over n and s."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, view=None, eps=1e-5):
+        dev = backend.for_arrays(x, weight, bias)
+        x4, none, params = contiguous(x).reshape(view), absent(dev, x.dtype), view[1] * view[2]
+        y, mean, invstd = dev.empty(view, x.dtype), dev.empty(view[:2], np.float64), \
+            dev.empty(view[:2], np.float64)
+        w = none if weight is None else contiguous(weight).reshape(params)
+        b = none if bias is None else contiguous(bias).reshape(params)
+        if x4.size:
+            dev.kernels("row_norm").row_norm_forward(x4, w, b, y, mean, invstd, eps)
+        ctx.save_for_backward(x4, w, mean, invstd)
+        ctx.shapes = (None if weight is None else weight.shape,
+                      None if bias is None else bias.shape)
+        return y.reshape(x.shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        x4, w, mean, invstd = ctx.saved
+        dev, needs, (weight_shape, bias_shape) = backend.for_arrays(x4), ctx.needs_input_grad, \
+            ctx.shapes
+        params = x4.shape[1] * x4.shape[2]
+        # gx in the input's shape, written through the (N, G, D, S) view (BatchNorm's NOTE)
+        gx = dev.empty(g.shape, x4.dtype)
+        gw = dev.zeros(params, x4.dtype) if needs[1] else absent(dev, x4.dtype)
+        gb = dev.zeros(params, x4.dtype) if needs[2] else absent(dev, x4.dtype)
+        if x4.size:
+            dev.kernels("row_norm").row_norm_backward(
+                x4, contiguous(g).reshape(x4.shape), w, mean, invstd, gx.reshape(x4.shape), gw, gb)
+        return (gx if needs[0] else None, gw.reshape(weight_shape) if needs[1] else None,
+                gb.reshape(bias_shape) if needs[2] else None)
