@@ -19,6 +19,13 @@ device their arrays live on (``backend.for_arrays``), in one place each (``sum_t
 ``_as_input_grad``, ``_accumulate_leaf``). While a ``microdl.profiler.profile()`` is active,
 ``apply`` and the engine time each op's forward and backward; otherwise the hooks cost one
 global test. When a leaf's first gradient may be adopted without a copy is ``_buffers``'s rule.
+
+A node is also PyTorch's ``grad_fn`` (``name()``, ``next_functions``). Gradient hooks
+(``Tensor.register_hook``, ``retain_grad``) live on the node of a non-leaf (run on its summed
+gradient before its backward) and on a leaf tensor (run once on its summed gradient, before it is
+added to ``.grad``); without hooks they cost one attribute test per node and per leaf. Grad
+modes (``no_grad``, ``enable_grad``, ``set_grad_enabled``, ``inference_mode``) are context
+managers and decorators.
 """
 
 import functools

@@ -48,7 +48,7 @@ def test_item_numpy_and_errors():
 def test_repr_reads_like_pytorch():
     assert repr(tensor([1.0, 2.0])) == "tensor([1., 2.])"
     assert "requires_grad=True" in repr(tensor([1.0], requires_grad=True))
-    assert "grad_fn=<MulBackward>" in repr(tensor([1.0], requires_grad=True) * 2)
+    assert "grad_fn=<MulBackward0>" in repr(tensor([1.0], requires_grad=True) * 2)
 
 
 def test_transpose_swaps_two_dims_and_T_reverses():

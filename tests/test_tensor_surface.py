@@ -112,8 +112,8 @@ def test_simple_properties_match_torch():
         assert x.is_cuda is xt.is_cuda is False
         assert x.is_contiguous() is True
     assert microdl.from_numpy(np.zeros((2, 3)).T).is_contiguous() is False
-    assert tensor([1.0], requires_grad=True).is_leaf and not (tensor([1.0],
-                                                                     requires_grad=True) * 2).is_leaf
+    leaf = tensor([1.0], requires_grad=True)
+    assert leaf.is_leaf and not (leaf * 2).is_leaf
 
 
 def test_mT_matches_torch():
@@ -224,7 +224,8 @@ def test_fill_diagonal_matches_torch(shape, wrap):
 
 
 def test_fill_diagonal_errors_match_torch():
-    raises_like(lambda: torch.zeros(3).fill_diagonal_(1), lambda: microdl.zeros(3).fill_diagonal_(1))
+    raises_like(lambda: torch.zeros(3).fill_diagonal_(1),
+                lambda: microdl.zeros(3).fill_diagonal_(1))
     raises_like(lambda: torch.zeros(2, 3, 2).fill_diagonal_(1),
                 lambda: microdl.zeros(2, 3, 2).fill_diagonal_(1))
 
@@ -268,7 +269,8 @@ def test_random_fill_dtypes_and_ranges_match_torch():
     lambda m, x: x.uniform_(2, 1), lambda m, x: x.normal_(0, -1),
     lambda m, x: x.bernoulli_(1.5), lambda m, x: x.exponential_(-1),
     lambda m, x: x.exponential_(0), lambda m, x: x.random_(5, 2), lambda m, x: x.random_(0),
-    lambda m, x: m.zeros(3, dtype=m.int64).uniform_(), lambda m, x: m.zeros(3, dtype=m.int64).normal_(),
+    lambda m, x: m.zeros(3, dtype=m.int64).uniform_(),
+    lambda m, x: m.zeros(3, dtype=m.int64).normal_(),
     lambda m, x: m.zeros(3, dtype=m.int64).exponential_(),
     lambda m, x: m.zeros(3, dtype=m.int8).random_(300),
     lambda m, x: m.tensor([1.0], requires_grad=True).uniform_(),
@@ -285,7 +287,7 @@ def test_random_fill_inside_no_grad_initialises_a_parameter():
     assert w.requires_grad and w.is_leaf and not np.all(w.detach().numpy() == 0)
 
 
-# ---- reductions' dtype= ---------------------------------------------------------------------------
+# ---- reductions' dtype= ------------------------------------------------------------------------
 def test_reduction_dtype_arguments_match_torch():
     f, ft = tensor([[1.5, 2.5], [3.5, -1.0]]), torch.tensor([[1.5, 2.5], [3.5, -1.0]])
     i, it = tensor([1, 2, 3]), torch.tensor([1, 2, 3])
@@ -394,7 +396,7 @@ def test_inference_mode_and_set_grad_enabled_match_torch():
             assert seen == expected
 
 
-# ---- retain_grad, register_hook ---------------------------------------------------------------------
+# ---- retain_grad, register_hook -----------------------------------------------------------------
 def _hook_run(lib):
     x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
     seen = []

@@ -160,7 +160,7 @@ class Optimizer:
             return copy.deepcopy(value)
         if value.shape != param.shape:
             raise ValueError(f"loaded state dict has {name!r} of shape {value.shape} for "
-                             f"parameter {key}, whose shape is {param.shape}")
+                             f"parameter {key}, whose shape is {tuple(param.shape)}")
         dtype = param.dtype if np.issubdtype(value.dtype, np.floating) else value.dtype
         # state lives where its parameter lives (a CUDA parameter's momentum on the GPU)
         return _device.move(np.array(value, dtype=dtype, copy=True), param.device)

@@ -125,11 +125,11 @@ def render(targets, totals, outcomes, seconds, max_samples, wall):
     lines += ["## Skip table", "",
               "Silent differences accepted on purpose (`SKIPS` in test_conformance.py), one "
               "reason a row.", "",
-              "| entries | class | detail matches | checks | reason |", "|---|---|---|---:|---|"]
+              "| entries | class | reproducer matches | checks | reason |", "|---|---|---|---:|---|"]
     for row in SKIPS:
         covered = sum(1 for o in every if column(o) == KNOWN and skip_reason(o) == row.reason)
-        lines.append(f"| `{row.key}` | {row.klass} | `{row.detail.replace('|', '&#124;')}` | "
-                     f"{covered} | {row.reason} |")
+        key, pattern = (text.replace("|", "&#124;") for text in (row.key, row.repro))
+        lines.append(f"| `{key}` | {row.klass} | `{pattern}` | {covered} | {row.reason} |")
     return "\n".join(lines) + "\n"
 
 

@@ -31,13 +31,15 @@ def _check_kernels(kernel_set, shape, dtype, affine, rng):
     forward = [x, w, b, np.full(shape, np.nan, dtype), mean, invstd, 1e-5]
     _, _, _, _, mean, invstd, _ = kernel_set.check("row_norm", "row_norm_forward", forward,
                                                    **tol)
-    grads = np.full(w.size, np.nan, dtype), np.full(b.size, np.nan, dtype)
+    # "weight_grad_only": the op passes a size-0 grad_bias when bias needs no gradient
+    bias_grad_size = 0 if affine == "weight_grad_only" else b.size
+    grads = np.full(w.size, np.nan, dtype), np.full(bias_grad_size, np.nan, dtype)
     g = rng.standard_normal(shape).astype(dtype)
     kernel_set.check("row_norm", "row_norm_backward",
                      [x, g, w, mean, invstd, np.full(shape, np.nan, dtype), *grads], **tol)
 
 
-@pytest.mark.parametrize("affine", [True, False])
+@pytest.mark.parametrize("affine", [True, False, "weight_grad_only"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape", KERNEL_SHAPES)
 def test_kernels_match_numpy_ref(shape, dtype, affine, twin, rng):
@@ -45,7 +47,7 @@ def test_kernels_match_numpy_ref(shape, dtype, affine, twin, rng):
     _check_kernels(twin, shape, dtype, affine, rng)
 
 
-@pytest.mark.parametrize("affine", [True, False])
+@pytest.mark.parametrize("affine", [True, False, "weight_grad_only"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape", KERNEL_SHAPES)
 def test_numba_pieces_layout_matches_numpy_ref(shape, dtype, affine, monkeypatch, rng):
