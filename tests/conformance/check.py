@@ -13,7 +13,6 @@ Loud classes, reported only: microdl refused, so a user finds out at once.
 
 import math
 import numbers
-import operator
 import re
 import threading
 import warnings
@@ -333,7 +332,9 @@ def describe(value):
         return str(value).replace("torch.", "microdl.")
     if isinstance(value, (list, tuple)) and not isinstance(value, torch.Size):
         inner = ", ".join(map(describe, value))
-        return f"[{inner}]" if isinstance(value, list) else f"({inner}{',' if len(value) == 1 else ''})"
+        if isinstance(value, list):
+            return f"[{inner}]"
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k!r}: {describe(v)}" for k, v in value.items()) + "}"
     return repr(tuple(value)) if isinstance(value, torch.Size) else repr(value)

@@ -47,7 +47,7 @@ class Variant:
     OpInfo's own ``op`` may be a lambda that reorders the sample, as ``where``'s does), both
     called ``f(input, *args, **kwargs)`` on the same sample."""
     kind: str          # "function", "method", "inplace" or "operator"
-    label: str         # how a reproducer spells the call: "microdl.sum", "Tensor.add_", "operator.add"
+    label: str         # how a reproducer spells the call: "microdl.sum", "Tensor.add_", ...
     microdl_fn: object
     torch_fn: object
 
