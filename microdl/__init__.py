@@ -16,7 +16,9 @@ from .gradcheck import gradcheck
 from .io import load, save
 from .random import manual_seed
 from .tensor import METHODS_AS_FUNCTIONS as _METHODS_AS_FUNCTIONS
-from .tensor import Tensor, cat, concat, concatenate, from_numpy, stack, tensor, where
+from .tensor import Tensor, from_numpy, tensor
+from .tensor import cat as _cat, concat as _concat, concatenate as _concatenate
+from .tensor import stack as _stack, where as _where
 from .tensor import Size, as_tensor, set_printoptions
 
 from .tensor import cdist, einsum
@@ -26,10 +28,14 @@ from . import data, nn, optim
 
 # ---- the drop-in surface: torch.device, torch.cuda, torch.utils.data, creation functions -----
 from ._device import device
-from .creation import (arange, empty, empty_like, eye, full, full_like, get_default_dtype,
-                       is_tensor, linspace, ones, ones_like, rand, rand_like, randint, randn,
-                       randn_like, randperm, zeros, zeros_like)
+from .creation import get_default_dtype, is_tensor
+from . import creation as _creation
 from . import cuda, profiler, utils
+from ._memory_format import (channels_last, channels_last_3d, contiguous_format, memory_format,
+                             preserve_format)
+from ._memory_format import check_memory_format as _check_memory_format
+from ._out import NO_OUT as _NO_OUT
+from ._out import with_out as _with_out
 
 __version__ = "0.1.0"
 
@@ -46,7 +52,8 @@ bool = _np.dtype(_np.bool_)
 
 
 def _function_of(name):
-    """torch.X(input, *args) for the Tensor method X: the same op under both spellings."""
+    """torch.X(input, *args) for the Tensor method X: the same op under both spellings, with
+    PyTorch's out= where torch.X has one (microdl/_out.py)."""
     method = getattr(Tensor, name)
 
     def function(input, *args, **kwargs):
@@ -54,10 +61,35 @@ def _function_of(name):
 
     function.__name__ = function.__qualname__ = name
     function.__doc__ = method.__doc__
-    return function
+    return function if name in _NO_OUT else _with_out(name, function)
 
 
 globals().update({_name: _function_of(_name) for _name in _METHODS_AS_FUNCTIONS})
+
+# ---- functions defined directly: out= (microdl/_out.py), memory_format= on the *_like ones ----
+cat, concat, concatenate = (_with_out("cat", _cat), _with_out("concat", _concat),
+                            _with_out("concatenate", _concatenate))
+stack, where = _with_out("stack", _stack), _with_out("where", _where)
+globals().update({_name: _with_out(_name, getattr(_creation, _name)) for _name in (
+    "arange", "linspace", "zeros", "ones", "full", "eye", "empty", "rand", "randn", "randint",
+    "randperm")})
+
+
+def _like(name):
+    """creation.X_like taking PyTorch's memory_format= (microdl's tensors are C-contiguous)."""
+    function = getattr(_creation, name)
+
+    def like(*args, memory_format=preserve_format, **kwargs):
+        _check_memory_format(name, memory_format)
+        return function(*args, **kwargs)
+
+    like.__name__ = like.__qualname__ = name
+    like.__doc__ = function.__doc__
+    return like
+
+
+globals().update({_name: _like(_name) for _name in (
+    "zeros_like", "ones_like", "full_like", "empty_like", "rand_like", "randn_like")})
 
 __all__ = [
     "Tensor", "tensor", "from_numpy", "zeros", "ones", "no_grad", "enable_grad",
@@ -68,4 +100,6 @@ __all__ = [
     "full_like", "get_default_dtype", "is_tensor", "linspace", "ones_like", "rand", "rand_like",
     "randint", "randn", "randn_like", "randperm", "zeros_like", "einsum", "cdist", "linalg",
     "Size", "as_tensor", "set_printoptions", "inference_mode", "is_inference_mode_enabled",
+    "cat", "concat", "concatenate", "stack", "where", "memory_format", "preserve_format",
+    "contiguous_format", "channels_last", "channels_last_3d",
 ]

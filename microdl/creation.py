@@ -14,6 +14,7 @@ import numbers
 import numpy as np
 
 from . import _device, backend, random
+from .ops.elementwise import checked_scalar
 from .tensor import Tensor
 
 _DEFAULT_FLOAT = np.dtype(np.float32)
@@ -135,13 +136,40 @@ def _scalar_dtype(value):
 
 # ---- ranges ---------------------------------------------------------------------------------
 
+def _scalar_text(value):
+    """A bound as PyTorch's C++ prints it in errors (ostream default: 6 significant digits)."""
+    if isinstance(value, (numbers.Integral, np.integer)):
+        return str(int(value))
+    return f"{float(value):g}"
+
+
+def _wrap_integer(values, dtype):
+    """int64 ``values`` cast to the integer ``dtype``, wrapping around as C++ casts do
+    (linspace(4.3, -3, 5, dtype=uint8) ends at 253)."""
+    return values.astype(dtype, casting="unsafe")
+
+
+def _integer_bound(value):
+    """A bound cast to int64 as PyTorch's Scalar.to<int64_t>() casts it: truncated toward zero;
+    out of int64's range is an overflow error."""
+    value = int(value) if isinstance(value, (numbers.Integral, np.integer)) else float(value)
+    if not -2.0 ** 63 <= value < 2.0 ** 63:
+        raise RuntimeError("value cannot be converted to type int64_t without overflow")
+    return int(value)
+
+
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
     """[start, start + step, ...) up to, not including, ``end``; ``arange(end)`` starts at 0.
 
     n = ceil((end - start) / step) values, value i = start + i * step, computed in float64 and
     rounded once to the dtype, as PyTorch's fused multiply-add rounds it (float32 values equal
     PyTorch's; float64 ones may differ in the last bit). dtype: int64 when start, end and step
-    are all integers, else float32."""
+    are all integers, else float32.
+
+    Integer dtypes follow PyTorch's kernel: the checks see the bounds as given (in float64), the
+    values are start' + i * step' with the bounds truncated toward zero (arange(0.5, 5.7, 1.5,
+    dtype=int32) is 0, 1, 2, 3); int64 counts n from the truncated bounds, narrower integer
+    dtypes count it from the given ones (so int64 gives 0, 1, 2, 3, 4 there)."""
     if end is None:
         start, end = 0, start
     numbers_given = (start, end, step)
@@ -149,17 +177,28 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
         integral = all(isinstance(v, (numbers.Integral, np.integer)) for v in numbers_given)
         dtype = _DEFAULT_INT if integral else _DEFAULT_FLOAT
     dtype = np.dtype(dtype)
-    if dtype.kind in "iub":
-        # PyTorch casts the bounds to the integer dtype first: arange(0., 1., .3, int64) has a
-        # step of 0
-        start, end, step = (int(v) for v in numbers_given)
+    if dtype.kind == "b":
+        raise NotImplementedError("\"arange_cpu\" not implemented for 'Bool'")
     if step == 0:
         raise RuntimeError("step must be nonzero")
+    if not (math.isfinite(start) and math.isfinite(end)):
+        raise RuntimeError(f"unsupported range: {_scalar_text(start)} -> {_scalar_text(end)}")
     if (end - start) * step < 0:
         raise RuntimeError("upper bound and lower bound inconsistent with step sign")
-    n = max(math.ceil((end - start) / step), 0)
-    values = start + np.arange(n, dtype=np.float64 if dtype.kind == "f" else np.int64) * step
-    return _on_device(values.astype(dtype), device, requires_grad)
+    if dtype != np.int64:  # counted in float64 from the bounds as given
+        n = max(math.ceil((float(end) - float(start)) / float(step)), 0)
+        if n > np.iinfo(np.int64).max:
+            raise RuntimeError("invalid size, possible overflow?")
+    if dtype.kind == "f":
+        values = start + np.arange(n, dtype=np.float64) * step
+        return _on_device(values.astype(dtype), device, requires_grad)
+    int_start, int_end, int_step = (_integer_bound(v) for v in numbers_given)
+    if dtype == np.int64:
+        if int_step == 0:  # 0.3 truncated; PyTorch raises ValueError here, RuntimeError above
+            raise ValueError("step must be nonzero")
+        n = max(-((int_start - int_end) // int_step), 0)  # exact ceil((end - start) / step)
+    values = int_start + np.arange(n, dtype=np.int64) * int_step
+    return _on_device(_wrap_integer(values, dtype), device, requires_grad)
 
 
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
@@ -168,12 +207,31 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False)
     step = (end - start) / (steps - 1); the first half counts up from start (start + i * step),
     the second half down from end (end - (steps - 1 - i) * step), as PyTorch's kernel does, so
     both ends are exact. float32 is computed as PyTorch's fused multiply-add rounds it (the
-    product and sum in float64, one rounding to float32), so the values equal PyTorch's."""
+    product and sum in float64, one rounding to float32), so the values equal PyTorch's.
+    Integer dtypes, as PyTorch: start and end truncated to the dtype first, the step and the
+    values in float64, each value truncated toward zero (linspace(4.3, -3, 50, dtype=int64)
+    is 4, 3, 3, ...)."""
     if isinstance(steps, bool) or not isinstance(steps, (numbers.Integral, np.integer)):
-        raise TypeError(f"linspace(): argument 'steps' must be int, not {type(steps).__name__}")
+        got = ", ".join(type(v).__name__ for v in (start, end, steps))
+        raise TypeError(f"linspace() received an invalid combination of arguments - got "
+                        f"({got}), but expected (Number start, Number end, int steps, *, "
+                        "dtype=None, device=None, requires_grad=False): 'steps' must be int")
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
+    if isinstance(start, Tensor) or isinstance(end, Tensor):  # the tensor overload: 0-d only
+        ndims = [v.ndim if isinstance(v, Tensor) else 0 for v in (start, end)]
+        if any(ndims):
+            raise RuntimeError("linspace only supports 0-dimensional start and end tensors, but "
+                               f"got start with {ndims[0]} dimension(s) and end with "
+                               f"{ndims[1]} dimension(s).")
+        start, end = (v.item() if isinstance(v, Tensor) else v for v in (start, end))
     dtype = _dtype(dtype)
+    if dtype.kind == "b":
+        raise NotImplementedError("\"linspace_cpu\" not implemented for 'Bool'")
+    integer = dtype.kind in "iu"
+    if integer:  # checked and truncated as PyTorch's Scalar.to<int>(), wrapped as C++ casts
+        start, end = (_wrap_integer(np.int64(int(checked_scalar(v, dtype))), dtype).item()
+                      for v in (start, end))
     if steps == 1:
         return _on_device(np.full(1, start).astype(dtype), device, requires_grad)
     compute = np.float32 if dtype == np.float32 else np.float64
@@ -182,6 +240,8 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False)
     i = np.arange(steps)
     step, first, last = np.float64(step), np.float64(first), np.float64(last)
     values = np.where(i < steps // 2, first + step * i, last - step * (steps - 1 - i))
+    if integer:  # truncated toward zero, then wrapped to the dtype as C++ casts
+        values = _wrap_integer(np.trunc(values).astype(np.int64), dtype)
     return _on_device(values.astype(dtype), device, requires_grad)
 
 

@@ -73,6 +73,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     ignore_index, reduced by mean (over the targets' weights) / sum / none; a float target of
     input's shape holds class probabilities. See the losses section."""
     _legacy_reduction(size_average, reduce)
+    ignore_index = _number_argument("cross_entropy_loss", "ignore_index", ignore_index, "int", 5)
+    label_smoothing = _number_argument("cross_entropy_loss", "label_smoothing", label_smoothing,
+                                       "float", 6)
     return _cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing)
 
 
@@ -117,14 +120,13 @@ def _batch_norm(input, running_mean, running_var, weight, bias, training, moment
     if not eps >= 0:
         raise ValueError(f"batch_norm eps must be non-negative, but got {eps}")
     x = input.array if isinstance(input, Tensor) else np.asarray(input)
+    if x.size == 0:
+        return _empty_batch_norm(input, weight, bias)
     if x.ndim < 2:
         raise ValueError(f"batch_norm: expected an input with at least 2 dimensions (N, C, ...) "
                          f"(got {x.ndim}D input)")
     if x.dtype.kind != "f":
         raise TypeError(f"batch_norm: expected a floating point input (got dtype {x.dtype})")
-    if x.size == 0:
-        raise ValueError(f"batch_norm: got an empty input of size {list(x.shape)}: there are "
-                         "no values to take statistics of (an empty batch?)")
     channels = x.shape[1]
     if isinstance(running_mean, Tensor):
         running_mean = running_mean.array
@@ -160,6 +162,17 @@ def _batch_norm(input, running_mean, running_var, weight, bias, training, moment
                                  momentum=momentum, eps=eps, relu=relu)
 
 
+def _empty_batch_norm(input, weight, bias):
+    """PyTorch's answer for an input with no values (an empty batch): input * weight[0] +
+    bias[0], empty; the running statistics stay as they are, weight and bias get zero
+    gradients. (relu of it is itself.)"""
+    out = input if isinstance(input, Tensor) else Tensor._wrap(np.asarray(input))
+    for value, combine in ((weight, lambda a, b: a * b), (bias, lambda a, b: a + b)):
+        if value is not None and math.prod(value.shape):
+            out = combine(out, value[0])
+    return out if out is not input else out.clone()
+
+
 def _unbatched(fn, input, *args):
     """Run a 4-D op on a 3-D (C, H, W) input as a batch of one, as PyTorch accepts both."""
     out = fn(input.reshape(1, *input.shape), *args)
@@ -191,12 +204,6 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     up (a last, partial window). return_indices also gives the int64 flat index h * W + w of
     each max in its (H, W) plane, as PyTorch does: (output, indices)."""
     _check_input_tensor(input, "max_pool2d")
-    if input.ndim == 3:
-        out = max_pool2d(input.reshape(1, *input.shape), kernel_size, stride, padding, dilation,
-                         ceil_mode, return_indices)
-        if return_indices:
-            return tuple(t.reshape(*t.shape[1:]) for t in out)
-        return out.reshape(*out.shape[1:])
     kernel_size, stride, padding, dilation = _pool_geometry(
         "max_pool2d", kernel_size, stride, padding, dilation)
     sink = [] if return_indices else None
@@ -211,9 +218,6 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     kernel_size. divisor = divisor_override if given, else the window's size clipped to the
     padded input (count_include_pad=True) or its number of taps inside x (False)."""
     _check_input_tensor(input, "avg_pool2d")
-    if input.ndim == 3:
-        return _unbatched(avg_pool2d, input, kernel_size, stride, padding, ceil_mode,
-                          count_include_pad, divisor_override)
     kernel_size, stride, padding, _ = _pool_geometry("avg_pool2d", kernel_size, stride, padding,
                                                      1)
     if divisor_override is not None:
@@ -340,6 +344,23 @@ def hardshrink(input, lambd=0.5):
 # PyTorch itself composes from others (cross-entropy = log_softmax + nll_loss, label smoothing,
 # class-probability targets, weighted regression losses, kl_div's batchmean).
 
+def _number_argument(function, name, value, kind, position=None):
+    """A loss's number argument checked as PyTorch's binding checks it: ``kind`` "float" takes
+    bools, ints, floats and 0-d tensors, "int" ints and 0-d integer tensors (no bool), "bool"
+    bools only; anything else (a complex delta, a float ignore_index) is its TypeError."""
+    if isinstance(value, Tensor) and value.ndim == 0 and \
+            (kind == "float" or (kind == "int" and value.dtype.kind in "iu")):
+        return value.item()
+    accepted = {"float": (bool, int, float, np.bool_, np.integer, np.floating),
+                "int": (int, np.integer), "bool": (bool, np.bool_)}[kind]
+    if isinstance(value, accepted) and not (kind == "int" and isinstance(value, bool)):
+        return value
+    given = type(value)
+    given = f"numpy.{given.__name__}" if given.__module__ == "numpy" else given.__name__
+    where = f" (position {position})" if position else ""
+    raise TypeError(f"{function}(): argument '{name}'{where} must be {kind}, not {given}")
+
+
 def _legacy_reduction(size_average, reduce):
     if size_average is not None or reduce is not None:
         raise ValueError("size_average and reduce are deprecated and not supported here: pass "
@@ -398,6 +419,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     """loss_i = -weight[t_i] * input[i, t_i] (class axis 1, or 0 unbatched), 0 where t_i ==
     ignore_index; mean = sum_i loss_i / sum_i weight[t_i] over the kept targets."""
     _legacy_reduction(size_average, reduce)
+    ignore_index = _number_argument("nll_loss_nd", "ignore_index", ignore_index, "int", 5)
     weight = _not_differentiable(weight, "nll_loss_forward")
     return _loss.NLLLoss.apply(input, _array_of(target), weight, reduction=reduction,
                                ignore_index=int(ignore_index))
@@ -407,7 +429,7 @@ def _cross_entropy(input, target, weight, ignore_index, reduction, label_smoothi
     _loss._check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: "
-                           f"{label_smoothing}")
+                           f"{float(label_smoothing):g}")  # as C++ prints it: 2, 1.5
     input = _as_tensor(input)
     labels = _array_of(target)
     class_dim = 0 if input.ndim == 1 else 1
@@ -512,6 +534,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
     """0.5 d**2 / beta where |d| < beta, else |d| - beta / 2 (d = input - target); l1 at 0."""
     _legacy_reduction(size_average, reduce)
+    beta = _number_argument("smooth_l1_loss", "beta", beta, "float", 4)
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     if beta == 0.0:  # as PyTorch: the quadratic zone is empty
@@ -523,6 +546,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     """0.5 d**2 where |d| < delta, else delta * (|d| - delta / 2) (d = input - target)."""
+    delta = _number_argument("huber_loss", "delta", delta, "float", 4)
     if not delta > 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
     input, target = _regression_pair(input, target)
@@ -537,6 +561,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     """target * (log target - input) (input holds log-probabilities; target too when
     log_target); "batchmean" divides the sum by the batch size, "mean" by the element count."""
     _legacy_reduction(size_average, reduce)
+    log_target = _number_argument("kl_div", "log_target", log_target, "bool")
     if reduction == "mean":
         warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the "
                       "support size.'batchmean' divides only by the batch size, and aligns with "
@@ -643,13 +668,18 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
                return_indices=False):
     """max_pool2d over the last axis of (N, C, L) or (C, L) input: y[n, c, o] = max of
     x[n, c, o * s - p + i * d] for 0 <= i < k (taps inside x); indices index L."""
-    x = _as_plane_pool(lambda shape, nd: "max_pool1d: Expected 2D or 3D (batch mode) tensor "
-                       f"with optional 0 dim batch size for input, but got:{shape}",
-                       input, "max_pool1d")
+    x = _as_plane_pool(
+        # PyTorch's path with indices words the wrong rank otherwise
+        (lambda shape, nd: f"Expected 2 to 3 dimensions, but got {nd}-dimensional tensor for "
+         "argument #1 'self' (while checking arguments for max_pool1d)") if return_indices else
+        (lambda shape, nd: "max_pool1d: Expected 2D or 3D (batch mode) tensor with optional 0 "
+         f"dim batch size for input, but got:{shape}"), input, "max_pool1d")
     k, s, p, d = (_single(v, n, _max1d_message, "max_pool1d") for v, n in (
         (kernel_size, "kernel_size"), (stride, "stride"), (padding, "padding"),
         (dilation, "dilation")))
     s = k if s is None or len(s) == 0 else s
+    if not return_indices:  # PyTorch's own 1-D path: its checks, then (floats) the 2-D one
+        _pool.check_max_pool1d(input, k[0], s[0], p[0], d[0], ceil_mode)
     out = max_pool2d(x, (1,) + k, (1,) + s, (0,) + p, (1,) + d, ceil_mode, return_indices)
     squeeze = (lambda t: t.reshape(*t.shape[:-2], t.shape[-1]))
     return tuple(squeeze(t) for t in out) if return_indices else squeeze(out)
@@ -673,6 +703,9 @@ def _adaptive_size(output_size, input, fn, message):
     """output_size as an (OH, OW) pair: an int for both, None for the input's own size."""
     sizes = (output_size, output_size) if not isinstance(output_size, (tuple, list)) \
         else tuple(output_size)
+    if isinstance(output_size, (tuple, list)) and input.ndim <= len(sizes):
+        # PyTorch's Python wrapper, filling None entries from the input's sizes, says it first
+        raise ValueError(f"Input dimension should be at least {len(sizes) + 1}")
     if len(sizes) != 2:
         raise RuntimeError(f"{fn}{message}")
     return tuple(input.shape[-2 + i] if v is None else int(v) for i, v in enumerate(sizes))
@@ -685,8 +718,6 @@ def adaptive_avg_pool2d(input, output_size):
     size. (N, C, H, W) or (C, H, W) input."""
     _check_input_tensor(input, "adaptive_avg_pool2d")
     size = _adaptive_size(output_size, input, "adaptive_avg_pool2d", ": output_size must be 2")
-    if input.ndim == 3:
-        return _unbatched(adaptive_avg_pool2d, input, size)
     return _pool.AdaptiveAvgPool2d.apply(input, output_size=size)
 
 
@@ -696,11 +727,11 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     _check_input_tensor(input, "adaptive_max_pool2d")
     size = _adaptive_size(output_size, input, "adaptive_max_pool2d",
                           "(): internal error: output_size.size() must be 2")
-    if input.ndim == 3:
-        out = adaptive_max_pool2d(input.reshape(1, *input.shape), size, return_indices)
-        if return_indices:
-            return tuple(t.reshape(*t.shape[1:]) for t in out)
-        return out.reshape(*out.shape[1:])
+    if input.ndim in (3, 4) and min(size) < 0:  # PyTorch allocates the output before checking
+        shape = list(input.shape[:-2]) + list(size)
+        negative = next(v for v in size if v < 0)
+        raise RuntimeError(f"Trying to create tensor with negative dimension {negative}: "
+                           f"{shape}")
     sink = [] if return_indices else None
     out = _pool.AdaptiveMaxPool2d.apply(input, output_size=size, indices_out=sink)
     return (out, Tensor._wrap(sink[0])) if return_indices else out
@@ -725,10 +756,13 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if input.ndim not in (2, 3):
         raise RuntimeError("Expected 2D (unbatched) or 3D (batched) input to conv1d, but got "
                            f"input of size: {list(input.shape)}")
+    if weight.ndim < 3:
+        raise RuntimeError("weight should have at least three dimensions")
     if weight.ndim != 3:
+        batched = list(input.shape) if input.ndim == 3 else [1] + list(input.shape)
         raise RuntimeError(f"Expected {weight.ndim}-dimensional input for {weight.ndim}-"
-                           f"dimensional weight {list(weight.shape)}, but got {input.ndim}-"
-                           f"dimensional input of size {list(input.shape)} instead")
+                           f"dimensional weight {list(weight.shape)}, but got 3-dimensional "
+                           f"input of size {batched} instead")
     stride, dilation = (1,) + _conv1d_argument(stride, "stride"), \
         (1,) + _conv1d_argument(dilation, "dilation")
     if not isinstance(padding, str):
@@ -923,12 +957,14 @@ def _embedding_indices(input, num_embeddings):
 
 
 def _padding_index(padding_idx, num_embeddings):
-    """padding_idx in [0, num_embeddings) (a negative one counts from the end), or None."""
+    """padding_idx in [0, num_embeddings) (a negative one counts from the end), or None;
+    checked as PyTorch checks it (0 always passes)."""
     if padding_idx is None:
         return None
-    if not -num_embeddings <= padding_idx < num_embeddings:
+    if (padding_idx > 0 and padding_idx >= num_embeddings) or \
+            (padding_idx < 0 and padding_idx < -num_embeddings):
         raise AssertionError("Padding_idx must be within num_embeddings")
-    return padding_idx % num_embeddings
+    return padding_idx + num_embeddings if padding_idx < 0 else padding_idx
 
 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
@@ -941,7 +977,8 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     if sparse:
         raise NotImplementedError("embedding: sparse=True is not implemented in microdl (it has "
                                   "no sparse gradients)")
-    padding_idx = _padding_index(padding_idx, weight.shape[0])
+    if padding_idx is not None:  # (PyTorch reads weight's rows only then)
+        padding_idx = _padding_index(padding_idx, weight.shape[0])
     if len(weight.shape) != 2:
         raise RuntimeError("'weight' must be 2-D")
     indices = _embedding_indices(input, weight.shape[0])

@@ -33,9 +33,13 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
     if ord not in (1, -1, math.inf, -math.inf):
         raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
     summed, across = (rows, cols) if abs(ord) == 1 else (cols, rows)
-    sums = A.abs().sum(dim=summed, keepdim=True)
-    out = sums.amax(across, keepdim=True) if ord > 0 else sums.amin(across, keepdim=True)
-    return out if keepdim else out.squeeze((rows, cols))
+    sums = A.abs().sum(dim=summed, keepdim=keepdim)
+    if not keepdim and across > summed:
+        across -= 1
+    if ord > 0 and sums.shape[across] == 0:
+        # PyTorch: the largest of no sums is 0, a constant (no gradient reaches A)
+        return sums.sum(dim=across, keepdim=keepdim).detach()
+    return sums.amax(across, keepdim=keepdim) if ord > 0 else sums.amin(across, keepdim=keepdim)
 
 
 def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):

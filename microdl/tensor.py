@@ -11,6 +11,9 @@ import numpy as np
 from . import autograd, backend
 from . import _device
 from . import random as _random  # uniform_, normal_, ...: microdl's generator
+from ._memory_format import check_memory_format as _check_memory_format
+from ._memory_format import contiguous_format as _contiguous_format
+from ._memory_format import preserve_format as _preserve_format
 from .ops import activation, elementwise, matmul, reduce, shape
 
 _DEFAULT_FLOAT = np.float32
@@ -265,15 +268,18 @@ class Tensor:
         """The same data, cut from the tape: no gradient flows through the result."""
         return Tensor._wrap(self.array)
 
-    def clone(self):
+    def clone(self, *, memory_format=_preserve_format):
+        _check_memory_format("clone", memory_format)
         return elementwise.Clone.apply(self)
 
-    def to(self, *args, **kwargs):
+    def to(self, *args, memory_format=_preserve_format, **kwargs):
         """This tensor on a device and/or as a dtype, as PyTorch takes them: ``to("cuda")``,
         ``to(microdl.device("cpu"))``, ``to(microdl.float64)``, ``to(device, dtype)``,
-        ``to(other)`` (other's device and dtype); ``non_blocking`` is accepted and ignored.
-        Itself when nothing changes (unless ``copy=True``), else a copy that stays on the tape
-        (gradients flow back to this tensor)."""
+        ``to(other)`` (other's device and dtype); ``non_blocking`` is accepted and ignored;
+        ``memory_format``: preserve_format or contiguous_format (microdl's arrays are
+        C-contiguous). Itself when nothing changes (unless ``copy=True``), else a copy that
+        stays on the tape (gradients flow back to this tensor)."""
+        _check_memory_format("to", memory_format)
         device, dtype, copy = _to_arguments(args, kwargs)
         out = self
         if device is not None:
@@ -284,17 +290,17 @@ class Tensor:
             return elementwise.Cast.apply(out, dtype=np.dtype(dtype))
         return out.clone() if copy and out is self else out
 
-    def cpu(self):
-        return self.to("cpu")
+    def cpu(self, memory_format=_preserve_format):
+        return self.to("cpu", memory_format=memory_format)
 
-    def cuda(self):
-        return self.to("cuda")
+    def cuda(self, device=None, non_blocking=False, memory_format=_preserve_format):
+        return self.to("cuda" if device is None else device, memory_format=memory_format)
 
-    def float(self):
-        return self.to(dtype=np.float32)
+    def float(self, memory_format=_preserve_format):
+        return self.to(dtype=np.float32, memory_format=memory_format)
 
-    def double(self):
-        return self.to(dtype=np.float64)
+    def double(self, memory_format=_preserve_format):
+        return self.to(dtype=np.float64, memory_format=memory_format)
 
     def __repr__(self):
         body = np.array2string(_device.host(self.array), separator=", ", prefix="tensor(",
@@ -750,28 +756,30 @@ class Tensor:
         if isinstance(value, Tensor) and value.ndim != 0:
             raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but "
                                f"got tensor with {value.ndim} dimension(s).")
+        if isinstance(value, (int, float, complex, np.number, np.bool_)):  # as PyTorch checks
+            value = elementwise.checked_scalar(value, self.dtype)
         value = value if isinstance(value, Tensor) else np.asarray(value)
         return elementwise.Where.apply(mask, value, self, dtype=self.dtype)
 
     def masked_fill_(self, mask, value):
         return self._assign(self.masked_fill(mask, value))
 
-    def half(self):
-        return self.to(dtype=np.float16)
+    def half(self, memory_format=_preserve_format):
+        return self.to(dtype=np.float16, memory_format=memory_format)
 
-    def long(self):
-        return self.to(dtype=np.int64)
+    def long(self, memory_format=_preserve_format):
+        return self.to(dtype=np.int64, memory_format=memory_format)
 
-    def int(self):
-        return self.to(dtype=np.int32)
+    def int(self, memory_format=_preserve_format):
+        return self.to(dtype=np.int32, memory_format=memory_format)
 
-    def short(self):
-        return self.to(dtype=np.int16)
+    def short(self, memory_format=_preserve_format):
+        return self.to(dtype=np.int16, memory_format=memory_format)
 
-    def bool(self):
-        return self.to(dtype=np.bool_)
+    def bool(self, memory_format=_preserve_format):
+        return self.to(dtype=np.bool_, memory_format=memory_format)
 
-    def type(self, dtype=None):
+    def type(self, dtype=None, non_blocking=False):
         """No argument: PyTorch's type name ("torch.FloatTensor"); a dtype or such a name:
         this tensor cast to it."""
         if dtype is None:
@@ -795,11 +803,13 @@ class Tensor:
     def tanh(self):
         return activation.Tanh.apply(self)
 
-    def softmax(self, dim=-1):
-        return activation.Softmax.apply(self, dim=dim)
+    def softmax(self, dim=-1, dtype=None):
+        """exp(x) / sum exp(x) along ``dim``; ``dtype``: the input is cast to it first."""
+        return activation.Softmax.apply(self._as_dtype(dtype), dim=dim)
 
-    def log_softmax(self, dim=-1):
-        return activation.LogSoftmax.apply(self, dim=dim)
+    def log_softmax(self, dim=-1, dtype=None):
+        """x - log sum exp(x) along ``dim``; ``dtype``: the input is cast to it first."""
+        return activation.LogSoftmax.apply(self._as_dtype(dtype), dim=dim)
 
     # ---- reductions (numpy's axis/keepdims; PyTorch's dim/keepdim work too) --------------------
     def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None, dtype=None):
@@ -887,9 +897,11 @@ class Tensor:
         return reduce.Var.apply(self, axis=dim, keepdims=bool(keepdim), correction=correction,
                                 root=root)
 
-    def prod(self, dim=None, keepdim=False):
-        """The product over ``dim`` (or all values); int64 for integer and bool tensors."""
-        return reduce.Prod.apply(self, axis=dim, keepdims=bool(keepdim))
+    def prod(self, dim=None, keepdim=False, *, dtype=None):
+        """The product over ``dim`` (or all values); int64 for integer and bool tensors;
+        ``dtype``: the input is cast to it first and the result has it."""
+        return _in_dtype(reduce.Prod.apply(self._as_dtype(dtype), axis=dim,
+                                           keepdims=bool(keepdim)), dtype)
 
     def cumsum(self, dim, *, dtype=None):
         """y_i = x_0 + ... + x_i along ``dim``; int64 for integer and bool tensors; ``dtype``:
@@ -1020,8 +1032,15 @@ class Tensor:
                                "number of dimensions of tensor")
         return shape.Repeat.apply(self, repeats=repeats)
 
-    def flip(self, *dims):
-        """The values in reverse order along each of ``dims``."""
+    def flip(self, *dims, **keyword):
+        """The values in reverse order along each of ``dims`` (flip(0, 1), flip((0, 1)) or
+        flip(dims=(0, 1)))."""
+        for key in keyword:
+            if key != "dims":
+                raise TypeError(f"flip() got an unexpected keyword argument '{key}'")
+            if dims:
+                raise TypeError("flip() got multiple values for argument 'dims'")
+            dims = (keyword["dims"],)
         dims = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
         axes = [_dim_index(d, self.ndim) for d in dims]
         if len(set(axes)) != len(axes):
@@ -1034,9 +1053,10 @@ class Tensor:
 
     reshape_as = view_as
 
-    def contiguous(self):
+    def contiguous(self, memory_format=_contiguous_format):
         """Itself when its array is C-contiguous (microdl's ops always make those), else a
         C-contiguous copy on the tape."""
+        _check_memory_format("contiguous", memory_format)
         if self.array.flags["C_CONTIGUOUS"]:
             return self
         return shape.Reshape.apply(self, shape=self.shape)
@@ -1049,11 +1069,24 @@ class Tensor:
         return self.transpose(0, 1) if self.ndim == 2 else self
 
     def narrow(self, dim, start, length):
-        """The ``length`` values from ``start`` along ``dim`` (a copy; PyTorch gives a view)."""
+        """The ``length`` values from ``start`` along ``dim`` (a copy; PyTorch gives a view).
+        ``start``: an int or a 0-d integer tensor."""
+        if not self.ndim:
+            raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+        if isinstance(start, Tensor):
+            if start.ndim or start.dtype.kind not in "iu":
+                raise RuntimeError("start must be an 0-dim integral Tensor.")
+            start = start.item()
+        arguments = (dim, start, length)
+        if any(isinstance(a, bool) or not isinstance(a, (int, np.integer)) for a in arguments):
+            got = ", ".join(type(a).__name__ for a in arguments)
+            raise TypeError(f"narrow() received an invalid combination of arguments - got "
+                            f"({got}), but expected one of: (int dim, Tensor start, int "
+                            "length), (int dim, int start, int length)")
         d = _dim_index(dim, self.ndim)
         size = self.shape[d]
-        if isinstance(start, Tensor):
-            start = start.item()
+        if length < 0:
+            raise RuntimeError("narrow(): length must be non-negative.")
         if not -size <= start <= size:
             raise IndexError(f"start out of range (expected to be in range of [{-size}, "
                              f"{size}], but got {start})")
@@ -1075,14 +1108,20 @@ class Tensor:
             raise RuntimeError(f"movedim: Invalid source or destination dims: source "
                                f"({source} dims) should contain the same number of dims as "
                                f"destination ({destination} dims)")
+        given = {"source": source, "destination": destination}
         source = [_dim_index(d, self.ndim) for d in source]
         destination = [_dim_index(d, self.ndim) for d in destination]
+        for name, dims in (("source", source), ("destination", destination)):
+            if len(set(dims)) != len(dims):
+                raise RuntimeError(f"movedim: repeated dim in `{name}` ({given[name]})")
+        if not self.ndim:
+            return self
         order = [None] * self.ndim
         for s, d in zip(source, destination):
             order[d] = s
         rest = iter(d for d in range(self.ndim) if d not in source)
         order = [next(rest) if o is None else o for o in order]
-        return self.permute(order) if self.ndim else self
+        return self.permute(order)
 
     def split(self, split_size_or_sections, dim=0):
         """Pieces along ``dim``: of ``split_size`` each (the last smaller), or of the listed
@@ -1120,6 +1159,8 @@ class Tensor:
     def unbind(self, dim=0):
         """The slices along ``dim``, each without that dimension."""
         d = _dim_index(dim, self.ndim)
+        if not self.ndim:
+            raise IndexError(f"Dimension specified as {d} but tensor has no dimensions")
         return tuple(self.narrow(d, i, 1).squeeze(d) for i in range(self.shape[d]))
 
     # ---- indexing, sorting and linear algebra (gather, sort, topk, mm, norm, ...) ---------------
@@ -1129,6 +1170,8 @@ class Tensor:
         """y[p] = self[p0, ..., index[p], ..., pn] along ``dim`` (index of self's rank, no larger
         than self off ``dim``); the gradient is added back at the same positions."""
         d = _dim_index(dim, self.ndim)
+        if index.numel() == 0:  # PyTorch checks nothing more of an empty index (dtype, rank)
+            return self.reshape(-1)[:0].reshape(tuple(index.shape))
         _indexing.check_along_axis("gather", self.array, index.array, d)
         return _indexing.Gather.apply(self, index=index.array, axis=d)
 
@@ -1148,6 +1191,8 @@ class Tensor:
             src = Tensor._wrap(backend.of(self.array).full(index.shape, value, self.dtype))
         if src.dtype != self.dtype:
             raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
+        if index.numel() == 0:  # PyTorch checks nothing more of an empty index (dtype, rank)
+            return self.clone()
         _indexing.check_along_axis("scatter", self.array, index.array, d, src.array)
         return _indexing.Scatter.apply(self, src, index=index.array, axis=d,
                                        accumulate=reduce == "add")
@@ -1187,15 +1232,30 @@ class Tensor:
         return d, index.reshape(lines).expand(*shape)
 
     def index_select(self, dim, index):
-        """The slices of self at the positions ``index`` (a vector) along ``dim``."""
+        """The slices of self at the positions ``index`` (a vector) along ``dim``; a 0-d self
+        takes exactly one index and gives a 0-d result, as in PyTorch."""
         d, lines = self._index_along("index_select", dim, index)
+        if not self.ndim and index.numel() != 1:
+            raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got "
+                               f"{index.numel()} value(s)")
         return _indexing.Gather.apply(self, index=lines.array, axis=d).reshape(
-            self.shape[:d] + (lines.shape[d],) + self.shape[d + 1:])
+            self.shape[:d] + (lines.shape[d],) + self.shape[d + 1:] if self.ndim else ())
 
     def index_add(self, dim, index, source, *, alpha=1):
         """A copy of self with alpha * source's slices added at positions ``index`` along
-        ``dim`` (repeats add up)."""
+        ``dim`` (repeats add up). A 0-d self is one slot: a 0-d source added at one index."""
         d = _dim_index(dim, self.ndim)
+        if not self.ndim:
+            if source.ndim:
+                raise RuntimeError(f"source tensor shape must match self tensor shape, "
+                                   f"excluding the specified dimension. Got self.shape = [] "
+                                   f"source.shape = {list(source.shape)}")
+            if index.numel() != 1:  # PyTorch reads source.size(dim) of the 0-d source here
+                raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+            if index.dtype.kind in "iu" and _indexing.host_array(index.array).item() != 0:
+                raise IndexError("index out of range in self")
+            return self.reshape(1).index_add(0, index.reshape(1), source.reshape(1),
+                                             alpha=alpha).reshape(())
         if source.ndim and index.numel() != source.shape[d]:
             raise RuntimeError(f"index_add_(): Number of indices ({index.numel()}) should be "
                                f"equal to source.size(dim): ({source.shape[d]}), for dim: {d}")
@@ -1242,8 +1302,9 @@ class Tensor:
         found = Tensor._wrap(_indexing.nonzero(self.array))
         if not as_tuple:
             return found
-        return tuple(found[:, d] for d in range(found.shape[1])) if self.ndim else \
-            (found.reshape(-1),)
+        if not self.ndim:  # PyTorch reads a 0-d tensor as a vector of one value here
+            return (self.reshape(1).nonzero()[:, 0],)
+        return tuple(found[:, d] for d in range(found.shape[1]))
 
     def argsort(self, dim=-1, descending=False, stable=False):
         """The int64 positions that sort self along ``dim`` (see sort)."""
@@ -1465,9 +1526,9 @@ class Tensor:
 
     def cumprod(self, dim, *, dtype=None):
         """y_i = x_0 * ... * x_i along ``dim`` (int64 for integer and bool tensors); the
-        gradient is exact where x holds zeros."""
-        x = self if dtype is None else self.to(dtype=dtype)
-        return _linalg.Cumprod.apply(x, axis=dim)
+        gradient is exact where x holds zeros. ``dtype``: the input is cast to it first and the
+        result has it (integers multiply as int64, cast back after: the same bits mod 2^n)."""
+        return _in_dtype(_linalg.Cumprod.apply(self._as_dtype(dtype), axis=dim), dtype)
 
     def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
         """torch.norm: the vector p-norm over ``dim`` (all values when None); "fro" is the
@@ -1535,8 +1596,8 @@ class Tensor:
     def mul_(self, other):
         return self._assign(self * other)
 
-    def div_(self, other):
-        return self._assign(self / other)
+    def div_(self, other, *, rounding_mode=None):
+        return self._assign(self.div(other, rounding_mode=rounding_mode))
 
     def neg_(self):
         return self._assign(-self)
@@ -1578,8 +1639,7 @@ class Tensor:
         return self._assign(self.abs())
 
     def relu_(self):
-        # integers too, as PyTorch (ReLU the op takes floats only): max(x, 0) is the same thing
-        return self._assign(self.relu() if self.array.dtype.kind == "f" else self.clamp(min=0))
+        return self._assign(self.relu())  # integers too, in their dtype, as PyTorch
 
     def sigmoid_(self):
         self._require_float_result()
@@ -1817,21 +1877,45 @@ def _vector_norm(x, ord, dim, keepdim):
     return _linalg.VectorNorm.apply(x, ord=float(ord), axis=axis, keepdims=bool(keepdim))
 
 
+def _check_distributions(rows, totals, whole):
+    """PyTorch's multinomial checks, in its order: ``whole`` (without replacement, or one
+    sample) checks all values first, then the sums; otherwise its kernel goes row by row, each
+    value (< 0, then inf or NaN; NaN fails the first), then the row's sum."""
+    if whole:
+        if not np.isfinite(rows).all() or (rows < 0).any():
+            raise RuntimeError("probability tensor contains either `inf`, `nan` or element "
+                               "< 0")
+        if (totals <= 0).any():
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+        return
+    for row, total in zip(rows, totals[:, 0]):
+        bad = np.flatnonzero(~(row >= 0) | ~np.isfinite(row))
+        if bad.size:
+            first = row[bad[0]]
+            raise RuntimeError("invalid multinomial distribution (encountering probability "
+                               + ("entry < 0)" if not first >= 0 else
+                                  "entry = infinity or NaN)"))
+        if not total > 0:
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+
+
 def _multinomial(probs, num_samples, replacement):
     if probs.ndim not in (1, 2):
         raise RuntimeError("prob_dist must be 1 or 2 dim")
+    if probs.dtype.kind != "f":
+        raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: "
+                           f"{_TORCH_TYPES.get(str(probs.dtype), probs.dtype)}")
     if num_samples <= 0:
         raise RuntimeError("cannot sample n_sample <= 0 samples")
-    p = _indexing.host_array(probs.array).astype(np.float64)
-    rows = p.reshape(-1, p.shape[-1])
-    if not np.isfinite(rows).all() or (rows < 0).any():
-        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
-    totals = rows.sum(axis=1, keepdims=True)
-    if (totals <= 0).any():
-        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-    if not replacement and num_samples > rows.shape[1]:
+    if not replacement and num_samples > probs.shape[-1]:
         raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
                            "replacement")
+    if probs.shape[-1] > 2 ** 24:  # PyTorch's limit: categories are drawn in float32
+        raise RuntimeError("number of categories cannot exceed 2^24")
+    p = _indexing.host_array(probs.array).astype(np.float64)
+    rows = p.reshape(-1, p.shape[-1])
+    totals = rows.sum(axis=1, keepdims=True)
+    _check_distributions(rows, totals, whole=not replacement or num_samples == 1)
     rng = _random.default_generator()
     if replacement:  # inverse transform: each uniform draw to its category
         edges = np.cumsum(rows / totals, axis=1)
@@ -1915,6 +1999,9 @@ _C_TYPE_NAMES = {np.dtype(np.int64): "long int", np.dtype(np.int32): "int",
 def cat(tensors, dim=0):
     """The tensors one after another along ``dim`` (same shapes elsewhere), in PyTorch's promoted
     dtype (a float decides over integers; else the widest)."""
+    if isinstance(tensors, Tensor):  # iterating it would cat its rows: PyTorch refuses
+        raise TypeError("cat(): argument 'tensors' (position 1) must be tuple of Tensors, not "
+                        "Tensor")
     tensors = list(tensors)
     if not tensors:
         raise ValueError("torch.cat(): expected a non-empty list of Tensors")

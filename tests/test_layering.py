@@ -41,6 +41,8 @@ LAYERS = [
     # NOTE: above tensor, not beside it: gradcheck drives Tensors, and tensor has no business
     # importing a test helper.
     ("gradcheck", ["microdl.gradcheck"]),
+    # out= of the microdl.X functions: writes an op's result into a given tensor
+    ("out", ["microdl._out"]),
     ("creation", ["microdl.creation"]),  # zeros, arange, rand, ...: Tensors made from nothing
     ("tensor", ["microdl.tensor"]),
     ("ops", ["microdl.ops.*"]),
@@ -49,7 +51,8 @@ LAYERS = [
     ("cuda", ["microdl.cuda"]),  # torch.cuda's questions; asks the driver, not numba.cuda
     ("backend", ["microdl.backend"]),
     ("kernels", ["microdl.kernels.*"]),
-    ("utilities", ["microdl._buffers", "microdl._threads", "microdl.random"]),
+    ("utilities", ["microdl._buffers", "microdl._threads", "microdl.random",
+                   "microdl._memory_format"]),
 ]
 
 # The one circle the design keeps: a Tensor records into the tape, and backward() hands back

@@ -33,6 +33,11 @@ class Embedding(Module):
         self.max_norm, self.norm_type = max_norm, norm_type
         self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
         if _weight is None:
+            shape = [num_embeddings, embedding_dim]
+            if min(shape) < 0:
+                negative = next(n for n in shape if n < 0)
+                raise RuntimeError(f"Trying to create tensor with negative dimension {negative}: "
+                                   f"{shape}")
             dtype = np.dtype(np.float32 if dtype is None else dtype)
             self.weight = Parameter(np.empty((num_embeddings, embedding_dim), dtype),
                                     requires_grad=not _freeze)

@@ -99,6 +99,8 @@ class HuberLoss(_Loss):
     """0.5 d**2 where |d| < delta, else delta * (|d| - delta / 2)."""
 
     def __init__(self, reduction="mean", delta=1.0):
+        if not isinstance(delta, (float, int)):  # PyTorch checks the type here, at creation
+            raise TypeError(f"delta must be a float or int, got: {type(delta)}")
         super().__init__(reduction=reduction)
         self.delta = delta
 

@@ -13,12 +13,22 @@ def _check_float(x, name):
         raise TypeError(f"{name}: expected a floating point tensor (got dtype {x.dtype})")
 
 
+def _float_input(x):
+    """x, C-contiguous; integers and bools as float32, as PyTorch promotes them for the
+    transcendental ops (sigmoid, tanh)."""
+    return contiguous(x) if x.dtype.kind == "f" else copy(x, np.float32)
+
+
 class ReLU(Function):
     """y = max(x, 0);  dx = g * [y > 0]."""
 
     @staticmethod
     def forward(ctx, x):
-        _check_float(x, "relu")
+        # PyTorch clamps integers in their own dtype, and refuses bools
+        if x.dtype.kind == "b":
+            raise RuntimeError("Boolean inputs not supported for relu")
+        if x.dtype.kind not in "iuf":
+            _check_float(x, "relu")
         dev = backend.for_arrays(x)
         x = contiguous(x)
         y = dev.empty(x.shape, x.dtype)
@@ -63,9 +73,8 @@ class Sigmoid(Function):
 
     @staticmethod
     def forward(ctx, x):
-        _check_float(x, "sigmoid")
+        x = _float_input(x)
         dev = backend.for_arrays(x)
-        x = contiguous(x)
         y = dev.empty(x.shape, x.dtype)
         dev.kernels("activation").sigmoid_forward(x, y)
         ctx.save_for_backward(y)
@@ -85,9 +94,8 @@ class Tanh(Function):
 
     @staticmethod
     def forward(ctx, x):
-        _check_float(x, "tanh")
+        x = _float_input(x)
         dev = backend.for_arrays(x)
-        x = contiguous(x)
         y = dev.empty(x.shape, x.dtype)
         dev.kernels("activation").tanh_forward(x, y)
         ctx.save_for_backward(y)
@@ -104,12 +112,14 @@ class Tanh(Function):
 
 def _rows_view(x, dim):
     """x with axis ``dim`` moved last, as a C-contiguous 2-D (rows, classes) array, and the axes
-    that moved it (None when dim already is the last axis)."""
+    that moved it (None when dim already is the last axis). A 0-d x is one row of one class,
+    and takes dim 0 or -1, as PyTorch (softmax of a scalar is 1, log_softmax 0)."""
+    rank = max(x.ndim, 1)  # PyTorch wraps a 0-d tensor's dim as if it had one axis
+    if not -rank <= dim < rank:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-rank}, "
+                         f"{rank - 1}], but got {dim})")
     if x.ndim == 0:
-        raise RuntimeError("softmax: expected a tensor with at least 1 dimension (got 0D)")
-    if not -x.ndim <= dim < x.ndim:
-        raise IndexError(f"Dimension out of range (expected to be in range of [{-x.ndim}, "
-                         f"{x.ndim - 1}], but got {dim})")
+        return contiguous(x).reshape(1, 1), None
     dim %= x.ndim
     if dim == x.ndim - 1:
         return rows(x), None

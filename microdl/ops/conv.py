@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function
+from .matmul import C_TYPE_NAMES, SCALAR_TYPE_NAMES, dtype_key
 
 
 def pair(value, name):
@@ -51,23 +52,35 @@ def _shape_list(shape):
     return "[" + ", ".join(str(n) for n in shape) + "]"
 
 
+def _check_dtypes(x, weight, bias, dilation):
+    """One dtype for x, weight and bias, in PyTorch's order and words. Integers compute in their
+    own dtype, as PyTorch's CPU kernels do (int64 only where dilated); bools nowhere."""
+    x_key = dtype_key(x.dtype)
+    if bias is not None and bias.dtype != x.dtype:
+        raise RuntimeError(f"Input type ({C_TYPE_NAMES[x_key]}) and bias type "
+                           f"({C_TYPE_NAMES[dtype_key(bias.dtype)]}) should be the same")
+    if x.dtype.kind in "biu" and max(dilation) > 1 and x.dtype != np.int64:
+        raise NotImplementedError(
+            f"\"slow_conv_dilated<>\" not implemented for '{SCALAR_TYPE_NAMES[x_key]}'")
+    if x.dtype.kind == "b":
+        raise NotImplementedError("\"slow_conv2d_cpu\" not implemented for 'Bool'")
+    if weight.dtype != x.dtype:
+        raise RuntimeError(f"expected scalar type {SCALAR_TYPE_NAMES[x_key]} but found "
+                           f"{SCALAR_TYPE_NAMES[dtype_key(weight.dtype)]}")
+
+
 def check_conv2d(x, weight, bias, stride, padding, dilation, groups):
     """Validate conv2d arguments as PyTorch words its errors; returns (OH, OW)."""
     if x.ndim != 4:
         raise RuntimeError("Expected 3D (unbatched) or 4D (batched) input to conv2d, but got "
                            f"input of size: {_shape_list(x.shape)} (the op supports only 4D "
                            "(N, C, H, W) input; F.conv2d runs a 3D input as a batch of one)")
+    if weight.ndim < 3:
+        raise RuntimeError("weight should have at least three dimensions")
     if weight.ndim != 4:
         raise RuntimeError("conv2d: expected a 4-D weight (out_channels, in_channels/groups, "
                            f"kH, kW), but got weight of size {_shape_list(weight.shape)}")
-    if not np.issubdtype(x.dtype, np.floating):
-        raise RuntimeError(f"conv2d: expected a floating point input, but got dtype {x.dtype} "
-                           "(integer and boolean inputs are not supported)")
-    if not (x.dtype == weight.dtype
-            and (bias is None or bias.dtype == x.dtype)):
-        raise RuntimeError(f"conv2d: input ({x.dtype}), weight ({weight.dtype}) and bias "
-                           f"({None if bias is None else bias.dtype}) must share one floating "
-                           "point dtype")
+    _check_dtypes(x, weight, bias, dilation)
     if min(stride) <= 0:
         raise RuntimeError("non-positive stride is not supported")
     if min(padding) < 0:

@@ -29,6 +29,40 @@ TORCH_NAMES = {np.dtype(np.float16): "Half", np.dtype(np.float32): "Float",
                np.dtype(np.int32): "Int", np.dtype(np.int64): "Long", _BOOL: "Bool"}
 
 
+# PyTorch's C++ names of the dtypes, for "value cannot be converted to type X without overflow"
+C_NAMES = {np.dtype(np.float16): "c10::Half", np.dtype(np.float32): "float",
+           np.dtype(np.float64): "double", np.dtype(np.uint8): "uint8_t",
+           np.dtype(np.int8): "int8_t", np.dtype(np.int16): "int16_t",
+           np.dtype(np.int32): "int", np.dtype(np.int64): "int64_t", _BOOL: "bool"}
+
+
+def checked_scalar(value, dtype):
+    """The Python number ``value`` as PyTorch's checked_convert takes it into ``dtype`` (a fill
+    value: masked_fill): a complex with an imaginary part, a value outside the dtype's range
+    (NaN and inf included for integers; an unsigned dtype also takes -max..-1, wrapping) is
+    "value cannot be converted to type ... without overflow"; any value fits a bool."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) \
+            and not -2 ** 63 <= int(value) < 2 ** 63:
+        raise OverflowError("int too big to convert")
+    if dtype == _BOOL:
+        return bool(value)
+    overflow = RuntimeError(f"value cannot be converted to type {C_NAMES.get(dtype, dtype)} "
+                            "without overflow")
+    if isinstance(value, (complex, np.complexfloating)):
+        if value.imag != 0:
+            raise overflow
+        value = value.real
+    if dtype.kind == "f":
+        if math.isfinite(value) and abs(value) > float(np.finfo(dtype).max):
+            raise overflow
+        return value
+    info = np.iinfo(dtype)
+    lowest = -int(info.max) if dtype.kind == "u" and not isinstance(value, float) else info.min
+    if not lowest <= value <= info.max:  # NaN compares false: an overflow too
+        raise overflow
+    return value
+
+
 # ---- dtype promotion -----------------------------------------------------------------------------
 def is_number(value):
     """A Python or numpy scalar number (PyTorch takes both as "wrapped numbers")."""
@@ -659,6 +693,10 @@ def isclose(a, b, rtol, atol, equal_nan):
     if a.dtype != b.dtype:
         raise RuntimeError(f"{TORCH_NAMES.get(a.dtype)} did not match "
                            f"{TORCH_NAMES.get(b.dtype)}")
+    for name, tolerance in (("rtol", rtol), ("atol", atol)):
+        if not tolerance >= 0:  # printed as C++ prints a double (-1, -0.4)
+            raise RuntimeError(f"{name} must be greater than or equal to zero, but got "
+                               f"{float(tolerance):g}")
     close = binary(a, b, "eq", _BOOL)
     if equal_nan and a.dtype.kind == "f":
         both_nan = binary(unary(a, "isnan", _BOOL), unary(b, "isnan", _BOOL), "and", _BOOL)

@@ -33,8 +33,10 @@ def check_along_axis(name, x, index, axis, other=None):
     if index.dtype.kind not in "iu" or index.dtype.itemsize not in (4, 8):
         raise RuntimeError(f"{name}(): Expected dtype int32/int64 for index")
     if index.ndim != max(x.ndim, 1) and not (index.ndim <= 1 and x.ndim <= 1):
-        raise RuntimeError("Index tensor must have the same number of dimensions as input "
-                           "tensor")
+        raise RuntimeError("Index tensor must have the same number of dimensions as "
+                           f"{'input' if other is None else 'self'} tensor")
+    if other is not None and max(other.ndim, 1) != max(index.ndim, 1):
+        raise RuntimeError("Index tensor must have the same number of dimensions as src tensor")
     line = lambda shape: list(shape) or [1]  # noqa: E731 (a 0-d array read as 1 value)
     for d, n in enumerate(line(index.shape)):
         if d != axis and n > line(x.shape)[d]:
@@ -194,7 +196,8 @@ def host_array(x):
 
 
 def to_device_of(like, host):
-    """A host array moved to the device of ``like``."""
+    """A host array moved to the device of ``like`` (a 0-d one stays 0-d: not
+    np.ascontiguousarray, which makes it 1-d)."""
     dev = backend.for_arrays(like)
-    host = np.ascontiguousarray(host)
+    host = np.asarray(host, order="C")
     return host if dev is backend.CPU else dev.to_here(host)

@@ -1,12 +1,13 @@
 """Matrix products on the ``matmul`` kernels (BLAS on the CPU): a @ b and the fused linear layer."""
 
 import itertools
+import math
 
 import numpy as np
 
 from .. import backend
 from ..autograd import Function
-from ._arrays import absent, reduce_sum, rows
+from ._arrays import absent, contiguous, reduce_sum, rows
 
 
 def _shape_text(shape):
@@ -21,10 +22,21 @@ def _gemm(a, b, transpose_a=False, transpose_b=False, bias=None, out=None):
         n = b.shape[0] if transpose_b else b.shape[1]
         out = dev.empty((m, n), a.dtype if a.dtype == b.dtype else
                         np.result_type(a.dtype, b.dtype))
+    if out.size == 0:  # nothing to write (and the CUDA launcher takes no empty grid)
+        return out
     if bias is None:
         bias = absent(dev, out.dtype)
     dev.kernels("matmul").gemm(a, b, bias, out, transpose_a, transpose_b)
     return out
+
+
+def _rows(a):
+    """a (..., k) as a C-contiguous 2-D (rows, k) array; unlike ``rows`` it keeps the row count
+    when k is 0 (an empty inner dimension: the product is all zeros)."""
+    shape = tuple(a.shape)
+    if len(shape) == 2 or shape[-1]:
+        return rows(a)
+    return contiguous(a).reshape(math.prod(shape[:-1]), 0)
 
 
 def _as_matrix(x, vector_shape):
@@ -68,7 +80,7 @@ class MatMul(Function):
         ctx.save_for_backward(a, b)
         a2, b2 = _as_matrix(a, (1, a.shape[0])), _as_matrix(b, (b.shape[0], 1))
         if b.ndim <= 2:
-            return _gemm(rows(a2), b2).reshape(a.shape[:-1] + b.shape[1:])
+            return _gemm(_rows(a2), b2).reshape(a.shape[:-1] + b.shape[1:])
         y = _stacked(a2, b2)
         return y.reshape(y.shape[:-2] + y.shape[y.ndim - 1:]) if a.ndim == 1 else y
 
@@ -78,14 +90,45 @@ class MatMul(Function):
         a2, b2 = _as_matrix(a, (1, a.shape[0])), _as_matrix(b, (b.shape[0], 1))
         need_a, need_b = ctx.needs_input_grad
         if b.ndim <= 2:
-            g2 = rows(g.reshape(a2.shape[:-1] + b2.shape[1:]))
+            g2 = _rows(g.reshape(a2.shape[:-1] + b2.shape[1:]))
             da = _gemm(g2, b2, transpose_b=True).reshape(a.shape) if need_a else None
-            db = _gemm(rows(a2), g2, transpose_a=True).reshape(b.shape) if need_b else None
+            db = _gemm(_rows(a2), g2, transpose_a=True).reshape(b.shape) if need_b else None
             return da, db
         g2 = g.reshape(g.shape[:-1] + (1,) + g.shape[g.ndim - 1:]) if a.ndim == 1 else g
         da = _stacked(g2, b2, transpose_b=True) if need_a else None
         db = _stacked(a2, g2, transpose_a=True) if need_b else None
         return da, db
+
+
+# PyTorch's names of dtypes in its GEMM errors: the C type ("long int != float") and the
+# ScalarType ("Float and Long")
+C_TYPE_NAMES = {"f2": "c10::Half", "f4": "float", "f8": "double", "i8": "long int", "i4": "int",
+                "i2": "short int", "i1": "signed char", "u1": "unsigned char", "b1": "bool"}
+SCALAR_TYPE_NAMES = {"f2": "Half", "f4": "Float", "f8": "Double", "i8": "Long", "i4": "Int",
+                     "i2": "Short", "i1": "Char", "u1": "Byte", "b1": "Bool"}
+
+
+def dtype_key(dtype):
+    return f"{dtype.kind}{dtype.itemsize}"
+
+
+def _check_linear_dtypes(x, weight, bias):
+    """PyTorch computes integer products in their own dtype, and then wants every operand in
+    that one dtype (numpy would promote int64 data with float32 weights to float64 silently).
+    Floating operands keep microdl's promotion (README: float64 input, float32 weight)."""
+    operands = (x, weight) + (() if bias is None else (bias,))
+    if all(a.dtype.kind == "f" for a in operands):
+        return
+    if x.dtype != weight.dtype:
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
+                           f"{C_TYPE_NAMES[dtype_key(x.dtype)]} != "
+                           f"{C_TYPE_NAMES[dtype_key(weight.dtype)]}")
+    if bias is not None and bias.dtype != weight.dtype:
+        raise RuntimeError(f"self and mat2 must have the same dtype, but got "
+                           f"{SCALAR_TYPE_NAMES[dtype_key(bias.dtype)]} and "
+                           f"{SCALAR_TYPE_NAMES[dtype_key(weight.dtype)]}")
+    if x.dtype.kind == "b" and x.size and weight.size:  # (an empty product needs no kernel)
+        raise NotImplementedError("\"addmm_impl_cpu_\" not implemented for 'Bool'")
 
 
 class Linear(Function):
@@ -94,11 +137,7 @@ class Linear(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias=None):
-        if x.dtype.kind != "f" or weight.dtype.kind != "f":
-            # NOTE: numpy would promote int64 data with float32 weights to float64 silently
-            raise TypeError(f"linear: expected floating point input and weight, but got "
-                            f"{x.dtype} and {weight.dtype} (cast integer or boolean data with "
-                            ".float())")
+        _check_linear_dtypes(x, weight, bias)
         inner = x.shape[x.ndim - 1] if x.ndim else 1  # (the simulator's shapes refuse [-1])
         if x.ndim == 0 or weight.ndim != 2 or inner != weight.shape[1]:
             rows_ = x.size // inner if inner else 1
@@ -110,15 +149,15 @@ class Linear(Function):
             raise RuntimeError(f"linear: bias of shape {bias.shape} does not match weight of "
                                f"shape {weight.shape} (expected ({weight.shape[0]},))")
         ctx.save_for_backward(x, weight)
-        y = _gemm(rows(x), weight, transpose_b=True, bias=bias)
+        y = _gemm(_rows(x), weight, transpose_b=True, bias=bias)
         return y.reshape(x.shape[:-1] + (weight.shape[0],))
 
     @staticmethod
     def backward(ctx, g):
         x, weight = ctx.saved
         needs = tuple(ctx.needs_input_grad) + (False,)
-        g2 = rows(g)
+        g2 = _rows(g)
         dx = _gemm(g2, weight).reshape(x.shape) if needs[0] else None
-        dw = _gemm(g2, rows(x), transpose_a=True) if needs[1] else None
+        dw = _gemm(g2, _rows(x), transpose_a=True) if needs[1] else None
         db = reduce_sum(g2, (0,), False) if needs[2] else None
         return dx, dw, db

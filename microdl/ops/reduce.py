@@ -29,7 +29,11 @@ def _normalized_axes(axis, ndim):
                 f"Dimension out of range (expected to be in range of [{-max(ndim, 1)}, "
                 f"{max(ndim, 1) - 1}], but got {a})"
             )
-    return tuple(sorted(a % max(ndim, 1) for a in axes)) if ndim else ()
+    wrapped = [a % max(ndim, 1) for a in axes]
+    for i, a in enumerate(wrapped):
+        if a in wrapped[:i]:
+            raise RuntimeError(f"dim {a} appears multiple times in the list of dims")
+    return tuple(sorted(wrapped)) if ndim else ()
 
 
 def _expand_back(g, input_shape, axes):

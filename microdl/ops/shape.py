@@ -16,17 +16,34 @@ from ..autograd import Function
 from ._arrays import broadcast_to, contiguous, permuted, reduce_sum, resolve_shape
 
 
+def check_shape(shape, size):
+    """PyTorch's infer_size checks of a reshape target for ``size`` values: at most one -1,
+    no other negative size, and a product that is ``size`` (or divides it, with the -1)."""
+    shape = [int(n) for n in shape]
+    if shape.count(-1) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    for i, n in enumerate(shape):
+        if n < -1:
+            raise RuntimeError(f"invalid shape dimension {n} at index {i} of shape {shape}")
+    known = math.prod(n for n in shape if n != -1)
+    inferred = -1 in shape
+    if size == known or (inferred and known > 0 and size % known == 0):
+        if inferred and known == 0:
+            raise RuntimeError(f"cannot reshape tensor of 0 elements into shape {shape} "
+                               "because the unspecified dimension size -1 can be any value and "
+                               "is ambiguous")
+        return
+    raise RuntimeError(f"shape '{shape}' is invalid for input of size {size}")
+
+
 class Reshape(Function):
     """y = x viewed with a new shape;  dx = g reshaped to x's shape."""
 
     @staticmethod
     def forward(ctx, x, shape):
         ctx.input_shape = x.shape
-        target = resolve_shape(shape, x.size)
-        if list(target).count(-1) > 1 or min(target, default=0) < 0 or \
-                math.prod(target) != x.size:
-            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {x.size}")
-        return contiguous(x).reshape(target)
+        check_shape(shape, x.size)
+        return contiguous(x).reshape(resolve_shape(shape, x.size))
 
     @staticmethod
     def backward(ctx, g):

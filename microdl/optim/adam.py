@@ -1,10 +1,8 @@
 """Adam and AdamW, exactly as torch.optim defines them (its single-tensor code path)."""
 
-import numpy as np
-
 from .. import backend
 from ..tensor import Tensor
-from .optimizer import Optimizer, _to_scalar, lr_value, refuse_other_implementations
+from .optimizer import Optimizer, _to_scalar, refuse_other_implementations, require_nonnegative
 
 
 class Adam(Optimizer):
@@ -27,16 +25,11 @@ class Adam(Optimizer):
         if isinstance(lr, Tensor) and foreach and not capturable:
             raise ValueError("lr as a Tensor is not supported for capturable=False and "
                              "foreach=True")
-        if not 0.0 <= lr_value(lr):
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= _to_scalar(betas[0]) < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= _to_scalar(betas[1]) < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        require_nonnegative(lr=lr, eps=eps)
+        for i, beta in enumerate(betas[:2]):
+            if not 0.0 <= _to_scalar(beta) < 1.0:
+                raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
+        require_nonnegative(weight_decay=weight_decay)
         if not ((isinstance(betas[0], float) and isinstance(betas[1], float))
                 or (isinstance(betas[0], Tensor) and isinstance(betas[1], Tensor))):
             raise ValueError("betas must be either both floats or both Tensors")
@@ -57,28 +50,14 @@ class Adam(Optimizer):
     def step(self, closure=None):
         """One update of every parameter that has a gradient; returns closure()'s loss if given."""
         loss = self._evaluate(closure)
-        for group in self.param_groups:
-            refuse_other_implementations(type(self).__name__, group)
-            lr, (beta1, beta2) = _to_scalar(group["lr"]), group["betas"]
-            amsgrad = group["amsgrad"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                dev = backend.of(p.array)
-                state = self.state[p]
-                if not state:
-                    state["step"] = np.zeros((), np.float32)  # on the host, as in PyTorch
-                    state["exp_avg"] = dev.zeros(p.shape, p.dtype)
-                    state["exp_avg_sq"] = dev.zeros(p.shape, p.dtype)
-                    if amsgrad:
-                        state["max_exp_avg_sq"] = dev.zeros(p.shape, p.dtype)
-                names = ["exp_avg", "exp_avg_sq"] + (["max_exp_avg_sq"] if amsgrad else [])
-                arrays = self._state_arrays(p, *names) + ([] if amsgrad else [None])
-                state["step"] += 1
-                dev.kernels("optim").adam_update_(
-                    p.array, p.grad.array, *arrays, lr, beta1, beta2, group["eps"],
-                    group["weight_decay"], float(state["step"]), amsgrad, group["maximize"],
-                    group["decoupled_weight_decay"])
+        for group, p in self._params_with_grad():
+            (beta1, beta2), amsgrad = group["betas"], group["amsgrad"]
+            exp_avg, exp_avg_sq, max_exp_avg_sq = self._step_state(
+                p, "exp_avg", "exp_avg_sq", "max_exp_avg_sq" if amsgrad else None)
+            backend.of(p.array).kernels("optim").adam_update_(
+                p.array, p.grad.array, exp_avg, exp_avg_sq, max_exp_avg_sq,
+                _to_scalar(group["lr"]), beta1, beta2, group["eps"], group["weight_decay"],
+                self._count_step(p), amsgrad, group["maximize"], group["decoupled_weight_decay"])
         return loss
 
 

@@ -1,11 +1,12 @@
 """Optimizer base: parameter groups with defaults, per-parameter state, state_dict."""
 
 import copy
+import warnings
 from collections import defaultdict
 
 import numpy as np
 
-from .. import _device
+from .. import _device, backend
 from ..autograd import enable_grad
 from ..tensor import Tensor
 
@@ -56,7 +57,11 @@ class Optimizer:
             if not p.is_leaf:
                 raise ValueError("can't optimize a non-leaf Tensor")
         if len({id(p) for p in group["params"]}) != len(group["params"]):
-            raise ValueError("optimizer contains a parameter group with duplicate parameters")
+            # PyTorch only warns, and keeps the duplicate: step() then updates it twice
+            warnings.warn("optimizer contains a parameter group with duplicate parameters; "
+                          "in future, this will cause an error; "
+                          "see github.com/pytorch/pytorch/issues/40967 for more information",
+                          stacklevel=3)
         for other in self.param_groups:
             if ("param_names" in group) != ("param_names" in other):
                 kind = "with names" if "param_names" in group else "without names"
@@ -90,22 +95,59 @@ class Optimizer:
         with enable_grad():
             return closure()
 
+    def _params_with_grad(self):
+        """(group, p) for every parameter p that has a gradient, group by group, as step()
+        visits them; a group asking for another implementation (foreach=True, ...) is refused
+        when reached."""
+        for group in self.param_groups:
+            refuse_other_implementations(type(self).__name__, group)
+            for p in group["params"]:
+                if p.grad is not None:
+                    yield group, p
+
+    def _init_state(self, param, names, initial=0):
+        """Make param's state: the step count (a float32 scalar on the host, as in PyTorch)
+        and, for each of ``names``, an array of param's shape, dtype and device filled with
+        ``initial``."""
+        state = self.state[param]
+        state["step"] = np.zeros((), np.float32)
+        dev = backend.of(param.array)
+        for name in names:
+            state[name] = dev.full(param.shape, initial, param.dtype)
+
+    def _step_state(self, param, *names, initial=0):
+        """The named arrays of param's state (None for a name given as None), made by
+        _init_state on param's first step."""
+        if not self.state[param]:
+            self._init_state(param, [name for name in names if name is not None], initial)
+        return self._state_arrays(param, *names)
+
+    def _count_step(self, param):
+        """One more step of param: state['step'] += 1; returns the new count."""
+        state = self.state[param]
+        state["step"] += 1
+        return float(state["step"])
+
     def _state_arrays(self, param, *names):
-        """The named arrays of param's state, each moved to param's device first when the model
-        moved (model.to) since they were made: state follows its parameter, as in PyTorch."""
+        """The named arrays of param's state (None for a name given as None), each moved to
+        param's device first when the model moved (model.to) since they were made: state
+        follows its parameter, as in PyTorch."""
         state = self.state[param]
         for name in names:
-            if type(state[name]) is not type(param.array):  # one type test per array
+            if name is not None and type(state[name]) is not type(param.array):
                 state[name] = _device.move(state[name], _device.of(param.array))
-        return [state[name] for name in names]
+        return [None if name is None else state[name] for name in names]
 
     def state_dict(self):
         """PyTorch's layout: {'state': {index: {name: value}}, 'param_groups': [{..., 'params':
         [index, ...]}]}, parameters numbered 0, 1, ... in group order. Arrays are copies."""
-        index, groups = {}, []
+        index, groups, start = {}, [], 0
         for group in self.param_groups:
-            for p in group["params"]:
-                index.setdefault(id(p), len(index))
+            # PyTorch's numbering, duplicates included: a group's parameters take the numbers
+            # start, start + 1, ... (a repeated one its last), the next group's follow them
+            index.update({id(p): i for i, p in enumerate(group["params"], start)
+                          if id(p) not in index})
+            start += len(group["params"])
             packed = {k: v for k, v in group.items() if k != "params"}
             packed["params"] = [index[id(p)] for p in group["params"]]
             groups.append(packed)
@@ -201,6 +243,19 @@ def refuse_other_implementations(optimizer_name, settings):
             raise NotImplementedError(
                 f"{optimizer_name}: {name}={value!r} is not supported: microdl has one "
                 f"implementation, one fused kernel per parameter (leave {name} at {default})")
+
+
+# torch.optim's words for a setting in "Invalid <words>: <value>"; any other is "<name> value"
+_SETTING_WORDS = {"lr": "learning rate", "eps": "epsilon value"}
+
+
+def require_nonnegative(**settings):
+    """ValueError for the first of ``settings``, in the order given, that is not >= 0 (NaN
+    included), worded as torch.optim words it ("Invalid learning rate: -1", "Invalid epsilon
+    value: -1", "Invalid momentum value: -1"). lr may be a one-element Tensor."""
+    for name, value in settings.items():
+        if not 0.0 <= (lr_value(value) if name == "lr" else value):
+            raise ValueError(f"Invalid {_SETTING_WORDS.get(name, name + ' value')}: {value}")
 
 
 def lr_value(lr):

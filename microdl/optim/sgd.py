@@ -1,7 +1,6 @@
 """Stochastic gradient descent, exactly as torch.optim.SGD defines it."""
 
 from .. import backend
-from .. import _device
 from .optimizer import Optimizer, _to_scalar, lr_value, refuse_other_implementations
 
 
@@ -38,30 +37,28 @@ class SGD(Optimizer):
     def step(self, closure=None):
         """One update of every parameter that has a gradient; returns closure()'s loss if given."""
         loss = self._evaluate(closure)
-        for group in self.param_groups:
-            refuse_other_implementations("SGD", group)
-            lr, momentum, dampening = _to_scalar(group["lr"]), group["momentum"], \
-                group["dampening"]
-            weight_decay, nesterov = group["weight_decay"], group["nesterov"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                dev = backend.of(p.array)
-                grad = p.grad.array
-                if group["maximize"]:
-                    grad = dev.empty_like(grad)
-                    dev.kernels("elementwise").unary(p.grad.array, grad, "neg")
-                buf, first = None, False
-                if momentum != 0:
-                    state = self.state[p]
-                    buf = state.get("momentum_buffer")
-                    if buf is None:
-                        buf = state["momentum_buffer"] = dev.empty_like(p.array)
-                        first = True
-                    elif type(buf) is not type(p.array):
-                        # the model moved (model.to) since the last step: the buffer follows
-                        # its parameter (one type test a step; the kernels take one device)
-                        buf = state["momentum_buffer"] = _device.move(buf, dev.name)
-                dev.kernels("optim").sgd_update_(p.array, grad, buf, lr, momentum, dampening,
-                                                 weight_decay, nesterov, first)
+        # parameters whose buffer this step made: as in PyTorch, a parameter repeated in its
+        # group starts afresh (buf = d) at each appearance of its first step
+        made_now = set()
+        for group, p in self._params_with_grad():
+            momentum = group["momentum"]
+            dev = backend.of(p.array)
+            grad = p.grad.array
+            if group["maximize"]:
+                grad = dev.empty_like(grad)
+                dev.kernels("elementwise").unary(p.grad.array, grad, "neg")
+            buf, first = None, False
+            if momentum != 0:
+                # no step count, and the buffer is made by the first step's kernel (buf = d)
+                state = self.state[p]
+                buf = state.get("momentum_buffer")
+                if buf is None:
+                    buf = state["momentum_buffer"] = dev.empty_like(p.array)
+                    made_now.add(id(p))
+                else:
+                    buf, = self._state_arrays(p, "momentum_buffer")
+                first = id(p) in made_now
+            dev.kernels("optim").sgd_update_(
+                p.array, grad, buf, _to_scalar(group["lr"]), momentum, group["dampening"],
+                group["weight_decay"], group["nesterov"], first)
         return loss

@@ -3,8 +3,10 @@
 The entries are found at collection time (``names.targets``): every OpInfo whose name, alias or
 variant microdl spells, every ModuleInfo whose class is in ``microdl.nn``, every OptimizerInfo
 whose class is in ``microdl.optim``. A test fails on a silent difference (wrong value, dtype,
-shape, structure, gradient or buffer; bad input accepted) unless a row of SKIPS covers it. Loud
-differences (crashed, different error, unsupported argument) do not fail: microdl refused, and
+shape, structure, gradient or buffer; bad input accepted) and on an unsupported argument
+(``check.GATED``) unless a row of SKIPS covers it: an argument at its default is always accepted,
+and each value microdl refuses on purpose (NotImplementedError) has its row and reason. The other
+loud differences (crashed, different error) do not fail: microdl refused, and
 ``python -m tests.conformance.report`` lists them in docs/conformance.md.
 """
 
@@ -42,6 +44,30 @@ SKIPS = [
          "the index reported for tied values: PyTorch leaves it unspecified (these ops are not "
          "stable), and integer and bool samples are full of ties; where there are values, "
          "output[0], they matched"),
+    # ---- arguments microdl refuses on purpose (NotImplementedError naming the value) ----------
+    Skip(".*", "unsupported argument",
+         r"memory_format=torch\.channels_last(_3d)?\b.*-> NotImplementedError",
+         "memory_format=channels_last: microdl's arrays are C-contiguous (contiguous_format) "
+         "only; it has no NHWC-strided layout to hand back"),
+    Skip(r"nn\.functional\.interpolate\.(nearest|nearest-exact|area)", "unsupported argument",
+         r"NotImplementedError: interpolate: mode '[a-z-]+' for 5D input",
+         "5-D (volumetric) nearest, nearest-exact and area interpolation: microdl's interpolate "
+         "covers 3-D and 4-D input for these modes"),
+    Skip(r"nn\.functional\.interpolate\.(bicubic|trilinear)", "unsupported argument",
+         r"NotImplementedError: interpolate: mode '(bicubic|trilinear)'",
+         "bicubic and trilinear interpolation: not implemented in microdl (its smooth modes are "
+         "linear, 3-D, and bilinear, 4-D)"),
+    Skip(r"norm\.nuc|linalg\.norm(\..*)?|linalg\.matrix_norm", "unsupported argument",
+         r"NotImplementedError: .*needs a singular value decomposition",
+         "the nuclear norm and the spectral norms (ord=2, -2) need a singular value "
+         "decomposition, which microdl does not have"),
+    Skip("scatter", "unsupported argument", r"reduce='multiply'.*-> NotImplementedError",
+         "scatter(reduce='multiply'): the scatter kernels (numpy, numba, cuda) write or add; a "
+         "product mode is not written"),
+    Skip(r"module:InstanceNorm[123]d", "unsupported argument",
+         r"NotImplementedError: InstanceNorm[123]d: (affine|track_running_stats)=True",
+         "InstanceNorm with affine=True or track_running_stats=True: microdl's InstanceNorm "
+         "normalizes only (no weight, bias or running statistics)"),
 ]
 
 
@@ -55,7 +81,8 @@ def skip_reason(outcome):
 
 
 def silent_failures(outcomes):
-    return [o for o in outcomes if o.klass in check.SILENT and skip_reason(o) is None]
+    """The failing outcomes the test fails on: a gated class no SKIPS row covers."""
+    return [o for o in outcomes if o.klass in check.GATED and skip_reason(o) is None]
 
 
 OPS, MODULES, OPTIMIZERS, TOTALS = names.targets()
@@ -67,8 +94,8 @@ def test_entry_conforms(target):
     outcomes = check.run_target(target, MAX_SAMPLES)
     failures = silent_failures(outcomes)
     shown = "\n".join(f"  [{o.klass}] {o.repro}" for o in failures[:12])
-    assert not failures, (f"{len(failures)} silent difference(s) from PyTorch in {target.key} "
-                          f"(of {len(outcomes)} checks):\n{shown}")
+    assert not failures, (f"{len(failures)} difference(s) from PyTorch in {target.key} that "
+                          f"no skip row accepts (of {len(outcomes)} checks):\n{shown}")
 
 
 def test_databases_cover_the_core_api():
@@ -150,5 +177,36 @@ def test_messages_agree_on_key_words(regex, message, agree):
 
 def test_skip_rows_have_one_reason_each():
     for row in SKIPS:
-        assert row.klass in check.SILENT and row.reason.strip()
+        assert row.klass in check.GATED and row.reason.strip()
         assert re.compile(row.key) and re.compile(row.repro)
+
+
+def test_an_unsupported_argument_fails_unless_a_skip_row_gives_the_reason():
+    def outcome(repro):
+        return check.Outcome("to", "Tensor.to", "float32", 0, "sample", "unsupported argument",
+                             "", repro)
+    refused = outcome("Tensor.to(t(float32[2, 3, 2, 3]), memory_format=torch.channels_last) -> "
+                      "NotImplementedError: to(memory_format=microdl.channels_last): ...")
+    unexpected = outcome("Tensor.to(t(float32[2]), pin_memory=True) -> TypeError: to() got an "
+                         "unexpected keyword argument 'pin_memory'")
+    assert silent_failures([refused, unexpected]) == [unexpected]
+
+
+def test_error_inputs_whose_out_overlaps_in_a_way_a_copy_loses_are_unrepresentable():
+    from torch.testing._internal.opinfo.core import SampleInput
+    src = torch.rand(6)
+    expanded = SampleInput(src, args=(torch.tensor([2, 1, 0]),),
+                           kwargs={"out": torch.rand(1).expand(3)})
+    view = SampleInput(src, args=(torch.tensor([2, 1, 0]),), kwargs={"out": src[:3]})
+    itself = SampleInput(src, args=(torch.tensor([2, 1, 0]),), kwargs={"out": src})
+    for sample in (expanded, view):
+        with pytest.raises(check.Unrepresentable):
+            check.check_out_representable(sample)
+    check.check_out_representable(itself)   # the same tensor stays the same microdl tensor
+
+
+def test_memory_formats_convert_to_microdl_names():
+    convert = check.ToMicrodl()
+    assert convert(torch.channels_last) is microdl.channels_last
+    assert convert({"memory_format": torch.preserve_format}) == {
+        "memory_format": microdl.preserve_format}

@@ -35,9 +35,11 @@ def test_cross_entropy_errors():
         F.cross_entropy(logits, np.array([0, 1, 2]), reduction="avg")
 
 
-def test_activations_reject_integer_input():
+def test_activations_promote_integer_input_as_torch():
+    # PyTorch computes sigmoid of integers in float32 (it refuses only leaky_relu and kin)
+    assert F.sigmoid(tensor([1, 2])).dtype == np.float32
     with pytest.raises(TypeError, match="floating point"):
-        F.sigmoid(tensor([1, 2]))
+        F.leaky_relu(tensor([1, 2]))
 
 
 def test_dropout_probability_is_checked():

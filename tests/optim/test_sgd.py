@@ -212,8 +212,48 @@ def test_bad_parameters_are_refused_with_pytorch_words():
     non_leaf = layer.weight * 2
     with pytest.raises(ValueError, match="can't optimize a non-leaf Tensor"):
         SGD([non_leaf], lr=0.1)
-    with pytest.raises(ValueError, match="duplicate parameters"):
+    with pytest.warns(UserWarning, match="optimizer contains a parameter group with duplicate "
+                                         "parameters; in future, this will cause an error"):
         SGD([layer.weight, layer.weight], lr=0.1)
+    with pytest.raises(ValueError, match="some parameters appear in more than one parameter "
+                                         "group"):
+        SGD([{"params": [layer.weight]}, {"params": [layer.weight]}], lr=0.1)
+
+
+@pytest.mark.parametrize("name, options", [
+    ("SGD", dict(lr=0.1, momentum=0.9)),
+    ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1)),
+    ("Adam", dict(lr=0.1)), ("AdamW", dict(lr=0.1, amsgrad=True)), ("Adagrad", dict(lr=0.1)),
+    ("RMSprop", dict(lr=0.01, momentum=0.5, centered=True)), ("Adadelta", dict())])
+def test_a_duplicate_parameter_is_kept_and_stepped_twice_as_in_pytorch(name, options):
+    """PyTorch warns about a repeated parameter in a group but keeps it: each step updates it
+    once per appearance, and state_dict numbers it as PyTorch does (its last place)."""
+    torch = pytest.importorskip("torch")
+    values = np.array([1.0, -2.0, 0.5])
+    t_p, t_q = (torch.nn.Parameter(torch.tensor(values * k)) for k in (1, 3))
+    m_p, m_q = (nn.Parameter(values * k) for k in (1, 3))
+    with pytest.warns(UserWarning, match="duplicate parameters"):
+        ref = getattr(torch.optim, name)([{"params": [t_p, t_p]}, {"params": [t_q]}], **options)
+    with pytest.warns(UserWarning, match="duplicate parameters"):
+        opt = getattr(microdl.optim, name)([{"params": [m_p, m_p]}, {"params": [m_q]}],
+                                           **options)
+    assert len(opt.param_groups[0]["params"]) == 2
+    for step in range(3):
+        for t, m in ((t_p, m_p), (t_q, m_q)):
+            grad = np.cos(values * (step + 1)) * (2 if t is t_p else 1)
+            t.grad, m.grad = torch.tensor(grad), microdl.tensor(grad)
+        ref.step()
+        opt.step()
+    for t, m in ((t_p, m_p), (t_q, m_q)):
+        np.testing.assert_allclose(m.array, t.detach().numpy(), rtol=1e-12, atol=1e-14)
+    t_state, m_state = ref.state_dict(), opt.state_dict()
+    assert [g["params"] for g in m_state["param_groups"]] == \
+        [g["params"] for g in t_state["param_groups"]] == [[1, 1], [2]]
+    assert sorted(m_state["state"]) == sorted(t_state["state"])
+    for key, t_values in t_state["state"].items():
+        for state_name, t_value in t_values.items():
+            np.testing.assert_allclose(np.asarray(m_state["state"][key][state_name]),
+                                       t_value.numpy(), rtol=1e-12, atol=1e-14)
 
 
 def test_zero_grad_and_closure():
