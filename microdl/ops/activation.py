@@ -50,7 +50,9 @@ class LeakyReLU(Function):
 
     @staticmethod
     def forward(ctx, x, negative_slope=0.01):
-        _check_float(x, "leaky_relu")
+        if x.dtype.kind != "f":
+            raise NotImplementedError(f"\"leaky_relu_cpu\" not implemented for "
+                                      f"'{_TORCH_DTYPE.get(_dtype_code(x.dtype), x.dtype)}'")
         dev = backend.for_arrays(x)
         x = contiguous(x)
         y = dev.empty(x.shape, x.dtype)
@@ -195,6 +197,11 @@ _BOOL_ERRORS = {
 }
 
 
+def _dtype_code(dtype):
+    """The key of ``dtype`` in _TORCH_DTYPE ("b" for bool, else numpy's "i8", "u1", ...)."""
+    return "b" if dtype.kind == "b" else dtype.str[1:]
+
+
 def _pointwise_input(x, op, a, b):
     """(x, a, b) as the kernels take them, for the input dtypes PyTorch takes: floats as they
     are; integers only where PyTorch computes on them (hardtanh clamps in the integer dtype,
@@ -204,7 +211,7 @@ def _pointwise_input(x, op, a, b):
             raise RuntimeError(f"lambda must be in range [0, {np.finfo(x.dtype).max:g}] for "
                                f"input dtype {_FLOAT_NAMES[x.dtype.itemsize]}, but found {a:g}")
         return x, a, b
-    kind = _TORCH_DTYPE.get("b" if x.dtype.kind == "b" else x.dtype.str[1:], str(x.dtype))
+    kind = _TORCH_DTYPE.get(_dtype_code(x.dtype), str(x.dtype))
     if x.dtype.kind == "b" and op in _BOOL_ERRORS:
         error, message = _BOOL_ERRORS[op]
         raise error(message)

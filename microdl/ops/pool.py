@@ -43,8 +43,8 @@ def check_pool2d(x, kernel_size, stride, padding, name, dilation=(1, 1), ceil_mo
     if name == "max_pool2d" and x.ndim not in (3, 4):
         raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
     if x.ndim < 3:  # avg_pool2d reads the size of dim -3 first
-        raise IndexError(f"Dimension specified as -3 but tensor has no dimensions" if x.ndim == 0
-                         else f"Dimension out of range (expected to be in range of "
+        raise IndexError("Dimension specified as -3 but tensor has no dimensions" if x.ndim == 0
+                         else "Dimension out of range (expected to be in range of "
                          f"[{-x.ndim}, {x.ndim - 1}], but got -3)")
     for p, k, s, d in ((ph, kh, sh, dh), (pw, kw, sw, dw)):  # the output size's checks, H then W
         if s == 0:
@@ -68,7 +68,8 @@ def check_pool2d(x, kernel_size, stride, padding, name, dilation=(1, 1), ceil_mo
         raise RuntimeError(f"pad should be smaller than or equal to half of kernel size, but got "
                            f"padW = {pw}, padH = {ph}, kW = {kw}, kH = {kh}")
     c, h, w = tuple(x.shape)[x.ndim - 3:]
-    oh, ow = (_output_size(h, kh, sh, ph, dh, ceil_mode), _output_size(w, kw, sw, pw, dw, ceil_mode))
+    oh, ow = (_output_size(h, kh, sh, ph, dh, ceil_mode),
+              _output_size(w, kw, sw, pw, dw, ceil_mode))
     if oh < 1 or ow < 1:
         raise RuntimeError(f"Given input size: ({c}x{h}x{w}). Calculated output size: "
                            f"({c}x{oh}x{ow}). Output size is too small")
@@ -96,7 +97,8 @@ def check_max_pool1d(x, kernel_size, stride, padding, dilation, ceil_mode):
                            f"padding={padding} and kernel_size={kernel_size}")
     if dilation <= 0:
         raise RuntimeError(f"max_pool1d() dilation must be greater than zero, but got {dilation}")
-    size = _output_size(tuple(x.shape)[x.ndim - 1], kernel_size, stride, padding, dilation, ceil_mode)
+    length = tuple(x.shape)[x.ndim - 1]
+    size = _output_size(length, kernel_size, stride, padding, dilation, ceil_mode)
     if size <= 0:
         raise RuntimeError(f"max_pool1d() Invalid computed output size: {size}")
     if x.dtype.kind != "f":
