@@ -17,11 +17,12 @@ from .io import load, save
 from .random import manual_seed
 from .tensor import METHODS_AS_FUNCTIONS as _METHODS_AS_FUNCTIONS
 from .tensor import Tensor, from_numpy, tensor
-from .tensor import cat as _cat, concat as _concat, concatenate as _concatenate
-from .tensor import stack as _stack, where as _where
+from .tensor_methods.shape import cat as _cat, concat as _concat, concatenate as _concatenate
+from .tensor_methods.shape import stack as _stack
+from .tensor_methods.math import where as _where
 from .tensor import Size, as_tensor, set_printoptions
 
-from .tensor import cdist, einsum
+from .tensor_methods.indexing import cdist, einsum
 from . import linalg
 
 from . import data, nn, optim

@@ -3,7 +3,8 @@ values (Frobenius, the max column sum (ord 1) and max row sum (ord inf), and the
 
 import math
 
-from .tensor import Tensor, _vector_norm, tensor
+from .tensor import Tensor, tensor
+from .tensor_methods.indexing import _vector_norm
 
 __all__ = ["vector_norm", "matrix_norm", "norm"]
 

@@ -45,6 +45,7 @@ LAYERS = [
     ("out", ["microdl._out"]),
     ("creation", ["microdl.creation"]),  # zeros, arange, rand, ...: Tensors made from nothing
     ("tensor", ["microdl.tensor"]),
+    ("tensor_methods", ["microdl.tensor_methods.*"]),  # the Tensor methods by topic (mixins)
     ("ops", ["microdl.ops.*"]),
     ("autograd", ["microdl.autograd"]),
     ("device", ["microdl._device"]),

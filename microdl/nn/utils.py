@@ -10,7 +10,8 @@ import numpy as np
 
 from .. import _device
 from ..autograd import no_grad
-from ..tensor import Tensor, cat
+from ..tensor import Tensor
+from ..tensor_methods.shape import cat
 from .activation import ReLU
 from .batchnorm import _BatchNorm
 from .container import Sequential

@@ -385,6 +385,21 @@ def _is_random(op):
     return op.name in UNINITIALIZED or (code is not None and "wrapper_set_seed" in code.co_names)
 
 
+# Entries whose database op is a lambda that reorders the sample before calling the function
+# (``op=lambda weight, idx, **kw: F.embedding(idx, weight, **kw)``): the spelled function takes
+# the sample in this order instead (both libraries get the same call).
+SAMPLE_ORDER = {
+    "nn.functional.embedding": lambda input, args: (args[0], (input,) + tuple(args[1:])),
+}
+
+
+def in_call_order(target, input, args):
+    """(input, args) in the order the spelled function takes them."""
+    reorder = SAMPLE_ORDER.get(target.entry.name if not target.entry.variant_test_name else
+                               f"{target.entry.name}.{target.entry.variant_test_name}")
+    return reorder(input, args) if reorder else (input, args)
+
+
 def run_op(target, max_samples=None):
     """Every sample (each supported dtype) and every error input of an OpTarget, each spelling."""
     op, outcomes = target.entry, []
@@ -429,6 +444,7 @@ def run_op_sample(target, variant, sample, dtype, index, grad):
     memo = {}
     t_input, t_args, t_kwargs = (fresh_torch(v, memo, grad) for v in
                                  (sample.input, sample.args, sample.kwargs))
+    t_input, t_args = in_call_order(target, t_input, t_args)
     line = call_line(variant.label, (t_input,) + tuple(t_args), t_kwargs)
     result = lambda klass, detail="": Outcome(target.key, variant.label, dtype_name, index,
                                               "sample", klass, detail, f"{line} -> {detail}")
@@ -502,17 +518,17 @@ def compare_gradients(sample, expected, actual, pairs, seed, extra=()):
 
 def run_op_error(target, variant, error, index):
     sample = error.sample_input
-    line = call_line(variant.label, (sample.input,) + tuple(sample.args), sample.kwargs)
+    input, args = in_call_order(target, sample.input, sample.args)
+    line = call_line(variant.label, (input,) + tuple(args), sample.kwargs)
     result = lambda klass, detail="": Outcome(target.key, variant.label, "-", index, "error",
                                               klass, detail, f"{line} -> {detail}")
     try:
         check_out_representable(sample)
         convert = ToMicrodl()
-        m_input, m_args, m_kwargs = (convert(v) for v in (sample.input, sample.args,
-                                                          sample.kwargs))
+        m_input, m_args, m_kwargs = (convert(v) for v in (input, args, sample.kwargs))
     except Exception as exc:   # noqa: BLE001  (a value microdl cannot hold)
         return result(SKIPPED, f"not representable: {short(exc)}")
-    said = torch_raises(lambda: variant.torch_fn(sample.input, *sample.args, **sample.kwargs),
+    said = torch_raises(lambda: variant.torch_fn(input, *args, **sample.kwargs),
                         error.error_type)
     if said is None:
         return result(SKIPPED, "PyTorch does not raise as its database says")

@@ -68,6 +68,14 @@ SKIPS = [
          r"NotImplementedError: InstanceNorm[123]d: (affine|track_running_stats)=True",
          "InstanceNorm with affine=True or track_running_stats=True: microdl's InstanceNorm "
          "normalizes only (no weight, bias or running statistics)"),
+    Skip(r"nn\.functional\.embedding|module:Embedding", "unsupported argument",
+         r"NotImplementedError: [Ee]mbedding.*max_norm",
+         "embedding with max_norm: PyTorch renormalizes the looked-up rows of the weight in "
+         "place during the forward pass, a write microdl's embedding op (a gather) does not do"),
+    Skip(r"nn\.functional\.embedding|module:Embedding", "unsupported argument",
+         r"NotImplementedError: [Ee]mbedding.*sparse=True",
+         "embedding with sparse=True: the gradient would be a sparse tensor, and microdl has "
+         "dense tensors only"),
 ]
 
 
