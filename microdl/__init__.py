@@ -15,6 +15,17 @@ from .backend import get_kernels, set_kernels
 from .gradcheck import gradcheck
 from .io import load, save
 from .random import manual_seed
+# ---- random generators, runtime knobs, dtype info (data utilities and runtime knobs) ----------
+from .random import Generator, get_rng_state, initial_seed, seed, set_rng_state
+from .random import default_generator as _default_generator
+from . import backends
+from .backends import (are_deterministic_algorithms_enabled,
+                       is_deterministic_algorithms_warn_only_enabled, use_deterministic_algorithms)
+from ._threads import get_num_threads, set_num_threads
+from ._typeinfo import finfo, iinfo, is_floating_point, is_nonzero
+
+default_generator = _default_generator()  # the global Generator (manual_seed reseeds it in place)
+# ---- end of random generators, runtime knobs, dtype info -------------------------------------
 from .tensor import METHODS_AS_FUNCTIONS as _METHODS_AS_FUNCTIONS
 from .tensor import Tensor, from_numpy, tensor
 from .tensor_methods.shape import cat as _cat, concat as _concat, concatenate as _concatenate
@@ -23,6 +34,7 @@ from .tensor_methods.math import where as _where
 from .tensor import Size, as_tensor, set_printoptions
 
 from .tensor_methods.indexing import cdist, einsum
+from .tensor_methods.indexing import meshgrid
 from . import linalg
 
 from . import data, nn, optim

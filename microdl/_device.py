@@ -72,10 +72,12 @@ class device:
 
     @property
     def type(self):
+        """The device type: "cpu" or "cuda"."""
         return self._type
 
     @property
     def index(self):
+        """The device index (0 for "cuda:0"), or None when none was given ("cpu", "cuda")."""
         return self._index
 
     def __str__(self):

@@ -51,3 +51,25 @@ def apply_defaults():
         if name not in os.environ:
             os.environ[name] = value
             applied[name] = value
+
+
+def set_num_threads(n):
+    """``torch.set_num_threads``: how many threads numba's parallel kernels use from now on
+    (numba's ``set_num_threads``, for the calling thread). numba cannot start more threads than
+    it was launched with (``NUMBA_NUM_THREADS``, one per core by default), so a larger ``n`` is
+    capped there. Results do not depend on the count. Large matrix products keep the split that
+    microdl chose at its first product (microdl/kernels/cpu/_blas.py)."""
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise RuntimeError(f"set_num_threads expects an int, but got {type(n).__name__}")
+    if n <= 0:
+        raise RuntimeError("set_num_threads expects a positive integer")
+    import numba
+
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+
+
+def get_num_threads():
+    """``torch.get_num_threads``: the number of threads numba's parallel kernels use."""
+    import numba
+
+    return numba.get_num_threads()

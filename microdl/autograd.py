@@ -48,6 +48,8 @@ Tensor = None
 
 
 def is_grad_enabled():
+    """Whether ops record on the tape now (False inside no_grad, inference_mode or
+    set_grad_enabled(False)); per thread."""
     return getattr(_state, "grad_enabled", True)
 
 
@@ -386,9 +388,9 @@ def _add(a, b):
     return out
 
 
-def _reachable_nodes(root_node):
-    seen = {id(root_node): root_node}
-    stack = [root_node]
+def _reachable_nodes(*root_nodes):
+    seen = {id(n): n for n in root_nodes}
+    stack = list(seen.values())
     while stack:
         node = stack.pop()
         for inp in node.inputs:
@@ -418,32 +420,43 @@ def _accumulate_leaf(tensor, grad, owned=False):
 
 def run_backward(root, grad, retain_graph=False):
     """Backpropagate ``grad`` (an array shaped like root) through the tape that made root."""
+    return run_backward_many(((root, grad),), retain_graph)
+
+
+def run_backward_many(roots, retain_graph=False, capture=None):
+    """Backpropagate each (tensor, gradient array) of ``roots`` through the tape, in one pass.
+
+    ``capture`` None: leaves' ``.grad`` accumulate (``backward``). Otherwise a dict made by
+    ``_capture_slots`` (``autograd.grad``): the gradients of its tensors are summed there and no
+    ``.grad`` changes (hooks still run, as in PyTorch)."""
     if _profiler is None:
-        return _run_backward(root, grad, retain_graph)
+        return _run_backward(roots, retain_graph, capture)
     start = _profiler.enter()
     try:
-        return _run_backward(root, grad, retain_graph)
+        return _run_backward(roots, retain_graph, capture)
     finally:
-        _profiler.exit("autograd.engine", _backend_name(grad), start)
+        _profiler.exit("autograd.engine", _backend_name(roots[0][1]), start)
 
 
-def _run_backward(root, grad, retain_graph):
-    if root._node is None:
-        if root.requires_grad:
-            if root._grad_hooks is not None:
-                with no_grad():
-                    grad = _run_hooks(root._grad_hooks, grad)
-            _accumulate_leaf(root, grad)
-        return
-    pending = {id(root._node): grad}
+def _run_backward(roots, retain_graph, capture):
+    pending = {}
     hooked_leaves = {}  # id -> [leaf, summed gradient]: their hooks see the whole gradient
+    for root, grad in roots:
+        if root._node is not None:
+            key = id(root._node)
+            pending[key] = _add(pending[key], grad) if key in pending else grad
+        elif root.requires_grad:
+            _sum_for_hooks(hooked_leaves, root, grad)  # a leaf root: its gradient, as is
     with no_grad():
-        for node in _reachable_nodes(root._node):
+        for node in _reachable_nodes(*(root._node for root, _ in roots
+                                       if root._node is not None)):
             grad_out = pending.pop(id(node), None)
             if grad_out is None:
                 continue
             if node.hooks is not None:
                 grad_out = _run_hooks(node.hooks, grad_out)
+            if capture is not None and id(node) in capture:
+                capture[id(node)][1] = grad_out  # a non-leaf of autograd.grad's inputs
             node.ctx.check_not_released()
             if _profiler is None:
                 grads = node.function.backward(node.ctx, grad_out)
@@ -467,7 +480,7 @@ def _run_backward(root, grad, retain_graph):
                 if g.shape != data.shape or g.dtype != data.dtype or backend.is_cuda_enabled():
                     g = _as_input_grad(g, data)
                 if inp._node is None:
-                    if inp._grad_hooks is not None:
+                    if inp._grad_hooks is not None or capture is not None:
                         _sum_for_hooks(hooked_leaves, inp, g)
                         continue
                     owned = _buffers.adoptable(g)  # (its own statement: call arguments hold g)
@@ -477,7 +490,12 @@ def _run_backward(root, grad, retain_graph):
                 else:
                     pending[id(inp._node)] = g
         for leaf, g in hooked_leaves.values():
-            _accumulate_leaf(leaf, _run_hooks(leaf._grad_hooks, g))
+            if leaf._grad_hooks is not None:
+                g = _run_hooks(leaf._grad_hooks, g)
+            if capture is None:
+                _accumulate_leaf(leaf, g)
+            elif id(leaf) in capture:
+                capture[id(leaf)][1] = g
 
 
 def _sum_for_hooks(hooked_leaves, leaf, g):
@@ -486,3 +504,90 @@ def _sum_for_hooks(hooked_leaves, leaf, g):
         entry[1] = _add(entry[1], g)
     else:
         hooked_leaves[id(leaf)] = [leaf, g]
+
+
+# ---- the public functional API: microdl.autograd.grad / backward --------------------------------
+def _as_sequence(tensors):
+    return (tensors,) if isinstance(tensors, Tensor) else tuple(tensors)
+
+
+def _root_gradients(outputs, grad_outputs):
+    """(output, gradient array) pairs: a given gradient checked against its output's shape and
+    cast to its dtype and device; None means ones, for a one-element output only (PyTorch)."""
+    if grad_outputs is None:
+        grad_outputs = (None,) * len(outputs)
+    else:
+        grad_outputs = _as_sequence(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise RuntimeError(f"grad requires one grad_output per output: got {len(grad_outputs)} "
+                           f"grad_outputs and {len(outputs)} outputs")
+    roots = []
+    for i, (out, grad) in enumerate(zip(outputs, grad_outputs)):
+        if not out.requires_grad:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not "
+                               "have a grad_fn")
+        dev = backend.of(out.array)
+        if grad is None:
+            if out.array.size != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            roots.append((out, dev.full(out.array.shape, 1, out.array.dtype)))
+            continue
+        grad = grad.array if isinstance(grad, Tensor) else np.asarray(grad)
+        if tuple(grad.shape) != tuple(out.array.shape):
+            raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of "
+                               f"{tuple(grad.shape)} and output[{i}] has a shape of "
+                               f"{tuple(out.array.shape)}.")
+        roots.append((out, _as_input_grad(grad, out.array)))
+    return roots
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
+    """PyTorch's ``torch.autograd.grad``: d(sum of outputs * grad_outputs)/d(input) for each
+    input, returned as a tuple (None for an input the outputs do not depend on, with
+    ``allow_unused``); no tensor's ``.grad`` changes (gradient hooks still run)."""
+    if create_graph:
+        raise NotImplementedError("microdl.autograd.grad: create_graph=True (higher-order "
+                                  "gradients) is not supported: microdl's backward runs on "
+                                  "arrays, off the tape")
+    if is_grads_batched:
+        raise NotImplementedError("microdl.autograd.grad: is_grads_batched=True is not "
+                                  "supported")
+    if materialize_grads and allow_unused is False:
+        raise ValueError("Expected allow_unused to be True or not passed when "
+                         "materialize_grads=True, but got: allow_unused=False.")
+    allow_unused = bool(allow_unused) or materialize_grads
+    outputs, inputs = _as_sequence(outputs), _as_sequence(inputs)
+    for t in inputs:
+        if not t.requires_grad:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    roots = _root_gradients(outputs, grad_outputs)
+    # a slot per input, keyed by its node (a non-leaf) or by itself (a leaf)
+    capture = {}
+    for t in inputs:
+        capture.setdefault(id(t._node) if t._node is not None else id(t), [t, None])
+    run_backward_many(roots, bool(retain_graph), capture)
+    grads = []
+    for i, t in enumerate(inputs):
+        g = capture[id(t._node) if t._node is not None else id(t)][1]
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(f"The differentiated Tensor at index {i} appears to not have "
+                                   "been used in the graph. Set allow_unused=True if this is "
+                                   "the desired behavior.")
+            if materialize_grads:
+                g = backend.of(t.array).full(t.array.shape, 0, t.array.dtype)
+        grads.append(None if g is None else Tensor._wrap(g))
+    return tuple(grads)
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """PyTorch's ``torch.autograd.backward``: ``tensors[i].backward(grad_tensors[i])`` for all of
+    them in one pass over the tape (so a shared graph is walked once)."""
+    if create_graph:
+        raise NotImplementedError("microdl.autograd.backward: create_graph=True (higher-order "
+                                  "gradients) is not supported")
+    if inputs is not None:
+        raise NotImplementedError("microdl.autograd.backward: inputs= is not supported")
+    tensors = _as_sequence(tensors)
+    run_backward_many(_root_gradients(tensors, grad_tensors), bool(retain_graph))

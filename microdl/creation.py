@@ -312,31 +312,49 @@ def _like(input, dtype, device):
 
 
 def zeros_like(input, *, dtype=None, device=None, requires_grad=False):
+    """Zeros of input's shape, in its dtype and on its device unless ``dtype``/``device`` are
+    given; ``memory_format``: preserve_format or contiguous_format only (tensors are
+    C-contiguous)."""
     shape, dtype, device = _like(input, dtype, device)
     return zeros(shape, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def ones_like(input, *, dtype=None, device=None, requires_grad=False):
+    """Ones of input's shape, in its dtype and on its device unless ``dtype``/``device`` are
+    given; ``memory_format``: preserve_format or contiguous_format only (tensors are
+    C-contiguous)."""
     shape, dtype, device = _like(input, dtype, device)
     return ones(shape, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False):
+    """``fill_value`` in input's shape, in its dtype and on its device unless ``dtype``/``device``
+    are given; ``memory_format``: preserve_format or contiguous_format only (tensors are
+    C-contiguous)."""
     shape, dtype, device = _like(input, dtype, device)
     return full(shape, fill_value, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def empty_like(input, *, dtype=None, device=None, requires_grad=False):
+    """An uninitialised tensor of input's shape, in its dtype and on its device unless
+    ``dtype``/``device`` are given; ``memory_format``: preserve_format or contiguous_format only
+    (tensors are C-contiguous)."""
     shape, dtype, device = _like(input, dtype, device)
     return empty(shape, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def rand_like(input, *, dtype=None, device=None, requires_grad=False):
+    """Uniform draws in [0, 1) of input's shape, in its dtype and on its device unless
+    ``dtype``/``device`` are given; ``memory_format``: preserve_format or contiguous_format only
+    (tensors are C-contiguous)."""
     shape, dtype, device = _like(input, dtype, device)
     return rand(shape, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def randn_like(input, *, dtype=None, device=None, requires_grad=False):
+    """Standard normal draws of input's shape, in its dtype and on its device unless
+    ``dtype``/``device`` are given; ``memory_format``: preserve_format or contiguous_format only
+    (tensors are C-contiguous)."""
     shape, dtype, device = _like(input, dtype, device)
     return randn(shape, dtype=dtype, device=device, requires_grad=requires_grad)
 

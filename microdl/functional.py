@@ -32,14 +32,18 @@ def relu(input, inplace=False):
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """y = x if x > 0 else negative_slope * x;  dx = g * (1 if x > 0 else negative_slope).
+    inplace=True computes out of place (see the activations section)."""
     return _act.LeakyReLU.apply(input, negative_slope=float(negative_slope))
 
 
 def sigmoid(input):
+    """y = 1 / (1 + exp(-x)), stable for large |x|;  dx = g * y * (1 - y)."""
     return _act.Sigmoid.apply(input)
 
 
 def tanh(input):
+    """y = tanh(x);  dx = g * (1 - y**2)."""
     return _act.Tanh.apply(input)
 
 
@@ -1242,3 +1246,191 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     if out is not None:
         raise NotImplementedError("normalize(out=...): microdl returns a new tensor")
     return input / input.norm(p, dim, keepdim=True).clamp(min=eps).expand_as(input)
+
+
+# ---- attention and transposed convolution ----------------------------------------------------
+def _transpose_argument(value, fn, name, dims, position):
+    """An int or a 1- or ``dims``-sequence of ints as a ``dims``-tuple, in PyTorch's words."""
+    values = _ints(value, fn, name, position)
+    if len(values) not in (1, dims):
+        raise RuntimeError(f"expected {name} to be a single integer value or a list of {dims} "
+                           "values to match the convolution dimensions, but got "
+                           f"{name}={list(values)}")
+    return values * dims if len(values) == 1 else values
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """The adjoint of conv2d(., weight) applied to input, plus bias: weight is (C_in,
+    C_out/groups, kh, kw) and y[n, co, hi*sh - ph + i*dh, wi*sw - pw + j*dw] accumulates
+    x[n, ci, hi, wi] * weight[ci, co', i, j]; H_out = (H - 1) sh - 2 ph + dh (kh - 1) + oph + 1.
+    (N, C, H, W) or (C, H, W) input."""
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
+                           dilation, 2)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """conv_transpose2d over (N, C, L) or (C, L) input, run as height 1."""
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
+                           dilation, 1)
+
+
+def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation,
+                    dims):
+    fn = f"conv_transpose{dims}d"
+    _check_input_tensor(input, fn)
+    if input.ndim not in (dims + 1, dims + 2):
+        raise RuntimeError(f"Expected {dims + 1}D (unbatched) or {dims + 2}D (batched) input to "
+                           f"{fn}, but got input of size: {list(input.shape)}")
+    if weight.ndim != dims + 2:
+        raise RuntimeError(f"{fn}: expected a {dims + 2}-D weight, but got weight of size "
+                           f"{list(weight.shape)}")
+    hyper = [_transpose_argument(value, fn, name, dims, position) for value, name, position in
+             ((stride, "stride", 4), (padding, "padding", 5),
+              (output_padding, "output_padding", 6), (dilation, "dilation", 8))]
+    batched = input.ndim == dims + 2
+    x = input if batched else input.reshape(1, *input.shape)
+    if x.shape[0] == 0:
+        raise ValueError(f"{fn}: got an empty batch (input of size {list(input.shape)}); pass "
+                         "at least one sample")
+    if dims == 1:  # height 1: stride, dilation 1 and no padding there
+        x = x.reshape(*x.shape[:2], 1, x.shape[2])
+        weight = weight.reshape(*weight.shape[:2], 1, weight.shape[2])
+        hyper = [(fill,) + v for fill, v in zip((1, 0, 0, 1), hyper)]
+    stride, padding, output_padding, dilation = hyper
+    _conv.check_conv_transpose2d(x.array, weight.array, None if bias is None else bias.array,
+                                 stride, padding, output_padding, dilation, int(groups))
+    out = _conv.ConvTranspose2d.apply(x, weight, stride=stride, padding=padding,
+                                      output_padding=output_padding, dilation=dilation,
+                                      groups=int(groups))
+    if bias is not None:
+        out = out + bias.reshape(-1, 1, 1)
+    if dims == 1:
+        out = out.reshape(*out.shape[:2], out.shape[3])
+    return out if batched else out.reshape(*out.shape[1:])
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
+                                 is_causal=False, scale=None, enable_gqa=False):
+    """softmax(Q K^T * scale + mask) V over the last two dimensions, scale = 1/sqrt(E) unless
+    given. A bool mask keeps where True (the rest gets -inf), a float mask is added; is_causal
+    keeps key j <= query i. A query row with no key left gets zeros (PyTorch's safe softmax),
+    not NaN. dropout_p drops attention weights (always: F's SDPA has no training flag).
+    enable_gqa: key and value heads (dim -3) repeat to match the query's."""
+    for name, t in (("query", query), ("key", key), ("value", value)):
+        _check_input_tensor(t, "scaled_dot_product_attention", arrays_ok=False)
+    if not (query.dtype == key.dtype == value.dtype):
+        raise RuntimeError("Expected query, key, and value to have the same dtype, but got "
+                           f"query.dtype: {_dtype_word(query)} key.dtype: {_dtype_word(key)} "
+                           f"and value.dtype: {_dtype_word(value)} instead.")
+    if query.array.dtype.kind not in "f":
+        raise RuntimeError("expected scalar type Float but found "
+                           f"{_mm.SCALAR_TYPE_NAMES[_mm.dtype_key(query.array.dtype)]}")
+    if is_causal and attn_mask is not None:
+        raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set "
+                           "when is_causal=True")
+    length, source = query.shape[-2], key.shape[-2]
+    if enable_gqa and query.ndim >= 3 and key.shape[-3] != query.shape[-3]:
+        repeat = query.shape[-3] // key.shape[-3]
+        key, value = (t.unsqueeze(-3).expand(*t.shape[:-2], repeat, *t.shape[-2:])
+                      .reshape(*t.shape[:-3], t.shape[-3] * repeat, *t.shape[-2:])
+                      for t in (key, value))
+    factor = 1.0 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
+    scores = (query @ key.transpose(-2, -1)) * factor
+    if is_causal:
+        attn_mask = Tensor(np.tril(np.ones((length, source), np.bool_))).to(query.device)
+    if attn_mask is not None:
+        if attn_mask.array.dtype == np.bool_:
+            scores = scores.masked_fill(attn_mask.logical_not(), float("-inf"))
+        else:
+            scores = scores + attn_mask
+    weights = softmax(scores, dim=-1)
+    if attn_mask is not None:
+        # a row whose every score is -inf: zeros, as PyTorch's safe softmax gives
+        dead = scores.amax(-1, keepdim=True) == float("-inf")
+        weights = weights.masked_fill(dead, 0.0)
+    if dropout_p > 0.0:
+        weights = dropout(weights, dropout_p, training=True)
+    return weights @ value
+
+
+def _dtype_word(t):
+    """PyTorch's short dtype word (float, double, half, ...)."""
+    return {"float32": "float", "float64": "double", "float16": "half",
+            "bfloat16": "bfloat16"}.get(str(t.array.dtype), str(t.array.dtype))
+
+
+# ---- math composites ---------------------------------------------------------------------------
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """sum(x1 / max(||x1||, eps) * x2 / max(||x2||, eps)) over ``dim`` (inputs broadcast). As
+    PyTorch, the clamp to eps is outside autograd: the gradient is that of the unclamped norms."""
+    x1, x2 = _broadcast_pair(x1, x2)
+
+    def clamped_norm(x):
+        norm = x.norm(2, dim=dim, keepdim=True)
+        return norm + (norm.detach().clamp(min=eps) - norm.detach())
+
+    return ((x1 / clamped_norm(x1)) * (x2 / clamped_norm(x2))).sum(dim=dim)
+
+
+def _broadcast_pair(x1, x2):
+    if tuple(x1.shape) == tuple(x2.shape):
+        return x1, x2
+    shape = np.broadcast_shapes(tuple(x1.shape), tuple(x2.shape))
+    return x1.expand(*shape), x2.expand(*shape)
+
+
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    """||x1 - x2 + eps||_p over the last dimension (of the larger input)."""
+    dim = max(x1.ndim, x2.ndim) - 1
+    return (x1 - x2 + eps).norm(p, dim=dim, keepdim=keepdim)
+
+
+def prelu(input, weight):
+    """max(0, x) + weight * min(0, x); weight has one value or one per channel (dimension 1,
+    dimension 0 of a 1-d input)."""
+    if weight.numel() != 1:
+        channels = input.shape[1] if input.ndim >= 2 else input.shape[0]
+        if input.ndim == 0 or weight.numel() != channels:
+            raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found "
+                               f"parameter numbers = {weight.numel()} and channel size = "
+                               f"{channels if input.ndim else 1}.")
+        if input.ndim >= 2:
+            weight = weight.reshape(-1, *([1] * (input.ndim - 2)))
+    return _where_positive(input, weight)
+
+
+def _where_positive(input, weight):
+    from .tensor_methods.math import where
+    return where(input > 0, input, weight * input)
+
+
+def pixel_shuffle(input, upscale_factor):
+    """(*, C r², H, W) -> (*, C, H r, W r)."""
+    r = upscale_factor
+    *batch, channels, height, width = input.shape
+    if channels % (r * r):
+        raise RuntimeError(f"pixel_shuffle expects its input's 'channel' dimension to be "
+                           f"divisible by the square of upscale_factor, but input.size(-3)="
+                           f"{channels} is not divisible by {r * r}")
+    n = len(batch)
+    x = input.reshape(*batch, channels // (r * r), r, r, height, width)
+    x = x.permute(*range(n), n, n + 3, n + 1, n + 4, n + 2)
+    return x.reshape(*batch, channels // (r * r), height * r, width * r)
+
+
+def pixel_unshuffle(input, downscale_factor):
+    """(*, C, H r, W r) -> (*, C r², H, W)."""
+    r = downscale_factor
+    *batch, channels, height, width = input.shape
+    if height % r or width % r:
+        raise RuntimeError(f"pixel_unshuffle expects height to be divisible by "
+                           f"downscale_factor, but input.size(-2)={height} is not divisible "
+                           f"by {r}" if height % r else
+                           f"pixel_unshuffle expects width to be divisible by downscale_factor,"
+                           f" but input.size(-1)={width} is not divisible by {r}")
+    n = len(batch)
+    x = input.reshape(*batch, channels, height // r, r, width // r, r)
+    x = x.permute(*range(n), n, n + 2, n + 4, n + 1, n + 3)
+    return x.reshape(*batch, channels * r * r, height // r, width // r)

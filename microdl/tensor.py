@@ -114,6 +114,9 @@ class Tensor(MathMethods, ActivationMethods, ReductionMethods, ShapeMethods, Ind
     - ``shape`` / ``size()``, ``dtype`` (a numpy dtype, equal to ``microdl.float32`` ...),
       ``device``, ``ndim`` / ``dim()``, ``numel()``.
     Operators and methods follow PyTorch 2.13's names, broadcasting, type promotion and errors.
+    In-place methods (``add_``, ``exp_``, ...) write the result into this tensor, keeping its
+    shape and dtype, and take its place on the tape; under grad mode a leaf that requires grad
+    is refused, as PyTorch refuses it.
     """
 
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected operator
@@ -148,10 +151,13 @@ class Tensor(MathMethods, ActivationMethods, ReductionMethods, ShapeMethods, Ind
 
     @property
     def dtype(self):
+        """The element type, a numpy dtype (equal to microdl.float32, ...; PyTorch's
+        torch.dtype)."""
         return self.array.dtype
 
     @property
     def ndim(self):
+        """The number of dimensions, len(shape) (also dim())."""
         return self.array.ndim
 
     @property
@@ -179,6 +185,8 @@ class Tensor(MathMethods, ActivationMethods, ReductionMethods, ShapeMethods, Ind
 
     @property
     def is_leaf(self):
+        """True when no recorded op made this tensor (made by the user, or under no_grad); only
+        leaves get .grad on backward (unless retain_grad())."""
         return self._node is None
 
     @property
@@ -195,10 +203,13 @@ class Tensor(MathMethods, ActivationMethods, ReductionMethods, ShapeMethods, Ind
 
     @property
     def is_cuda(self):
+        """True when the values live on the GPU (a numba device array)."""
         return _device.of(self.array) != _device.CPU
 
     @property
     def T(self):
+        """The dimensions reversed: x.permute(n-1, ..., 0) (a copy on the tape; PyTorch
+        deprecates T for ndim != 2, microdl takes any rank)."""
         return self.transpose()
 
     @property
@@ -212,11 +223,13 @@ class Tensor(MathMethods, ActivationMethods, ReductionMethods, ShapeMethods, Ind
         return self.transpose(-2, -1)
 
     def dim(self):
+        """The number of dimensions (len(shape)). Alias: ndimension."""
         return self.array.ndim
 
     ndimension = dim
 
     def numel(self):
+        """The number of elements, the product of the shape. Alias: nelement."""
         return self.array.size
 
     nelement = numel
@@ -226,6 +239,7 @@ class Tensor(MathMethods, ActivationMethods, ReductionMethods, ShapeMethods, Ind
         return self.array.dtype.itemsize
 
     def is_floating_point(self):
+        """True for float16, float32 and float64 tensors."""
         return self.array.dtype.kind == "f"
 
     def is_contiguous(self):
@@ -239,6 +253,7 @@ class Tensor(MathMethods, ActivationMethods, ReductionMethods, ShapeMethods, Ind
         return len(self.array)
 
     def requires_grad_(self, requires_grad=True):
+        """Set requires_grad (only floating point tensors may require grad) and return self."""
         if requires_grad and not np.issubdtype(self.array.dtype, np.floating):
             raise RuntimeError(
                 "Only Tensors of floating point dtype can require gradients "
@@ -249,6 +264,9 @@ class Tensor(MathMethods, ActivationMethods, ReductionMethods, ShapeMethods, Ind
 
     # ---- conversion ---------------------------------------------------------------------------
     def numpy(self):
+        """The values as a numpy array sharing memory with this tensor (a host copy of a cuda
+        tensor, where PyTorch asks for .cpu() first); refused while it requires grad (detach()
+        first)."""
         if self.requires_grad:
             raise RuntimeError(
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
@@ -264,6 +282,7 @@ class Tensor(MathMethods, ActivationMethods, ReductionMethods, ShapeMethods, Ind
         return data if dtype is None else data.astype(dtype)
 
     def item(self):
+        """The one value of a one-element tensor as a Python number."""
         if self.array.size != 1:
             raise RuntimeError(
                 f"a Tensor with {self.array.size} elements cannot be converted to Scalar"
@@ -271,6 +290,7 @@ class Tensor(MathMethods, ActivationMethods, ReductionMethods, ShapeMethods, Ind
         return _device.host(self.array).item()
 
     def tolist(self):
+        """The values as nested Python lists of numbers (a 0-d tensor gives a number)."""
         return _device.host(self.array).tolist()
 
     def detach(self):
@@ -278,6 +298,7 @@ class Tensor(MathMethods, ActivationMethods, ReductionMethods, ShapeMethods, Ind
         return Tensor._wrap(self.array)
 
     def clone(self, *, memory_format=_preserve_format):
+        """A copy of the values, on the tape:  y = x;  dx = g."""
         _check_memory_format("clone", memory_format)
         return elementwise.Clone.apply(self)
 
@@ -300,15 +321,20 @@ class Tensor(MathMethods, ActivationMethods, ReductionMethods, ShapeMethods, Ind
         return out.clone() if copy and out is self else out
 
     def cpu(self, memory_format=_preserve_format):
+        """This tensor on the cpu: itself when it is there, else a copy on the tape."""
         return self.to("cpu", memory_format=memory_format)
 
     def cuda(self, device=None, non_blocking=False, memory_format=_preserve_format):
+        """This tensor on the GPU ``device`` (default "cuda", i.e. cuda:0): itself when it is
+        there, else a copy on the tape; ``non_blocking`` is ignored."""
         return self.to("cuda" if device is None else device, memory_format=memory_format)
 
     def float(self, memory_format=_preserve_format):
+        """self cast to float32 (itself when it already is); on the tape."""
         return self.to(dtype=np.float32, memory_format=memory_format)
 
     def double(self, memory_format=_preserve_format):
+        """self cast to float64 (itself when it already is); on the tape."""
         return self.to(dtype=np.float64, memory_format=memory_format)
 
     def __repr__(self):
@@ -331,15 +357,21 @@ class Tensor(MathMethods, ActivationMethods, ReductionMethods, ShapeMethods, Ind
                       device=self.device if device is None else device)
 
     def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+        """A tensor of shape ``size`` (a tuple or list) filled with ``fill_value``, in self's
+        dtype and on its device unless ``dtype``/``device`` are given."""
         if not isinstance(size, (tuple, list)):
             raise TypeError(f"new_full(): argument 'size' (position 1) must be tuple of ints, "
                             f"not {type(size).__name__}")
         return self._new_filled("new_full", (size,), fill_value, dtype, device, requires_grad)
 
     def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        """A tensor of zeros of shape ``size`` (ints, or one tuple), in self's dtype and on its
+        device unless given."""
         return self._new_filled("new_zeros", size, 0, dtype, device, requires_grad)
 
     def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        """A tensor of ones of shape ``size`` (ints, or one tuple), in self's dtype and on its
+        device unless given."""
         return self._new_filled("new_ones", size, 1, dtype, device, requires_grad)
 
     def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
@@ -385,6 +417,8 @@ class Tensor(MathMethods, ActivationMethods, ReductionMethods, ShapeMethods, Ind
         autograd.run_backward(self, grad, retain_graph=retain_graph)
 
     def zero_grad_(self):
+        """self.grad = None (microdl's own, not a PyTorch method; Module.zero_grad and
+        Optimizer.zero_grad are PyTorch's)."""
         self.grad = None
 
     def retain_grad(self):
@@ -533,27 +567,37 @@ class Tensor(MathMethods, ActivationMethods, ReductionMethods, ShapeMethods, Ind
         return self
 
     def add_(self, other, alpha=1):
+        """In place: self = self + alpha * other; returns self."""
         return self._assign(self + (other if alpha == 1 else other * alpha))
 
     def sub_(self, other, alpha=1):
+        """In place: self = self - alpha * other; returns self."""
         return self._assign(self - (other if alpha == 1 else other * alpha))
 
     def mul_(self, other):
+        """In place: self = self * other; returns self."""
         return self._assign(self * other)
 
     def div_(self, other, *, rounding_mode=None):
+        """In place: self = self / other (rounding_mode as div); returns self."""
         return self._assign(self.div(other, rounding_mode=rounding_mode))
 
     def neg_(self):
+        """In place: self = -self; returns self."""
         return self._assign(-self)
 
     def pow_(self, exponent):
+        """In place: self = self ** exponent; returns self."""
         return self._assign(self ** exponent)
 
     def zero_(self):
+        """Every value set to 0 in place (fill_(0)); returns self."""
         return self.fill_(0)
 
     def fill_(self, value):
+        """Every value set to ``value`` (a number or a one-element tensor) in place; returns
+        self. Written straight into the array, not recorded on the tape (PyTorch records it, and
+        refuses it on a leaf that requires grad)."""
         if isinstance(value, Tensor):
             value = value.item()
         _device.fill_(self.array, value)
@@ -567,30 +611,85 @@ class Tensor(MathMethods, ActivationMethods, ReductionMethods, ShapeMethods, Ind
             src = src.expand(*self.shape)
         return self._assign(src if src.dtype == self.dtype else src.to(dtype=self.dtype))
 
+    # in-place shape forms: the out-of-place op, then this tensor takes its result's array and,
+    # when grad mode records, its place on the tape. PyTorch changes only this view's shape
+    # metadata; microdl's shape ops may copy, so a tensor sharing the old array (``.data``)
+    # keeps the old shape and may stop seeing this tensor's later writes.
+    def _become(self, result):
+        if result is self:
+            return self
+        if autograd.is_grad_enabled() and self.requires_grad:
+            if self.is_leaf:
+                raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                                   "in-place operation.")
+            # the new node reads this tensor's old self: it gets a tensor of its own (see _assign)
+            before = Tensor._wrap(self.array, requires_grad=True)
+            before._node = self._node
+            _redirect_inputs(result._node, self, before)
+            self._node = result._node
+        self.array = result.array
+        return self
+
+    def unsqueeze_(self, dim):
+        """In place: self becomes self.unsqueeze(dim), shape included; returns self (a leaf that
+        requires grad is refused under grad mode)."""
+        return self._become(self.unsqueeze(dim))
+
+    def squeeze_(self, dim=None):
+        """In place: self becomes self.squeeze(dim), shape included; returns self (a leaf that
+        requires grad is refused under grad mode)."""
+        return self._become(self.squeeze(dim))
+
+    def t_(self):
+        """In place: self becomes self.t(), shape included; returns self (a leaf that requires
+        grad is refused under grad mode)."""
+        return self._become(self.t())
+
+    def transpose_(self, dim0, dim1):
+        """In place: self becomes self.transpose(dim0, dim1), shape included; returns self (a
+        leaf that requires grad is refused under grad mode)."""
+        return self._become(self.transpose(dim0, dim1))
+
+    def swapaxes_(self, axis0, axis1):
+        """transpose_(axis0, axis1) (numpy's name)."""
+        return self.transpose_(axis0, axis1)
+
+    def swapdims_(self, dim0, dim1):
+        """transpose_(dim0, dim1)."""
+        return self.transpose_(dim0, dim1)
+
     # in-place forms of the elementwise math: the op, then _assign (tape, shape and dtype rules)
     def exp_(self):
+        """In place: self = exp(self); returns self."""
         return self._assign(self.exp())
 
     def log_(self):
+        """In place: self = log(self); returns self."""
         return self._assign(self.log())
 
     def sqrt_(self):
+        """In place: self = sqrt(self); returns self."""
         return self._assign(self.sqrt())
 
     def rsqrt_(self):
+        """In place: self = rsqrt(self); returns self."""
         return self._assign(self.rsqrt())
 
     def abs_(self):
+        """In place: self = |self|; returns self."""
         return self._assign(self.abs())
 
     def relu_(self):
+        """In place: self = max(self, 0); returns self. Integer tensors too, in their dtype."""
         return self._assign(self.relu())  # integers too, in their dtype, as PyTorch
 
     def sigmoid_(self):
+        """In place: self = 1 / (1 + exp(-self)); returns self. Float tensors only."""
         self._require_float_result()
         return self._assign(self.sigmoid())
 
     def tanh_(self):
+        """In place: self = tanh(self); returns self. Float tensors only."""
         self._require_float_result()
         return self._assign(self.tanh())
 
@@ -602,48 +701,63 @@ class Tensor(MathMethods, ActivationMethods, ReductionMethods, ShapeMethods, Ind
                                f"{elementwise.TORCH_NAMES[self.array.dtype]}")
 
     def sin_(self):
+        """In place: self = sin(self); returns self."""
         return self._assign(self.sin())
 
     def cos_(self):
+        """In place: self = cos(self); returns self."""
         return self._assign(self.cos())
 
     def log1p_(self):
+        """In place: self = log(1 + self); returns self."""
         return self._assign(self.log1p())
 
     def expm1_(self):
+        """In place: self = exp(self) - 1; returns self."""
         return self._assign(self.expm1())
 
     def floor_(self):
+        """In place: self = floor(self); returns self."""
         return self._assign(self.floor())
 
     def ceil_(self):
+        """In place: self = ceil(self); returns self."""
         return self._assign(self.ceil())
 
     def trunc_(self):
+        """In place: self = trunc(self); returns self."""
         return self._assign(self.trunc())
 
     def round_(self, decimals=0):
+        """In place: self = round(self, decimals); returns self."""
         return self._assign(self.round(decimals=decimals))
 
     def sign_(self):
+        """In place: self = sign(self); returns self."""
         return self._assign(self.sign())
 
     def square_(self):
+        """In place: self = self ** 2; returns self."""
         return self._assign(self.square())
 
     def reciprocal_(self):
+        """In place: self = 1 / self; returns self."""
         return self._assign(self.reciprocal())
 
     def clamp_min(self, min):
+        """clamp(min=min): y = max(x, min);  dx = g where x >= min."""
         return self.clamp(min=min)
 
     def clamp_max(self, max):
+        """clamp(max=max): y = min(x, max);  dx = g where x <= max."""
         return self.clamp(max=max)
 
     def clamp_min_(self, min):
+        """In place: self = max(self, min); returns self."""
         return self._assign(self.clamp(min=min))
 
     def clamp_max_(self, max):
+        """In place: self = min(self, max); returns self."""
         return self._assign(self.clamp(max=max))
 
     def fill_diagonal_(self, fill_value, wrap=False):
@@ -855,6 +969,8 @@ class Size(tuple):
         return Size, (tuple(self),)
 
     def numel(self):
+        """The number of elements a tensor of this shape holds: the product of the sizes (1 for
+        Size([]))."""
         count = 1
         for n in self:
             count *= n
@@ -991,6 +1107,11 @@ METHODS_AS_FUNCTIONS = (
     "eq", "ne", "lt", "le", "gt", "ge", "not_equal", "less", "less_equal", "greater",
     "greater_equal", "equal", "isclose", "allclose", "logical_not", "logical_and", "logical_or",
     "logical_xor", "bitwise_not", "bitwise_and", "bitwise_or", "bitwise_xor",
+    # more math (inverse trigonometric, hyperbolic, erf; composites)
+    "erf", "erfc", "atan", "asin", "acos", "sinh", "cosh", "asinh", "acosh", "atanh", "arctan",
+    "arcsin", "arccos", "arcsinh", "arccosh", "arctanh", "exp2", "atan2", "arctan2", "hypot",
+    "logaddexp", "lerp", "nan_to_num", "addcmul", "addcdiv", "addmm", "addmv", "baddbmm", "roll",
+    "count_nonzero",
     # activations
     "relu", "sigmoid", "tanh", "softmax", "log_softmax",
     # reductions

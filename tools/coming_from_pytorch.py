@@ -282,13 +282,17 @@ def main(argv=None):
     args = parser.parse_args(argv)
     results = results_now()
     if args.readme:
+        if frameworks()["torch"] is None:
+            # the block says "give PyTorch's results": without PyTorch nothing was compared
+            sys.exit("--readme needs PyTorch installed: the idioms are compared with it")
         text = README.read_text()
         pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
         if not pattern.search(text):
             sys.exit(f"{README} has no {BEGIN} ... {END} block")
-        updated = README.with_suffix(".md.tmp")  # a rename: never a half-written README
-        updated.write_text(pattern.sub(lambda _: readme_block(results), text))
-        updated.replace(README)
+        from microdl.io import replace_atomically  # never a half-written README
+
+        updated = pattern.sub(lambda _: readme_block(results), text).encode()
+        replace_atomically(README, lambda f: f.write(updated))
     print(table(results))
 
 

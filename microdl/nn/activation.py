@@ -5,8 +5,10 @@ and reprs.
 a new tensor is returned and the input keeps its values (same result, one more buffer).
 """
 
+import numpy as np
+
 from .. import functional as F
-from .module import Module
+from .module import Module, Parameter
 
 
 def _inplace_text(inplace, first=False):
@@ -248,3 +250,26 @@ class LogSoftmax(Softmax):
 
     def forward(self, input):
         return F.log_softmax(input, self.dim, _stacklevel=5)
+
+
+class PReLU(Module):
+    """y = max(0, x) + a * min(0, x) with a learnt slope ``a``: one shared value, or one per
+    channel (num_parameters = C, dimension 1 of the input), each starting at ``init``."""
+
+    def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
+        super().__init__()
+        self.num_parameters = num_parameters
+        self.init = init
+        self.weight = Parameter(np.full(num_parameters, init, np.dtype(dtype or np.float32)))
+        if device is not None:
+            self.to(device)
+
+    def reset_parameters(self):
+        """Every slope set back to ``init``, in place."""
+        self.weight.data.fill_(self.init)
+
+    def forward(self, input):
+        return F.prelu(input, self.weight)
+
+    def extra_repr(self):
+        return f"num_parameters={self.num_parameters}"

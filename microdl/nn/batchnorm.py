@@ -80,6 +80,8 @@ class _BatchNorm(Module):
             self.to(device)
 
     def reset_running_stats(self):
+        """running_mean = 0, running_var = 1 and num_batches_tracked = 0, in place (when
+        track_running_stats)."""
         if self.track_running_stats:
             # fill_: the statistics may live on the GPU, whose arrays take no [...] assignment
             _device.fill_(self.running_mean, 0)
@@ -87,6 +89,7 @@ class _BatchNorm(Module):
             self.num_batches_tracked[...] = 0  # always on the host (see Module.to)
 
     def reset_parameters(self):
+        """reset_running_stats(), then weight = 1 and bias = 0 (when affine), in place."""
         self.reset_running_stats()
         if self.affine:
             _device.fill_(self.weight.array, 1)

@@ -44,6 +44,8 @@ class Sequential(Module):
         self.add_module(name, module)
 
     def forward(self, input):
+        """Each child applied in turn to the previous one's output; a BatchNorm child followed by
+        a ReLU child runs as one fused batch_norm_relu."""
         # NOTE: a BatchNorm module directly followed by a ReLU module runs as one fused op
         # (same values and gradients; the BatchNorm output is never written): in a CNN step
         # that saves a read and a write of each activation, each way.
@@ -247,15 +249,19 @@ class ModuleDict(Module):
         return key in self._modules
 
     def keys(self):
+        """The keys, in insertion order (a view of the registry)."""
         return self._modules.keys()
 
     def items(self):
+        """(key, module) pairs, in insertion order (a view of the registry)."""
         return self._modules.items()
 
     def values(self):
+        """The modules, in insertion order (a view of the registry)."""
         return self._modules.values()
 
     def clear(self):
+        """Remove every module."""
         self._modules.clear()
 
     def pop(self, key):

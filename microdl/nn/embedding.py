@@ -51,6 +51,7 @@ class Embedding(Module):
             self.to(device)
 
     def reset_parameters(self):
+        """weight ~ N(0, 1), in place, with the padding_idx row zeroed."""
         init.normal_(self.weight)
         self._fill_padding_idx_with_zero()
 

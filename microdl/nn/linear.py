@@ -46,6 +46,8 @@ class Linear(Module):
             self.to(device)
 
     def reset_parameters(self):
+        """PyTorch's default init, in place: weight and bias ~ U(-1/sqrt(in_features),
+        1/sqrt(in_features)) (kaiming_uniform_(a=sqrt(5)))."""
         init.default_layer_init_(self.weight, self.bias)
 
     def forward(self, input):

@@ -7,6 +7,8 @@ are found by attribute assignment. ``state_dict`` flattens them into dotted name
 recursively.
 """
 
+import itertools
+import weakref
 from collections import OrderedDict, namedtuple
 
 import numpy as np
@@ -24,6 +26,28 @@ class Parameter(Tensor):
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
+
+
+class RemovableHandle:
+    """What a Module's ``register_*_hook`` returns: ``remove()`` (or leaving its ``with``
+    block) takes the hook out."""
+
+    _ids = itertools.count()
+
+    def __init__(self, module, kind):
+        self.id = next(RemovableHandle._ids)
+        self._module, self._kind = weakref.ref(module), kind
+
+    def remove(self):
+        module = self._module()
+        if module is not None:
+            module._remove_hook(self._kind, self.id)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.remove()
 
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -90,6 +114,8 @@ class Module:
         object.__delattr__(self, name)
 
     def register_parameter(self, name, param):
+        """Register ``param`` (a Parameter, or None for an absent one) under ``name``, as
+        assigning ``self.name = param`` does."""
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"cannot assign {type(param).__name__} object to parameter "
                             f"'{name}' (nn.Parameter or None required)")
@@ -130,6 +156,8 @@ class Module:
         return self.__dict__.setdefault("_non_persistent_buffers_set", set())
 
     def add_module(self, name, module):
+        """Register ``module`` (a Module, or None) as the child ``name`` (a non-empty string
+        without "."), as assigning ``self.name = module`` does. Alias: register_module."""
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
         if not isinstance(name, str):
@@ -152,11 +180,98 @@ class Module:
 
     # ---- calling ------------------------------------------------------------------------------
     def forward(self, *args, **kwargs):
+        """The module's computation, defined by each subclass (the class docstring gives its math
+        and shapes); call the module, ``module(x)``, rather than forward."""
         raise NotImplementedError(f"Module [{type(self).__name__}] is missing the required "
                                   "\"forward\" function")
 
+    _hooks = None  # {"pre": {id: (hook, with_kwargs)}, "post": {id: (hook, with_kwargs,
+    #                 always_call)}} once a forward hook is registered: without, a call costs
+    #                 one attribute test
+
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        if self._hooks is None:
+            return self.forward(*args, **kwargs)
+        return self._call_with_hooks(args, kwargs)
+
+    def _call_with_hooks(self, args, kwargs):
+        """forward between its hooks, as PyTorch's ``Module._call_impl``: a pre-hook may replace
+        the arguments, a forward hook the output (a value it returns that is not None)."""
+        hooks = self._hooks
+        for hook, with_kwargs in list(hooks["pre"].values()):
+            if with_kwargs:
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError("forward pre-hook must return None or a tuple of "
+                                           f"(new_args, new_kwargs), but got {result}.")
+                    args, kwargs = result
+            else:
+                result = hook(self, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
+        try:
+            output = self.forward(*args, **kwargs)
+        except Exception:
+            for hook, with_kwargs, always_call in list(hooks["post"].values()):
+                if always_call:
+                    try:  # PyTorch: an always_call hook's own error is only warned about
+                        hook(self, args, kwargs, None) if with_kwargs else hook(self, args, None)
+                    except Exception:
+                        pass
+            raise
+        for hook, with_kwargs, _ in list(hooks["post"].values()):
+            result = hook(self, args, kwargs, output) if with_kwargs else hook(self, args,
+                                                                                output)
+            if result is not None:
+                output = result
+        return output
+
+    def _add_hook(self, kind, entry, prepend):
+        if self._hooks is None:
+            object.__setattr__(self, "_hooks", {"pre": OrderedDict(), "post": OrderedDict()})
+        handle = RemovableHandle(self, kind)
+        self._hooks[kind][handle.id] = entry
+        if prepend:
+            self._hooks[kind].move_to_end(handle.id, last=False)
+        return handle
+
+    def _remove_hook(self, kind, hook_id):
+        hooks = self._hooks
+        if hooks is not None:
+            hooks[kind].pop(hook_id, None)
+            if not hooks["pre"] and not hooks["post"]:
+                object.__setattr__(self, "_hooks", None)  # back to the hook-free call
+
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """``hook(module, args)`` (``hook(module, args, kwargs)`` with ``with_kwargs``) runs
+        before each forward; a value it returns replaces the arguments (a non-tuple is
+        wrapped; with kwargs, a tuple ``(args, kwargs)``). Returns a handle (``remove()``)."""
+        return self._add_hook("pre", (hook, bool(with_kwargs)), prepend)
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False,
+                              always_call=False):
+        """``hook(module, args, output)`` (``hook(module, args, kwargs, output)`` with
+        ``with_kwargs``) runs after each forward; a value it returns replaces the output. With
+        ``always_call`` it also runs (output None) when forward raises. Returns a handle."""
+        return self._add_hook("post", (hook, bool(with_kwargs), bool(always_call)), prepend)
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """Not supported: NotImplementedError (microdl's tape has no module-boundary nodes); use
+        Tensor.register_hook on the inputs or outputs."""
+        raise NotImplementedError("microdl: Module.register_full_backward_hook is not supported "
+                                  "(the tape has no module-boundary nodes); use "
+                                  "Tensor.register_hook on the inputs or outputs")
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """Not supported: NotImplementedError; use Tensor.register_hook on the outputs."""
+        raise NotImplementedError("microdl: Module.register_full_backward_pre_hook is not "
+                                  "supported; use Tensor.register_hook on the outputs")
+
+    def register_backward_hook(self, hook):
+        """Not supported: NotImplementedError; use Tensor.register_hook on the inputs or outputs."""
+        raise NotImplementedError("microdl: Module.register_backward_hook is not supported; use "
+                                  "Tensor.register_hook on the inputs or outputs")
 
     # ---- traversal ----------------------------------------------------------------------------
     def named_modules(self, memo=None, prefix="", remove_duplicate=True):
@@ -177,15 +292,19 @@ class Module:
             stack.extend(reversed(children))
 
     def modules(self):
+        """Every module of the tree: self first, then the submodules depth first in registration
+        order, each once."""
         for _, module in self.named_modules():
             yield module
 
     def named_children(self):
+        """(name, module) of each direct child, in registration order (None entries skipped)."""
         for name, module in self._modules.items():
             if module is not None:
                 yield name, module
 
     def children(self):
+        """The direct child modules, in registration order."""
         for _, module in self.named_children():
             yield module
 
@@ -203,6 +322,8 @@ class Module:
                 yield (f"{module_name}.{name}" if module_name else name), param
 
     def parameters(self, recurse=True):
+        """The Parameters of self and (``recurse``) of every submodule, each once: what an
+        optimizer takes."""
         for _, param in self.named_parameters(recurse=recurse):
             yield param
 
@@ -219,11 +340,15 @@ class Module:
                 yield (f"{module_name}.{name}" if module_name else name), buf
 
     def buffers(self, recurse=True):
+        """The buffers of self and (``recurse``) of every submodule, None ones skipped; raw
+        arrays (numpy, or device arrays on cuda), not Tensors as in PyTorch."""
         for _, buf in self.named_buffers(recurse=recurse):
             yield buf
 
     # ---- modes --------------------------------------------------------------------------------
     def train(self, mode=True):
+        """Set ``training = mode`` on self and every submodule (BatchNorm and Dropout read it);
+        returns self."""
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
         for module in self.modules():
@@ -231,6 +356,8 @@ class Module:
         return self
 
     def eval(self):
+        """train(False): BatchNorm normalizes with its running statistics, Dropout passes its
+        input through; returns self."""
         return self.train(False)
 
     def requires_grad_(self, requires_grad=True):
@@ -240,6 +367,8 @@ class Module:
         return self
 
     def zero_grad(self, set_to_none=True):
+        """Reset every parameter's gradient: ``.grad = None`` (``set_to_none``, the default),
+        else zeros written into the existing ``.grad``."""
         for p in self.parameters():
             if set_to_none or p.grad is None:
                 p.grad = None
@@ -274,9 +403,70 @@ class Module:
         return self
 
     def float(self):
+        """to(dtype=float32): every floating parameter and buffer cast in place (a cast
+        parameter's .grad is dropped); returns self."""
         return self.to(dtype=np.float32)
 
+    def half(self):
+        """to(dtype=float16): every floating parameter and buffer cast in place; returns self."""
+        return self.to(dtype=np.float16)
+
+    def cpu(self):
+        """to("cpu"): every parameter and floating buffer moved to the host, in place; returns
+        self."""
+        return self.to("cpu")
+
+    def cuda(self, device=None):
+        """to(device or "cuda"): every parameter and floating buffer moved to the GPU, in place;
+        returns self."""
+        return self.to("cuda" if device is None else device)
+
+    def type(self, dst_type):
+        """Every parameter and buffer cast to ``dst_type``, integer ones too (PyTorch's
+        ``Module.type``, unlike ``to(dtype)``); in place, returns self."""
+        dst_type = np.dtype(dst_type)
+        for module in self.modules():
+            for p in module._parameters.values():
+                if p is not None and p.dtype != dst_type:
+                    p.array, p.grad = _device.astype(p.array, dst_type), None
+            for name, b in module._buffers.items():
+                if b is not None and b.dtype != dst_type:
+                    module._buffers[name] = _device.astype(b, dst_type)
+        return self
+
+    def share_memory(self):
+        """A no-op: microdl has no inter-process shared storage (its arrays stay where they
+        are); returns self."""
+        return self
+
+    # ---- lookup by dotted name ------------------------------------------------------------------
+    def get_submodule(self, target):
+        """The submodule at dotted path ``target`` ("" is self); PyTorch's AttributeErrors."""
+        module = self
+        if target == "":
+            return module
+        for item in target.split("."):
+            if not hasattr(module, item):
+                raise AttributeError(f"{type(module).__name__} has no attribute `{item}`")
+            module = getattr(module, item)
+            if not isinstance(module, Module):
+                raise AttributeError(f"`{item}` is not an nn.Module")
+        return module
+
+    def get_parameter(self, target):
+        """The Parameter at dotted path ``target`` ("layer.0.weight")."""
+        module_path, _, name = target.rpartition(".")
+        module = self.get_submodule(module_path)
+        if not hasattr(module, name):
+            raise AttributeError(f"{type(module).__name__} has no attribute `{name}`")
+        param = getattr(module, name)
+        if not isinstance(param, Parameter):
+            raise AttributeError(f"`{name}` is not an nn.Parameter")
+        return param
+
     def double(self):
+        """to(dtype=float64): every floating parameter and buffer cast in place (a cast
+        parameter's .grad is dropped); returns self."""
         return self.to(dtype=np.float64)
 
     # ---- state ----------------------------------------------------------------------------------
@@ -350,6 +540,8 @@ class Module:
 
     # ---- printing -------------------------------------------------------------------------------
     def extra_repr(self):
+        """The text inside the parentheses of this module's repr (its arguments, as PyTorch
+        prints them); empty unless a subclass overrides it."""
         return ""
 
     def __repr__(self):

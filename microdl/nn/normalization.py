@@ -55,6 +55,7 @@ class LayerNorm(Module):
             self.to(device)
 
     def reset_parameters(self):
+        """weight = 1 and bias = 0 (when elementwise_affine), in place."""
         if self.elementwise_affine:
             _device.fill_(self.weight.array, 1)
             if self.bias is not None:
@@ -105,6 +106,7 @@ class GroupNorm(Module):
             self.to(device)
 
     def reset_parameters(self):
+        """weight = 1 and bias = 0 (when affine), in place."""
         if self.affine:
             _device.fill_(self.weight.array, 1)
             if self.bias is not None:

@@ -144,3 +144,104 @@ class Conv2d(Function):
         db = dev.empty(weight.shape[:1], weight.dtype) if need_b else None
         dev.kernels("conv").conv2d_backward(x, cols, weight, g, dx, dw, db, *ctx.hyper)
         return dx, dw, db
+
+
+# ---- transposed convolution: conv2d's input gradient as a forward op ----------------------------
+def check_conv_transpose2d(x, weight, bias, stride, padding, output_padding, dilation, groups):
+    """Validate conv_transpose2d arguments as PyTorch words its errors; returns (OH, OW) with
+    OH = (H - 1) * sh - 2 ph + dh * (kh - 1) + oph + 1 (likewise OW)."""
+    if weight.ndim < 3:
+        raise RuntimeError("weight should have at least three dimensions")
+    if weight.ndim != 4:
+        raise RuntimeError("conv_transpose2d: expected a 4-D weight (in_channels, "
+                           f"out_channels/groups, kH, kW), but got weight of size "
+                           f"{_shape_list(weight.shape)}")
+    if weight.dtype != x.dtype:
+        raise RuntimeError(f"Input type ({C_TYPE_NAMES[dtype_key(x.dtype)]}) and weight type "
+                           f"({C_TYPE_NAMES[dtype_key(weight.dtype)]}) should be the same or "
+                           "input should be a MKLDNN tensor and weight is a dense tensor")
+    if bias is not None and bias.dtype != x.dtype:
+        raise RuntimeError(f"Input type ({C_TYPE_NAMES[dtype_key(x.dtype)]}) and bias type "
+                           f"({C_TYPE_NAMES[dtype_key(bias.dtype)]}) should be the same")
+    if x.dtype.kind in "biu" and x.dtype != np.int64:
+        raise NotImplementedError("\"slow_conv_transpose2d_out_cpu\" not implemented for "
+                                  f"'{SCALAR_TYPE_NAMES[dtype_key(x.dtype)]}'")
+    if min(stride) <= 0:
+        raise RuntimeError("non-positive stride is not supported")
+    if min(padding) < 0:
+        raise RuntimeError("negative padding is not supported")
+    if min(output_padding) < 0:
+        raise RuntimeError("negative output_padding is not supported")
+    if min(dilation) <= 0:
+        raise RuntimeError("dilation should be greater than zero")
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    if any(o >= s and o >= d for o, s, d in zip(output_padding, stride, dilation)):
+        raise RuntimeError("output padding must be smaller than either stride or dilation, but "
+                           f"got output_padding_height: {output_padding[0]} "
+                           f"output_padding_width: {output_padding[1]} stride_height: "
+                           f"{stride[0]} stride_width: {stride[1]} dilation_height: "
+                           f"{dilation[0]} dilation_width: {dilation[1]}")
+    cin = weight.shape[0]
+    if cin % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} "
+                           f"at dimension 0, but got weight of size "
+                           f"[{_shape_list(weight.shape)}] instead")
+    if x.shape[1] != cin:
+        raise RuntimeError(f"Given transposed=1, weight of size {_shape_list(weight.shape)}, "
+                           f"expected input{_shape_list(x.shape)} to have {cin} channels, but "
+                           f"got {x.shape[1]} channels instead")
+    cout = weight.shape[1] * groups
+    if bias is not None and bias.shape != (cout,):
+        raise RuntimeError(f"Given transposed=1, weight of size {_shape_list(weight.shape)}, "
+                           f"expected bias to be 1-dimensional with {cout} elements, but got "
+                           f"bias of size {_shape_list(bias.shape)} instead")
+    out_hw = tuple((size - 1) * s - 2 * p + d * (k - 1) + o + 1 for size, s, p, d, k, o in
+                   zip(x.shape[2:], stride, padding, dilation, weight.shape[2:], output_padding))
+    if min(out_hw) <= 0:
+        raise RuntimeError(f"Given input size per channel: ({x.shape[2]} x {x.shape[3]}). "
+                           f"Calculated output size per channel: ({out_hw[0]} x {out_hw[1]}). "
+                           "Output size is too small")
+    return out_hw
+
+
+class ConvTranspose2d(Function):
+    """y = conv_transpose2d(x, W): the adjoint of conv2d(., W) applied to x, i.e. conv2d's
+    input gradient with x in the place of the output gradient (W (Cin, Cout/groups, kh, kw) is
+    read as conv2d's (out, in/groups, kh, kw) weight):
+
+        y[n, co, h, w] = sum over ci, i, j with h = hi * sh - ph + i * dh (w likewise) of
+                         x[n, ci, hi, wi] * W[ci, co', i, j]   (co' = co within ci's group)
+
+    so cols = W_g^T @ x_g and y = col2im(cols). Backward: dx = conv2d(dy, W) and
+    dW = conv2d's weight gradient with dy as its input and x as its output gradient, both from
+    the same im2col(dy). The bias is added by the caller, outside this op."""
+
+    @staticmethod
+    def forward(ctx, x, weight, stride=(1, 1), padding=(0, 0), output_padding=(0, 0),
+                dilation=(1, 1), groups=1):
+        out_hw = check_conv_transpose2d(x, weight, None, stride, padding, output_padding,
+                                        dilation, groups)
+        dev = backend.for_arrays(x, weight)
+        out = dev.empty((x.shape[0], weight.shape[1] * groups) + out_hw, x.dtype)
+        dev.kernels("conv").conv2d_backward(None, None, weight, x, out, None, None, stride,
+                                            padding, dilation, groups)
+        ctx.save_for_backward(x, weight)
+        ctx.hyper = (stride, padding, dilation, groups)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, weight = ctx.saved
+        need_x, need_w = (tuple(ctx.needs_input_grad) + (False,) * 2)[:2]
+        dev = backend.for_arrays(g, weight)
+        (kh, kw), cout = weight.shape[2:], g.shape[1]
+        # conv2d(dy, W) has x's shape (output_padding < stride or dilation guarantees it)
+        dx = dev.empty(x.shape, weight.dtype)
+        cols = dev.empty((cout * kh * kw, x.shape[0]) + x.shape[2:], weight.dtype)
+        dev.kernels("conv").conv2d_forward(g, weight, None, dx, cols, *ctx.hyper)
+        dw = None
+        if need_w:
+            dw = dev.empty(weight.shape, weight.dtype)
+            dev.kernels("conv").conv2d_backward(g, cols, weight, x, None, dw, None, *ctx.hyper)
+        return (dx if need_x else None), dw

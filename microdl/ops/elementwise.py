@@ -777,3 +777,157 @@ class Dropout(Function):
     def backward(ctx, g):
         (scaled_mask,) = ctx.saved
         return binary(g, scaled_mask, "mul", g.dtype)
+
+
+# ---- more float math (inverse trigonometric, hyperbolic, erf) -----------------------------------
+def _square(x):
+    return binary(x, x, "mul", x.dtype)
+
+
+def _one_minus_square(x):
+    return unary(binary(_square(x), 1, "sub", x.dtype), "neg")
+
+
+class Atan(_FloatMath):
+    """y = atan(x);  dx = g / (1 + x**2)."""
+    op = "atan"
+
+    @staticmethod
+    def slope(x, y):
+        return unary(binary(_square(x), 1, "add", x.dtype), "reciprocal")
+
+
+class Asin(_FloatMath):
+    """y = asin(x);  dx = g / sqrt(1 - x**2)."""
+    op = "asin"
+
+    @staticmethod
+    def slope(x, y):
+        return unary(_one_minus_square(x), "rsqrt")
+
+
+class Acos(_FloatMath):
+    """y = acos(x);  dx = -g / sqrt(1 - x**2)."""
+    op = "acos"
+
+    @staticmethod
+    def slope(x, y):
+        return unary(unary(_one_minus_square(x), "rsqrt"), "neg")
+
+
+class Sinh(_FloatMath):
+    """y = sinh(x);  dx = g * cosh(x)."""
+    op = "sinh"
+
+    @staticmethod
+    def slope(x, y):
+        return unary(x, "cosh")
+
+
+class Cosh(_FloatMath):
+    """y = cosh(x);  dx = g * sinh(x)."""
+    op = "cosh"
+
+    @staticmethod
+    def slope(x, y):
+        return unary(x, "sinh")
+
+
+class Asinh(_FloatMath):
+    """y = asinh(x);  dx = g / sqrt(x**2 + 1)."""
+    op = "asinh"
+
+    @staticmethod
+    def slope(x, y):
+        return unary(binary(_square(x), 1, "add", x.dtype), "rsqrt")
+
+
+class Acosh(_FloatMath):
+    """y = acosh(x);  dx = g / sqrt(x**2 - 1)."""
+    op = "acosh"
+
+    @staticmethod
+    def slope(x, y):
+        return unary(binary(_square(x), 1, "sub", x.dtype), "rsqrt")
+
+
+class Atanh(_FloatMath):
+    """y = atanh(x);  dx = g / (1 - x**2)."""
+    op = "atanh"
+
+    @staticmethod
+    def slope(x, y):
+        return unary(_one_minus_square(x), "reciprocal")
+
+
+class Exp2(_FloatMath):
+    """y = 2 ** x;  dx = g * y * ln 2."""
+    op = "exp2"
+
+    @staticmethod
+    def slope(x, y):
+        return unary(y, "scale", scalar=math.log(2))
+
+
+class Erf(_FloatMath):
+    """y = erf(x) = 2/sqrt(pi) * integral_0^x exp(-t**2) dt;  dx = g * 2/sqrt(pi) * exp(-x**2)."""
+    op = "erf"
+
+    @staticmethod
+    def slope(x, y):
+        return unary(unary(unary(_square(x), "neg"), "exp"), "scale", scalar=2 / math.sqrt(math.pi))
+
+
+class Erfc(_FloatMath):
+    """y = erfc(x) = 1 - erf(x);  dx = -g * 2/sqrt(pi) * exp(-x**2)."""
+    op = "erfc"
+
+    @staticmethod
+    def slope(x, y):
+        return unary(unary(unary(_square(x), "neg"), "exp"), "scale",
+                     scalar=-2 / math.sqrt(math.pi))
+
+
+class Atan2(Function):
+    """y = atan2(a, b), the angle of the point (b, a), in a float dtype;
+    da = g * b / (a**2 + b**2),  db = -g * a / (a**2 + b**2)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        a, b = promote(a, b)
+        target = float_dtype(a.dtype)
+        a, b = _as(a, target), _as(b, target)
+        ctx.save_for_backward(a, b)
+        return binary(a, b, "atan2", target)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved
+        radius2 = binary(_square(a), _square(b), "add", a.dtype)
+        g_over = binary(g, radius2, "div", g.dtype)
+        da = binary(g_over, b, "mul", g.dtype) if ctx.needs_input_grad[0] else None
+        db = unary(binary(g_over, a, "mul", g.dtype), "neg") if ctx.needs_input_grad[1] else None
+        return da, db
+
+
+class Hypot(Function):
+    """y = sqrt(a**2 + b**2), floats only (PyTorch has no integer kernel);  da = g * a / y,
+    db = g * b / y."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        a, b = promote(a, b)
+        if a.dtype.kind != "f":
+            raise NotImplementedError(f'"hypot_cpu" not implemented for '
+                                      f"'{TORCH_NAMES.get(a.dtype)}'")
+        y = binary(a, b, "hypot", a.dtype)
+        ctx.save_for_backward(a, b, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, y = ctx.saved
+        g_over = binary(g, y, "div", g.dtype)
+        da = binary(g_over, a, "mul", g.dtype) if ctx.needs_input_grad[0] else None
+        db = binary(g_over, b, "mul", g.dtype) if ctx.needs_input_grad[1] else None
+        return da, db

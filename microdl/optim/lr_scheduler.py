@@ -82,6 +82,8 @@ class LRScheduler:
         return {key: value for key, value in self.__dict__.items() if key != "optimizer"}
 
     def load_state_dict(self, state_dict):
+        """Restore the state from state_dict() (its attributes set back; the optimizer's lrs
+        change at the next step)."""
         self.__dict__.update(state_dict)
 
 
@@ -595,6 +597,8 @@ class ReduceLROnPlateau(LRScheduler):
 
     @property
     def in_cooldown(self):
+        """True while the cooldown epochs after a reduction run (bad epochs are not counted
+        then)."""
         return self.cooldown_counter > 0
 
     def step(self, metrics, epoch=None):

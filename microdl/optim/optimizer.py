@@ -84,6 +84,9 @@ class Optimizer:
                     _device.fill_(p.grad.array, 0)  # a CUDA grad takes no [...] assignment
 
     def step(self, closure=None):
+        """One update of every parameter from its .grad (each optimizer's rule); ``closure``: a
+        function that recomputes and returns the loss, called with grad on, whose value step
+        returns."""
         raise NotImplementedError(f"{type(self).__name__} does not define step()")
 
     @staticmethod

@@ -9,12 +9,16 @@ class ActivationMethods:
 
     # ---- activations --------------------------------------------------------------------------
     def relu(self):
+        """y = max(x, 0), elementwise (integers too, in their dtype);  dx = g * [y > 0]."""
         return activation.ReLU.apply(self)
 
     def sigmoid(self):
+        """y = 1 / (1 + exp(-x)), stable for large |x|;  dx = g * y * (1 - y). Integers give
+        float32."""
         return activation.Sigmoid.apply(self)
 
     def tanh(self):
+        """y = tanh(x), elementwise;  dx = g * (1 - y**2). Integers give float32."""
         return activation.Tanh.apply(self)
 
     def softmax(self, dim=-1, dtype=None):

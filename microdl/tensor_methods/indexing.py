@@ -54,6 +54,7 @@ class IndexingMethods:
                                        accumulate=reduce == "add")
 
     def scatter_(self, dim, index, src=None, value=None, *, reduce=None):
+        """In place: self = scatter(dim, index, src or value, reduce=reduce); returns self."""
         return self._assign(self.scatter(dim, index, src, value, reduce=reduce))
 
     def scatter_add(self, dim, index, src):
@@ -62,6 +63,7 @@ class IndexingMethods:
         return self.scatter(dim, index, src, reduce="add")
 
     def scatter_add_(self, dim, index, src):
+        """In place: self = scatter_add(dim, index, src); returns self."""
         return self._assign(self.scatter_add(dim, index, src))
 
     def _index_along(self, name, dim, index):
@@ -125,6 +127,7 @@ class IndexingMethods:
                                        accumulate=True)
 
     def index_add_(self, dim, index, source, *, alpha=1):
+        """In place: self = index_add(dim, index, source, alpha=alpha); returns self."""
         return self._assign(self.index_add(dim, index, source, alpha=alpha))
 
     def masked_select(self, mask):
@@ -369,9 +372,11 @@ class IndexingMethods:
             self.array, np.zeros((), self.dtype))))
 
     def tril_(self, diagonal=0):
+        """In place: self = tril(self, diagonal); returns self."""
         return self._assign(self.tril(diagonal))
 
     def triu_(self, diagonal=0):
+        """In place: self = triu(self, diagonal); returns self."""
         return self._assign(self.triu(diagonal))
 
     def trace(self):
@@ -536,3 +541,38 @@ def cdist(x1, x2, p=2.0, compute_mode=None):
     if p < 0:
         raise RuntimeError("cdist only supports non-negative p values")
     return _vector_norm(x1.unsqueeze(-2) - x2.unsqueeze(-3), p, -1, False)
+
+
+def meshgrid(*tensors, indexing=None):
+    """Coordinate grids of 0-d or 1-d tensors: output i holds tensors[i]'s values along axis i
+    ("ij") of the shape (len(t0), len(t1), ...); "xy" swaps the first two axes. indexing=None
+    is "ij" with PyTorch's UserWarning."""
+    import warnings
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if not tensors:
+        raise RuntimeError("torch.meshgrid expects a non-empty TensorList")
+    if indexing is None:
+        warnings.warn("torch.meshgrid: in an upcoming release, it will be required to pass the "
+                      "indexing argument.", UserWarning, stacklevel=2)
+        indexing = "ij"
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(f'torch.meshgrid: indexing must be one of "xy" or "ij", but received:'
+                           f' {indexing}')
+    for t in tensors:
+        if t.ndim > 1:
+            raise RuntimeError(f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list but "
+                               f"got: {t}")
+    if any(t.dtype != tensors[0].dtype for t in tensors):
+        raise RuntimeError("torch.meshgrid: expects all tensors to have the same dtype")
+    swap = indexing == "xy" and len(tensors) >= 2
+    ordered = (tensors[1], tensors[0], *tensors[2:]) if swap else tensors
+    shape = tuple(t.numel() for t in ordered)
+    grids = []
+    for axis, t in enumerate(ordered):
+        view = [1] * len(shape)
+        view[axis] = shape[axis]
+        grids.append(t.reshape(*view).expand(*shape))
+    if swap:
+        grids = [grids[1], grids[0], *grids[2:]]  # back to the inputs' order
+    return tuple(grids)

@@ -10,6 +10,7 @@ import numpy as np
 from .._memory_format import preserve_format as _preserve_format
 from ..ops import elementwise
 from ._common import _C_TYPE_NAMES
+from .shape import cat
 
 # NOTE: microdl.Tensor and microdl.tensor, set by tensor.py when it loads (tensor_methods.bind):
 # these methods make tensors without importing tensor.py, which imports this module
@@ -42,6 +43,7 @@ class MathMethods:
         return other * alpha if isinstance(other, Tensor) else Tensor._wrap(other) * alpha
 
     def mul(self, other):
+        """self * other, elementwise with broadcasting;  dself = g * other, dother = g * self."""
         return self * other
 
     multiply = mul
@@ -60,35 +62,55 @@ class MathMethods:
     divide = div
 
     def true_divide(self, other):
+        """self / other (div without rounding_mode): integer inputs give float32;
+        dself = g / other, dother = -g * self / other**2."""
         return self / other
 
     def floor_divide(self, other):
+        """floor(self / other), elementwise (integers stay integers, rounded towards -inf as
+        PyTorch >= 1.13); not differentiable: backward raises, as PyTorch's."""
         return self // other
 
     def remainder(self, other):
+        """self - other * floor(self / other): the result takes other's sign, as Python's %;
+        dself = g, dother = -g * floor(self / other)."""
         return self % other
 
     def neg(self):
+        """y = -x;  dx = -g (a bool tensor is refused, as PyTorch). Alias: negative."""
         return -self
 
     negative = neg
 
     def pow(self, exponent):
+        """self ** exponent (a number or a tensor, broadcast);  dself = g * p * self**(p - 1),
+        dexponent = g * y * log(self). An int exponent keeps an integer tensor's dtype; a float
+        one gives float32."""
         return self ** exponent
 
     def matmul(self, other):
+        """self @ other with PyTorch's matmul rules: (..., n, k) @ (..., k, m) -> (..., n, m),
+        leading dims broadcast, a 1-D operand taken as a row (left) or column (right) and
+        squeezed back;  dself = g @ other^T, dother = self^T @ g."""
         return self @ other
 
     def exp(self):
+        """y = exp(x), elementwise;  dx = g * y. Integer and bool tensors are computed in
+        float32."""
         return elementwise.Exp.apply(self)
 
     def log(self):
+        """y = log(x) (natural), elementwise;  dx = g / x. Integers give float32."""
         return elementwise.Log.apply(self)
 
     def sqrt(self):
+        """y = sqrt(x), elementwise;  dx = g / (2 y) (inf at 0, as PyTorch). Integers give
+        float32."""
         return elementwise.Sqrt.apply(self)
 
     def abs(self):
+        """y = |x|, elementwise;  dx = g * sign(x) (0 at x = 0, as PyTorch); bool tensors are
+        refused."""
         return elementwise.Abs.apply(self)
 
     # ---- comparisons and elementwise math (more) -----------------------------------------------
@@ -129,21 +151,33 @@ class MathMethods:
         return self._compare(other, "ge")
 
     def eq(self, other):
+        """self == other elementwise (broadcast; compared in the promoted dtype), a bool tensor;
+        no gradient (the operator ==)."""
         return self._compare(other, "eq")
 
     def ne(self, other):
+        """self != other elementwise (broadcast; compared in the promoted dtype), a bool tensor;
+        no gradient (ne, not_equal; the operator !=)."""
         return self._compare(other, "ne")
 
     def lt(self, other):
+        """self < other elementwise (broadcast; compared in the promoted dtype), a bool tensor;
+        no gradient (lt, less; the operator <)."""
         return self._compare(other, "lt")
 
     def le(self, other):
+        """self <= other elementwise (broadcast; compared in the promoted dtype), a bool tensor;
+        no gradient (le, less_equal; the operator <=)."""
         return self._compare(other, "le")
 
     def gt(self, other):
+        """self > other elementwise (broadcast; compared in the promoted dtype), a bool tensor;
+        no gradient (gt, greater; the operator >)."""
         return self._compare(other, "gt")
 
     def ge(self, other):
+        """self >= other elementwise (broadcast; compared in the promoted dtype), a bool tensor;
+        no gradient (ge, greater_equal; the operator >=)."""
         return self._compare(other, "ge")
 
     not_equal, less, less_equal, greater, greater_equal = ne, lt, le, gt, ge
@@ -159,33 +193,50 @@ class MathMethods:
         return Tensor._wrap(elementwise.isclose(self.array, other.array, rtol, atol, equal_nan))
 
     def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        """isclose(self, other, rtol, atol, equal_nan).all() as a Python bool:
+        |self - other| <= atol + rtol * |other| everywhere (both of one dtype)."""
         return elementwise.all_true(self.isclose(other, rtol, atol, equal_nan).array)
 
     def logical_not(self):
+        """x == 0 elementwise (any dtype), a bool tensor; no gradient."""
         return Tensor._wrap(elementwise.logical_not(self.array))
 
     def logical_and(self, other):
+        """(self != 0) and (other != 0) elementwise (any dtypes, broadcast), a bool tensor; no
+        gradient."""
         return elementwise.Logical.apply(self, self._operand(other), op="and")
 
     def logical_or(self, other):
+        """(self != 0) or (other != 0) elementwise (any dtypes, broadcast), a bool tensor; no
+        gradient."""
         return elementwise.Logical.apply(self, self._operand(other), op="or")
 
     def logical_xor(self, other):
+        """(self != 0) xor (other != 0) elementwise (any dtypes, broadcast), a bool tensor; no
+        gradient."""
         return elementwise.Logical.apply(self, self._operand(other), op="xor")
 
     def __invert__(self):
         return Tensor._wrap(elementwise.bitwise_not(self.array))
 
     def bitwise_not(self):
+        """~x: -x - 1 for integers, logical not for bools; floats raise NotImplementedError, as
+        PyTorch."""
         return Tensor._wrap(elementwise.bitwise_not(self.array, operator=False))
 
     def __and__(self, other):
+        """self & other bit by bit (integers and bools; floats refused), in the promoted dtype;
+        no gradient. Also bitwise_and."""
         return elementwise.Bitwise.apply(self, self._operand(other), op="and")
 
     def __or__(self, other):
+        """self | other bit by bit (integers and bools; floats refused), in the promoted dtype;
+        no gradient. Also bitwise_or."""
         return elementwise.Bitwise.apply(self, self._operand(other), op="or")
 
     def __xor__(self, other):
+        """self ^ other bit by bit (integers and bools; floats refused), in the promoted dtype;
+        no gradient. Also bitwise_xor."""
         return elementwise.Bitwise.apply(self, self._operand(other), op="xor")
 
     def __rand__(self, other):
@@ -200,51 +251,70 @@ class MathMethods:
     bitwise_and, bitwise_or, bitwise_xor = __and__, __or__, __xor__
 
     def isnan(self):
+        """x != x (NaN) elementwise, a bool tensor (all False for integers and bools)."""
         return Tensor._wrap(elementwise.is_value(self.array, "isnan"))
 
     def isinf(self):
+        """x == +-inf elementwise, a bool tensor (all False for integers and bools)."""
         return Tensor._wrap(elementwise.is_value(self.array, "isinf"))
 
     def isfinite(self):
+        """Neither NaN nor +-inf, elementwise, a bool tensor (all True for integers and bools)."""
         return Tensor._wrap(elementwise.is_value(self.array, "isfinite"))
 
     def square(self):
+        """y = x ** 2;  dx = 2 g x. Integers stay integers; a bool tensor gives int64."""
         return self ** 2
 
     def rsqrt(self):
+        """y = 1 / sqrt(x), elementwise;  dx = -g * y**3 / 2. Integers give float32."""
         return elementwise.Rsqrt.apply(self)
 
     def reciprocal(self):
+        """y = 1 / x, elementwise;  dx = -g * y**2. Integers give float32."""
         return elementwise.Reciprocal.apply(self)
 
     def sin(self):
+        """y = sin(x), elementwise;  dx = g * cos(x). Integers give float32."""
         return elementwise.Sin.apply(self)
 
     def cos(self):
+        """y = cos(x), elementwise;  dx = -g * sin(x). Integers give float32."""
         return elementwise.Cos.apply(self)
 
     def tan(self):
+        """y = tan(x), elementwise;  dx = g * (1 + y**2). Integers give float32."""
         return elementwise.Tan.apply(self)
 
     def log2(self):
+        """y = log2(x), elementwise;  dx = g / (x ln 2). Integers give float32."""
         return elementwise.Log2.apply(self)
 
     def log10(self):
+        """y = log10(x), elementwise;  dx = g / (x ln 10). Integers give float32."""
         return elementwise.Log10.apply(self)
 
     def log1p(self):
+        """y = log(1 + x), elementwise, accurate for small x;  dx = g / (1 + x)."""
         return elementwise.Log1p.apply(self)
 
     def expm1(self):
+        """y = exp(x) - 1, elementwise, accurate for small x;  dx = g * (y + 1)."""
         return elementwise.Expm1.apply(self)
 
     def floor(self):
+        """y = floor(x) (the largest integer <= x); integers pass unchanged, bools are refused;
+        dx = 0."""
         return elementwise.StepFunction.apply(self, op="floor")
 
     def ceil(self):
+        """y = ceil(x) (the smallest integer >= x); integers pass unchanged, bools are refused;
+        dx = 0."""
         return elementwise.StepFunction.apply(self, op="ceil")
 
     def trunc(self):
+        """y = x rounded towards 0; integers pass unchanged, bools are refused;  dx = 0. Alias:
+        fix."""
         return elementwise.StepFunction.apply(self, op="trunc")
 
     fix = trunc
@@ -257,12 +327,17 @@ class MathMethods:
         return (self * scale).round() / scale
 
     def sign(self):
+        """y = -1, 0 or 1 by the sign of x (a bool tensor is returned as it is);  dx = 0."""
         return elementwise.StepFunction.apply(self, op="sign")
 
     def maximum(self, other):
+        """max(self, other) elementwise, broadcast (NaN wins);  the gradient goes to the larger,
+        g / 2 to each on a tie."""
         return elementwise.Maximum.apply(self, self._operand(other))
 
     def minimum(self, other):
+        """min(self, other) elementwise, broadcast (NaN wins);  the gradient goes to the smaller,
+        g / 2 to each on a tie."""
         return elementwise.Minimum.apply(self, self._operand(other))
 
     def clamp(self, min=None, max=None):
@@ -275,6 +350,7 @@ class MathMethods:
     clip = clamp
 
     def clamp_(self, min=None, max=None):
+        """In place: self = clamp(self, min, max); returns self. Alias: clip_."""
         return self._assign(self.clamp(min, max))
 
     clip_ = clamp_
@@ -298,21 +374,183 @@ class MathMethods:
         return elementwise.Where.apply(mask, value, self, dtype=self.dtype)
 
     def masked_fill_(self, mask, value):
+        """In place: self = masked_fill(self, mask, value); returns self."""
         return self._assign(self.masked_fill(mask, value))
 
+    # ---- more math: inverse trigonometric, hyperbolic, erf, composites ------------------------
+    def erf(self):
+        """y = erf(x) = 2/sqrt(pi) * integral_0^x exp(-t**2) dt;
+        dx = g * 2/sqrt(pi) * exp(-x**2). Integers give float32."""
+        return elementwise.Erf.apply(self)
+
+    def erfc(self):
+        """y = erfc(x) = 1 - erf(x);  dx = -g * 2/sqrt(pi) * exp(-x**2). Integers give float32."""
+        return elementwise.Erfc.apply(self)
+
+    def atan(self):
+        """y = atan(x), in (-pi/2, pi/2);  dx = g / (1 + x**2). Alias: arctan."""
+        return elementwise.Atan.apply(self)
+
+    def asin(self):
+        """y = asin(x), NaN outside [-1, 1];  dx = g / sqrt(1 - x**2). Alias: arcsin."""
+        return elementwise.Asin.apply(self)
+
+    def acos(self):
+        """y = acos(x), NaN outside [-1, 1];  dx = -g / sqrt(1 - x**2). Alias: arccos."""
+        return elementwise.Acos.apply(self)
+
+    def sinh(self):
+        """y = sinh(x);  dx = g * cosh(x). Integers give float32."""
+        return elementwise.Sinh.apply(self)
+
+    def cosh(self):
+        """y = cosh(x);  dx = g * sinh(x). Integers give float32."""
+        return elementwise.Cosh.apply(self)
+
+    def asinh(self):
+        """y = asinh(x);  dx = g / sqrt(x**2 + 1). Alias: arcsinh."""
+        return elementwise.Asinh.apply(self)
+
+    def acosh(self):
+        """y = acosh(x), NaN below 1;  dx = g / sqrt(x**2 - 1). Alias: arccosh."""
+        return elementwise.Acosh.apply(self)
+
+    def atanh(self):
+        """y = atanh(x), NaN outside [-1, 1];  dx = g / (1 - x**2). Alias: arctanh."""
+        return elementwise.Atanh.apply(self)
+
+    arctan, arcsin, arccos, arcsinh, arccosh, arctanh = atan, asin, acos, asinh, acosh, atanh
+
+    def exp2(self):
+        """y = 2 ** x;  dx = g * y * ln 2. Integers give float32."""
+        return elementwise.Exp2.apply(self)
+
+    def atan2(self, other):
+        """The angle of the point (other, self), in (-pi, pi]."""
+        return elementwise.Atan2.apply(self, self._operand(other))
+
+    arctan2 = atan2
+
+    def hypot(self, other):
+        """sqrt(self**2 + other**2), floats only."""
+        return elementwise.Hypot.apply(self, self._operand(other))
+
+    def logaddexp(self, other):
+        """log(exp(self) + exp(other)), computed as m + log1p(exp(-|self - other|)) with
+        m = max(self, other); equal infinities give that infinity (as PyTorch)."""
+        other = other if isinstance(other, Tensor) else Tensor._wrap(np.asarray(other))
+        a = self if self.dtype.kind == "f" else self.to(dtype=np.float32)
+        b = other if other.dtype.kind == "f" else other.to(dtype=a.dtype)
+        same_infinity = a.isinf() & (a == b)
+        safe_b = where(same_infinity, 0.0, b)
+        safe_a = where(same_infinity, 0.0, a)
+        formula = safe_a.maximum(safe_b) + (-(safe_a - safe_b).abs()).exp().log1p()
+        return where(same_infinity, a, formula)
+
+    def lerp(self, end, weight):
+        """self + weight * (end - self) (weight a number or a tensor)."""
+        if isinstance(end, Tensor) and end.dtype != self.dtype:
+            raise RuntimeError(f"expected dtype {_C_TYPE_NAMES.get(self.dtype)} for `end` but "
+                               f"got dtype {_C_TYPE_NAMES.get(end.dtype)}")
+        return self + weight * (end - self)
+
+    def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
+        """NaN -> ``nan``, +inf -> ``posinf`` (default: the dtype's largest value), -inf ->
+        ``neginf`` (default: its lowest); integers and booleans come back unchanged (a copy).
+        The gradient passes where self is finite."""
+        if self.dtype.kind != "f":
+            return self.clone()
+        info = np.finfo(self.dtype)
+        posinf = float(info.max) if posinf is None else posinf
+        neginf = float(info.min) if neginf is None else neginf
+        y = where(self.isnan(), np.asarray(nan, self.dtype), self)
+        y = where(self == float("inf"), np.asarray(posinf, self.dtype), y)
+        return where(self == float("-inf"), np.asarray(neginf, self.dtype), y)
+
+    def addcmul(self, tensor1, tensor2, *, value=1):
+        """self + value * tensor1 * tensor2."""
+        return self + value * (tensor1 * tensor2) if value != 1 else self + tensor1 * tensor2
+
+    def addcdiv(self, tensor1, tensor2, *, value=1):
+        """self + value * tensor1 / tensor2 (integer tensor1 and tensor2 refused, as PyTorch)."""
+        if tensor1.dtype.kind in "biu" and tensor2.dtype.kind in "biu":
+            raise RuntimeError("Integer division with addcdiv is no longer supported, and in a "
+                               "future release addcdiv will perform a true division of tensor1 "
+                               "and tensor2. The historic addcdiv behavior can be implemented "
+                               "as (input + value * torch.trunc(tensor1 / tensor2)).to(input."
+                               "dtype) for integer inputs and as (input + value * tensor1 / "
+                               "tensor2) for float inputs. The future addcdiv behavior is just "
+                               "the latter implementation: (input + value * tensor1 / tensor2), "
+                               "for all dtypes.")
+        return self + value * (tensor1 / tensor2) if value != 1 else self + tensor1 / tensor2
+
+    def _beta_plus_alpha(self, product, beta, alpha):
+        """beta * self + alpha * product; beta = 0 ignores self (NaN and inf in it too)."""
+        if product.dtype.kind in "iu" and self.dtype.kind in "iu":
+            beta, alpha = int(beta), int(alpha)  # as PyTorch: integer tensors truncate them
+        scaled = product if alpha == 1 else product * alpha
+        if beta == 0:  # self * 0 keeps the shape, dtype and a zero gradient; NaN * 0 made 0
+            zero = self * 0
+            return scaled + (zero.nan_to_num(0.0, 0.0, 0.0) if zero.dtype.kind == "f" else zero)
+        return scaled + (self if beta == 1 else self * beta)
+
+    def addmm(self, mat1, mat2, *, beta=1, alpha=1):
+        """beta * self + alpha * (mat1 @ mat2)."""
+        return self._beta_plus_alpha(mat1.mm(mat2), beta, alpha)
+
+    def addmv(self, mat, vec, *, beta=1, alpha=1):
+        """beta * self + alpha * (mat @ vec)."""
+        return self._beta_plus_alpha(mat.mv(vec), beta, alpha)
+
+    def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        """beta * self + alpha * (batch1 @ batch2), batch by batch."""
+        return self._beta_plus_alpha(batch1.bmm(batch2), beta, alpha)
+
+    def roll(self, shifts, dims=None):
+        """Elements shifted by ``shifts`` along ``dims`` (wrapping around); no dims: over the
+        flattened tensor, shape kept."""
+        shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+        if dims is None:
+            if len(shifts) != 1:
+                raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, "
+                                   f"dims:0")
+            return self.flatten().roll(shifts, 0).reshape(self.shape)
+        dims = (dims,) if isinstance(dims, int) else tuple(dims)
+        if len(shifts) != len(dims):
+            raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, "
+                               f"dims:{len(dims)}")
+        result = self
+        for shift, dim in zip(shifts, dims):
+            size = result.shape[dim]
+            if size == 0 or shift % size == 0:
+                continue
+            cut = size - shift % size
+            result = cat([result.narrow(dim, cut, size - cut), result.narrow(dim, 0, cut)], dim)
+        return result if result is not self else self.clone()
+
+    def count_nonzero(self, dim=None):
+        """How many elements are not zero (over ``dim``, an int or a tuple, or all), int64."""
+        nonzero = self != 0
+        return nonzero.sum(dim=dim) if dim is not None else nonzero.sum()
+
     def half(self, memory_format=_preserve_format):
+        """self cast to float16 (itself when it already is); on the tape."""
         return self.to(dtype=np.float16, memory_format=memory_format)
 
     def long(self, memory_format=_preserve_format):
+        """self cast to int64 (itself when it already is)."""
         return self.to(dtype=np.int64, memory_format=memory_format)
 
     def int(self, memory_format=_preserve_format):
+        """self cast to int32 (itself when it already is)."""
         return self.to(dtype=np.int32, memory_format=memory_format)
 
     def short(self, memory_format=_preserve_format):
+        """self cast to int16 (itself when it already is)."""
         return self.to(dtype=np.int16, memory_format=memory_format)
 
     def bool(self, memory_format=_preserve_format):
+        """self cast to bool, x != 0 (itself when it already is)."""
         return self.to(dtype=np.bool_, memory_format=memory_format)
 
     def type(self, dtype=None, non_blocking=False):

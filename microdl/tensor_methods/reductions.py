@@ -70,15 +70,23 @@ class ReductionMethods:
         return reduce.Extreme.apply(self, axis=axis, keepdims=keepdim, largest=True, name="amax")
 
     def amin(self, dim=(), keepdim=False):
+        """The smallest values over ``dim`` (an int or a tuple; all when empty); the gradient is
+        split evenly among ties."""
         axis = None if dim in ((), []) else (tuple(dim) if isinstance(dim, list) else dim)
         return reduce.Extreme.apply(self, axis=axis, keepdims=keepdim, largest=False,
                                     name="amin")
 
     def argmax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """The int64 index of the first largest value: of all values flattened (dim None, a 0-d
+        flat index) or along ``dim`` (``keepdim`` keeps it as size 1); no gradient.
+        ``axis``/``keepdims`` are aliases."""
         dim, keepdim = _axis_args(dim, keepdim, axis, keepdims)
         return Tensor._wrap(reduce.arg_extreme(self.array, dim, keepdim, largest=True))
 
     def argmin(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """The int64 index of the first smallest value: of all values flattened (dim None, a 0-d
+        flat index) or along ``dim`` (``keepdim`` keeps it as size 1); no gradient.
+        ``axis``/``keepdims`` are aliases."""
         dim, keepdim = _axis_args(dim, keepdim, axis, keepdims)
         return Tensor._wrap(reduce.arg_extreme(self.array, dim, keepdim, largest=False))
 

@@ -20,6 +20,9 @@ class ShapeMethods:
 
     # ---- shape --------------------------------------------------------------------------------
     def reshape(self, *new_shape):
+        """The values in a new shape: reshape(2, 3), reshape((2, 3)); one size may be -1
+        (inferred);  dx = g reshaped back. Shares the values with self when its array is
+        C-contiguous (always, but for from_numpy of a strided array), else copies."""
         if len(new_shape) == 1 and isinstance(new_shape[0], (tuple, list)):
             new_shape = tuple(new_shape[0])
         return shape.Reshape.apply(self, shape=new_shape)
@@ -27,6 +30,8 @@ class ShapeMethods:
     view = reshape
 
     def flatten(self, start_dim=0, end_dim=-1):
+        """Dimensions start_dim..end_dim merged into one: (2, 3, 4).flatten(1) is (2, 12); a 0-d
+        tensor gives shape (1,)."""
         nd = max(self.ndim, 1)
         start, end = start_dim % nd, end_dim % nd
         dims = self.shape
@@ -53,7 +58,17 @@ class ShapeMethods:
             dims = tuple(axes)
         return shape.Transpose.apply(self, axes=dims or None)
 
+    def swapaxes(self, axis0, axis1):
+        """PyTorch's alias of ``transpose(axis0, axis1)``."""
+        return self.transpose(axis0, axis1)
+
+    def swapdims(self, dim0, dim1):
+        """PyTorch's alias of ``transpose(dim0, dim1)``."""
+        return self.transpose(dim0, dim1)
+
     def permute(self, *dims):
+        """The dimensions reordered: y.shape[i] = x.shape[dims[i]] (permute(2, 0, 1) or
+        permute((2, 0, 1)));  dx = g permuted back. A copy (PyTorch gives a view)."""
         if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
             dims = tuple(dims[0])
         return shape.Transpose.apply(self, axes=dims)
@@ -111,6 +126,7 @@ class ShapeMethods:
         return shape.Expand.apply(self, shape=tuple(target))
 
     def expand_as(self, other):
+        """self.expand(other.shape): broadcast to other's shape."""
         return self.expand(other.shape)
 
     def repeat(self, *repeats):
@@ -140,6 +156,7 @@ class ShapeMethods:
         return shape.Flip.apply(self, axes=tuple(axes)) if self.ndim else self
 
     def view_as(self, other):
+        """self.reshape(other.shape) (view and reshape are one in microdl). Alias: reshape_as."""
         return self.reshape(other.shape)
 
     reshape_as = view_as

@@ -14,6 +14,8 @@ import time
 
 import torch
 
+from microdl.io import replace_atomically
+
 from . import check, names
 from .test_conformance import MAX_SAMPLES, SKIPS, skip_reason
 
@@ -148,7 +150,8 @@ def main(argv=None):
         targets = [t for t in targets if t.key in wanted]
     outcomes, seconds = run(targets, args.max_samples)
     wall = time.perf_counter() - start
-    args.out.write_text(render(targets, totals, outcomes, seconds, args.max_samples, wall))
+    text = render(targets, totals, outcomes, seconds, args.max_samples, wall).encode()
+    replace_atomically(args.out, lambda f: f.write(text))  # never a half-written report
     print(f"wrote {args.out} ({wall:.0f} s)", file=sys.stderr)
 
 

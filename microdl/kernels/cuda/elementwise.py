@@ -138,7 +138,17 @@ def _xor(a, b):
     return a ^ b
 
 
-BINARY = {"add": _add, "sub": _sub, "mul": _mul, "div": _div, "floor_div": _floor_div,
+@cuda.jit(device=True)
+def _atan2(a, b):
+    return math.atan2(a, b)
+
+
+@cuda.jit(device=True)
+def _hypot(a, b):
+    return math.hypot(a, b)
+
+
+BINARY = {"atan2": _atan2, "hypot": _hypot, "add": _add, "sub": _sub, "mul": _mul, "div": _div, "floor_div": _floor_div,
           "trunc_div": _trunc_div, "remainder": _remainder, "pow": _float_power,
           "int_pow": _int_power, "maximum": _maximum, "minimum": _minimum,
           "eq": _eq, "ne": _ne, "lt": _lt, "le": _le, "gt": _gt, "ge": _ge,
@@ -288,7 +298,64 @@ def _isfinite(x, s):
     return not (math.isinf(x) or math.isnan(x))
 
 
-UNARY = {"neg": _neg, "abs": _abs, "sign": _sign, "pow": _pow, "scale": _scale,
+@cuda.jit(device=True)
+def _atan(x, s):
+    return math.atan(x)
+
+
+@cuda.jit(device=True)
+def _asin(x, s):
+    return math.asin(x)
+
+
+@cuda.jit(device=True)
+def _acos(x, s):
+    return math.acos(x)
+
+
+@cuda.jit(device=True)
+def _sinh(x, s):
+    return math.sinh(x)
+
+
+@cuda.jit(device=True)
+def _cosh(x, s):
+    return math.cosh(x)
+
+
+@cuda.jit(device=True)
+def _asinh(x, s):
+    return math.asinh(x)
+
+
+@cuda.jit(device=True)
+def _acosh(x, s):
+    return math.acosh(x)
+
+
+@cuda.jit(device=True)
+def _atanh(x, s):
+    return math.atanh(x)
+
+
+@cuda.jit(device=True)
+def _exp2(x, s):
+    return 2.0 ** x
+
+
+@cuda.jit(device=True)
+def _erf(x, s):
+    return math.erf(x)
+
+
+@cuda.jit(device=True)
+def _erfc(x, s):
+    return math.erfc(x)
+
+
+UNARY = {"atan": _atan, "asin": _asin, "acos": _acos, "sinh": _sinh, "cosh": _cosh,
+         "asinh": _asinh, "acosh": _acosh, "atanh": _atanh, "exp2": _exp2, "erf": _erf,
+         "erfc": _erfc, "neg": _neg, "abs": _abs, "sign": _sign, "pow": _pow, "scale": _scale,
          "bitwise_not": _bitwise_not, "exp": _exp, "log": _log, "sqrt": _sqrt, "rsqrt": _rsqrt,
          "reciprocal": _reciprocal, "sin": _sin, "cos": _cos, "tan": _tan, "log2": _log2,
          "log10": _log10, "log1p": _log1p, "expm1": _expm1, "floor": _floor, "ceil": _ceil,

@@ -6,6 +6,8 @@ promote both operands to one dtype first (PyTorch's rule), so a kernel sees one 
 the arithmetic ops get no booleans (the ops send bool + bool to "or", bool * bool to "and").
 """
 
+import math
+
 import numpy as np
 
 # name -> numpy ufunc ("pow" and "trunc_div" are written out in binary)
@@ -14,15 +16,21 @@ _BINARY = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true
            "maximum": np.maximum, "minimum": np.minimum,
            "eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal,
            "gt": np.greater, "ge": np.greater_equal,
-           "and": np.bitwise_and, "or": np.bitwise_or, "xor": np.bitwise_xor}
+           "and": np.bitwise_and, "or": np.bitwise_or, "xor": np.bitwise_xor,
+           "atan2": np.arctan2, "hypot": np.hypot}
 
-_MAY_WARN = {"div", "floor_div", "trunc_div", "remainder", "pow"}
+_MAY_WARN = {"div", "floor_div", "trunc_div", "remainder", "pow", "atan2", "hypot"}
 
 # op -> numpy ufunc for the float math functions: float in, float out (the op casts ints first)
 _FLOAT_MATH = {"exp": np.exp, "log": np.log, "sqrt": np.sqrt, "sin": np.sin, "cos": np.cos,
                "tan": np.tan, "log2": np.log2, "log10": np.log10, "log1p": np.log1p,
                "expm1": np.expm1, "floor": np.floor, "ceil": np.ceil, "trunc": np.trunc,
-               "round": np.rint}  # rint: halves to even, as torch.round
+               "round": np.rint,  # rint: halves to even, as torch.round
+               "atan": np.arctan, "asin": np.arcsin, "acos": np.arccos, "sinh": np.sinh,
+               "cosh": np.cosh, "asinh": np.arcsinh, "acosh": np.arccosh, "atanh": np.arctanh,
+               "exp2": np.exp2,
+               # numpy has no erf: Python's math.erf, one element at a time (the specification)
+               "erf": np.frompyfunc(math.erf, 1, 1), "erfc": np.frompyfunc(math.erfc, 1, 1)}
 _PLAIN_UNARY = {"neg": np.negative, "abs": np.abs}
 _PREDICATES = {"isnan": np.isnan, "isinf": np.isinf, "isfinite": np.isfinite}
 
@@ -42,7 +50,9 @@ def unary(x, out, op, scalar=0.0):
     "pow" (x ** scalar), "scale" (x * scalar), "bitwise_not" (-x - 1, i.e. ~x on integers).
     Float x only: "exp", "log", "sqrt", "rsqrt" (1 / sqrt x), "reciprocal" (1 / x), "sin",
     "cos", "tan", "log2", "log10", "log1p" (log(1 + x)), "expm1" (exp(x) - 1), "floor", "ceil",
-    "trunc", "round" (halves to even); and into a bool out: "isnan", "isinf", "isfinite"."""
+    "trunc", "round" (halves to even), "atan", "asin", "acos", "sinh", "cosh", "asinh",
+    "acosh", "atanh", "exp2" (2 ** x), "erf" (2/sqrt(pi) * integral_0^x exp(-t^2) dt),
+    "erfc" (1 - erf x); and into a bool out: "isnan", "isinf", "isfinite"."""
     if op in _PLAIN_UNARY:  # the hot path: no errstate context (about 1 us a call)
         _PLAIN_UNARY[op](x, out=out, casting="unsafe")
         return
@@ -62,6 +72,8 @@ def unary(x, out, op, scalar=0.0):
             np.divide(1, x, out=out, casting="unsafe")
         elif op in _PREDICATES:
             _PREDICATES[op](x, out=out)
+        elif op in ("erf", "erfc"):  # frompyfunc gives objects: cast into out
+            np.copyto(out, _FLOAT_MATH[op](x), casting="unsafe")
         else:
             _FLOAT_MATH[op](x, out=out, casting="unsafe")
 
@@ -73,7 +85,8 @@ def binary(a, b, out, op):
     (floor(a / b)), "trunc_div" (a / b rounded toward 0), "remainder" (a - b * floor(a / b),
     the sign of b, as Python and torch), "pow" (a ** b; for integers a negative power is 1 / a**|b|
     truncated toward 0, as torch: 1 for a = 1, +-1 for a = -1, else 0), "maximum", "minimum"
-    (NaN wins). Comparisons, any dtype, 1 where true: "eq", "ne", "lt", "le", "gt", "ge".
+    (NaN wins); floats only: "atan2" (the angle of the point (b, a)), "hypot" (sqrt(a² + b²)).
+    Comparisons, any dtype, 1 where true: "eq", "ne", "lt", "le", "gt", "ge".
     Bitwise, ints or bools: "and", "or", "xor". Integer division by 0 is the op's to refuse."""
     if op not in _MAY_WARN:  # the hot path (add, mul, ...): no errstate context
         _BINARY[op](a, b, out=out, casting="unsafe")
