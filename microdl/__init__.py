@@ -34,7 +34,7 @@ from .tensor_methods.math import where as _where
 from .tensor import Size, as_tensor, set_printoptions
 
 from .tensor_methods.indexing import cdist, einsum
-from .tensor_methods.indexing import meshgrid
+from .tensor_methods.indexing import bucketize, isin, meshgrid, searchsorted
 from . import linalg
 
 from . import data, nn, optim

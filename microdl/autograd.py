@@ -180,14 +180,23 @@ class Context:
 class Node:
     """One recorded op; it is also the output tensor's ``grad_fn`` (PyTorch's backward node):
     ``name()`` gives PyTorch's name ("MulBackward0"), ``next_functions`` the nodes of the inputs.
-    ``hooks``: the output tensor's gradient hooks (``register_hook``, ``retain_grad``), or None."""
+    ``hooks``: the output tensor's gradient hooks (``register_hook``, ``retain_grad``), or None.
+    ``parents``: each input's node when this op ran (None for a leaf or a constant). The engine
+    follows these, not the inputs' current nodes: an in-place op later moves its tensor onto a
+    new node, and this op read the value from before (``z = y * 2; y.exp_()`` backpropagates
+    through ``y``'s old node)."""
 
-    __slots__ = ("function", "ctx", "inputs", "sequence", "hooks")
+    __slots__ = ("function", "ctx", "inputs", "arrays", "parents", "sequence", "hooks")
 
-    def __init__(self, function, ctx, inputs):
+    def __init__(self, function, ctx, inputs, arrays=None):
         self.function = function
         self.ctx = ctx
         self.inputs = inputs
+        # the inputs' arrays when the op ran: a gradient takes their shape, dtype and device
+        # (an in-place op may since have given the tensor another array, even another shape)
+        self.arrays = arrays if arrays is not None else \
+            [getattr(t, "array", t) for t in inputs]
+        self.parents = tuple(getattr(t, "_node", None) for t in inputs)
         self.sequence = next(_sequence)
         self.hooks = None
 
@@ -199,9 +208,9 @@ class Node:
         """((node, 0), ...) per input: its grad_fn, an AccumulateGrad for a leaf that requires
         grad, or None (a constant)."""
         found = []
-        for inp in self.inputs:
-            if getattr(inp, "_node", None) is not None:
-                found.append((inp._node, 0))
+        for inp, parent in zip(self.inputs, self.parents):
+            if parent is not None:
+                found.append((parent, 0))
             elif getattr(inp, "requires_grad", False):
                 found.append((AccumulateGrad(inp), 0))
             else:
@@ -328,7 +337,7 @@ class Function:
             record = False  # as PyTorch: only floating-point results can require gradients
         result = Tensor._wrap(out, requires_grad=record)
         if record:
-            result._node = Node(cls, ctx, inputs)
+            result._node = Node(cls, ctx, inputs, arrays)
         return result
 
 
@@ -393,8 +402,7 @@ def _reachable_nodes(*root_nodes):
     stack = list(seen.values())
     while stack:
         node = stack.pop()
-        for inp in node.inputs:
-            child = getattr(inp, "_node", None)
+        for child in node.parents:
             if child is not None and id(child) not in seen:
                 seen[id(child)] = child
                 stack.append(child)
@@ -472,23 +480,23 @@ def _run_backward(roots, retain_graph, capture):
             if not retain_graph:
                 node.ctx.release()
             grads = list(grads)
-            for i, inp in enumerate(node.inputs):
+            for i, (inp, parent) in enumerate(zip(node.inputs, node.parents)):
                 g, grads[i] = grads[i], None  # the list lets go: the refcount below sees the rest
-                if g is None or not getattr(inp, "requires_grad", False):
+                if g is None or not node.ctx.needs_input_grad[i]:  # as when it ran
                     continue
-                data = inp.array
+                data = node.arrays[i]
                 if g.shape != data.shape or g.dtype != data.dtype or backend.is_cuda_enabled():
                     g = _as_input_grad(g, data)
-                if inp._node is None:
+                if parent is None:
                     if inp._grad_hooks is not None or capture is not None:
                         _sum_for_hooks(hooked_leaves, inp, g)
                         continue
                     owned = _buffers.adoptable(g)  # (its own statement: call arguments hold g)
                     _accumulate_leaf(inp, g, owned)
-                elif id(inp._node) in pending:
-                    pending[id(inp._node)] = _add(pending[id(inp._node)], g)
+                elif id(parent) in pending:
+                    pending[id(parent)] = _add(pending[id(parent)], g)
                 else:
-                    pending[id(inp._node)] = g
+                    pending[id(parent)] = g
         for leaf, g in hooked_leaves.values():
             if leaf._grad_hooks is not None:
                 g = _run_hooks(leaf._grad_hooks, g)

@@ -36,8 +36,11 @@ def use_deterministic_algorithms(mode, *, warn_only=False):
 
 
 def are_deterministic_algorithms_enabled():
+    """The mode use_deterministic_algorithms last recorded (False at start); it changes nothing
+    in microdl, which is deterministic."""
     return _deterministic["mode"]
 
 
 def is_deterministic_algorithms_warn_only_enabled():
+    """The warn_only flag use_deterministic_algorithms last recorded (False at start)."""
     return _deterministic["warn_only"]

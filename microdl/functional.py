@@ -26,15 +26,22 @@ def linear(input, weight, bias=None):
     return _mm.Linear.apply(input, weight, bias)
 
 
+def _in_place(input, result, inplace):
+    """``result``, or with inplace=True ``input`` holding it (Tensor._assign: PyTorch's in-place
+    rules, a leaf that requires grad refused; on the tape the input takes the result's node)."""
+    return input._assign(result) if inplace and result is not input else result
+
+
 def relu(input, inplace=False):
-    """y = max(x, 0); inplace=True computes out of place (see the activations section)."""
-    return _act.ReLU.apply(input)
+    """y = max(x, 0); with inplace=True the result is written into input, which is returned."""
+    return _in_place(input, _act.ReLU.apply(input), inplace)
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     """y = x if x > 0 else negative_slope * x;  dx = g * (1 if x > 0 else negative_slope).
-    inplace=True computes out of place (see the activations section)."""
-    return _act.LeakyReLU.apply(input, negative_slope=float(negative_slope))
+    inplace=True writes the result into input and returns it."""
+    return _in_place(input, _act.LeakyReLU.apply(input, negative_slope=float(negative_slope)),
+                     inplace)
 
 
 def sigmoid(input):
@@ -59,8 +66,9 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     return _act.LogSoftmax.apply(input, dim=dim)
 
 
-def dropout(input, p=0.5, training=True):
-    """Zero each element with probability p and scale the rest by 1 / (1 - p) (training only)."""
+def dropout(input, p=0.5, training=True, inplace=False):
+    """Zero each element with probability p and scale the rest by 1 / (1 - p) (training only;
+    inplace=True writes the result into input)."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     dtype = input.dtype if isinstance(input, Tensor) else np.asarray(input).dtype
@@ -68,7 +76,8 @@ def dropout(input, p=0.5, training=True):
         raise TypeError(f"dropout: expected a floating point input (got dtype {dtype})")
     if not training or p == 0.0:
         return input
-    return _ew.Dropout.apply(input, p=float(p), rng=random.default_generator())
+    return _in_place(input, _ew.Dropout.apply(input, p=float(p), rng=random.default_generator()),
+                     inplace)
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
@@ -239,8 +248,8 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
 
 # ---- activations (GELU, SiLU, ELU, ...) ----------------------------------------------------
 # The formulas, kinks included, are kernels/numpy_ref/activation.py's POINTWISE table. Where
-# PyTorch takes inplace=True these compute out of place and return a new tensor: the input is
-# left as it was (a script that relies on the input changing must use the result instead).
+# PyTorch takes inplace=True the result is written into the input, which is returned
+# (``_in_place``).
 
 def _softmax_arguments(name, input, dim, stacklevel, dtype):
     """(input cast to dtype, dim); dim=None picks PyTorch's legacy implicit dimension (0 for
@@ -264,17 +273,17 @@ def gelu(input, approximate="none"):
 
 def silu(input, inplace=False):
     """y = x sigmoid(x)."""
-    return _act.SiLU.apply(input)
+    return _in_place(input, _act.SiLU.apply(input), inplace)
 
 
 def elu(input, alpha=1.0, inplace=False):
     """y = x for x > 0, alpha (exp(x) - 1) otherwise."""
-    return _act.ELU.apply(input, a=alpha)
+    return _in_place(input, _act.ELU.apply(input, a=alpha), inplace)
 
 
 def selu(input, inplace=False):
     """y = scale elu(x, alpha), scale = 1.0507009873554805, alpha = 1.6732632423543772."""
-    return _act.SELU.apply(input)
+    return _in_place(input, _act.SELU.apply(input), inplace)
 
 
 def celu(input, alpha=1.0, inplace=False):
@@ -282,7 +291,7 @@ def celu(input, alpha=1.0, inplace=False):
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
     # NOTE: PyTorch's CELU backward scales by 1 / float32(alpha), not 1 / alpha (b, below)
-    return _act.CELU.apply(input, a=alpha, b=1.0 / float(np.float32(alpha)))
+    return _in_place(input, _act.CELU.apply(input, a=alpha, b=1.0 / float(np.float32(alpha))), inplace)
 
 
 def softplus(input, beta=1.0, threshold=20.0):
@@ -297,29 +306,29 @@ def logsigmoid(input):
 
 def hardswish(input, inplace=False):
     """y = x relu6(x + 3) / 6."""
-    return _act.Hardswish.apply(input)
+    return _in_place(input, _act.Hardswish.apply(input), inplace)
 
 
 def hardsigmoid(input, inplace=False):
     """y = relu6(x + 3) / 6."""
-    return _act.Hardsigmoid.apply(input)
+    return _in_place(input, _act.Hardsigmoid.apply(input), inplace)
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     """y = clamp(x, min_val, max_val); the gradient is 0 at and beyond the limits."""
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
-    return _act.Hardtanh.apply(input, a=min_val, b=max_val)
+    return _in_place(input, _act.Hardtanh.apply(input, a=min_val, b=max_val), inplace)
 
 
 def relu6(input, inplace=False):
     """y = min(max(x, 0), 6) (hardtanh(x, 0, 6))."""
-    return _act.Hardtanh.apply(input, a=0.0, b=6.0)
+    return _in_place(input, _act.Hardtanh.apply(input, a=0.0, b=6.0), inplace)
 
 
 def mish(input, inplace=False):
     """y = x tanh(softplus(x))."""
-    return _act.Mish.apply(input)
+    return _in_place(input, _act.Mish.apply(input), inplace)
 
 
 def softsign(input):
@@ -1166,7 +1175,7 @@ def dropout1d(input, p=0.5, training=True, inplace=False):
                            "input. Note that dropout1d exists to provide channel-wise dropout on "
                            "inputs with 1 spatial dimension, a channel dimension, and an optional "
                            "batch dimension (i.e. 2D or 3D inputs).")
-    return _unbatched_feature_dropout(input, p, training, 3)
+    return _in_place(input, _unbatched_feature_dropout(input, p, training, 3), inplace)
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False):
@@ -1187,7 +1196,7 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
                       "a future release to interpret the input as one without a batch "
                       "dimension, i.e. shape (C, H, W). To maintain the 1D channel-wise dropout "
                       "behavior, please switch to using dropout1d instead.", stacklevel=2)
-    return _feature_dropout(input, p, training)
+    return _in_place(input, _feature_dropout(input, p, training), inplace)
 
 
 def dropout3d(input, p=0.5, training=True, inplace=False):
@@ -1201,7 +1210,7 @@ def dropout3d(input, p=0.5, training=True, inplace=False):
                       "that dropout3d exists to provide channel-wise dropout on inputs with 3 "
                       "spatial dimensions, a channel dimension, and an optional batch dimension "
                       "(i.e. 4D or 5D inputs).", stacklevel=2)
-    return _unbatched_feature_dropout(input, p, training, 5)
+    return _in_place(input, _unbatched_feature_dropout(input, p, training, 5), inplace)
 
 
 # SELU's -scale * alpha: where alpha dropout sends the dropped values
@@ -1230,12 +1239,12 @@ def _alpha_dropout(input, p, training, per_channel):
 def alpha_dropout(input, p=0.5, training=False, inplace=False):
     """Dropout for SELU networks: dropped values go to SELU's negative saturation, and an
     affine map keeps mean and variance (training only; PyTorch's default training=False)."""
-    return _alpha_dropout(input, p, training, per_channel=False)
+    return _in_place(input, _alpha_dropout(input, p, training, per_channel=False), inplace)
 
 
 def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
     """alpha_dropout of whole (n, c) channels."""
-    return _alpha_dropout(input, p, training, per_channel=True)
+    return _in_place(input, _alpha_dropout(input, p, training, per_channel=True), inplace)
 
 
 # ---- normalize (vector norms) ----------------------------------------------------------------
@@ -1279,7 +1288,7 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
 def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation,
                     dims):
     fn = f"conv_transpose{dims}d"
-    _check_input_tensor(input, fn)
+    _check_input_tensor(input, fn, arrays_ok=False)
     if input.ndim not in (dims + 1, dims + 2):
         raise RuntimeError(f"Expected {dims + 1}D (unbatched) or {dims + 2}D (batched) input to "
                            f"{fn}, but got input of size: {list(input.shape)}")
@@ -1390,7 +1399,12 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
 def prelu(input, weight):
     """max(0, x) + weight * min(0, x); weight has one value or one per channel (dimension 1,
     dimension 0 of a 1-d input)."""
-    if weight.numel() != 1:
+    if weight.ndim > 1:
+        raise RuntimeError(f"prelu: Expected `weight` to be a scalar or 1D tensor, but got: "
+                           f"ndim = {weight.ndim}")
+    if weight.numel() == 1:
+        weight = weight.reshape(())  # a 0-d input keeps its shape
+    else:
         channels = input.shape[1] if input.ndim >= 2 else input.shape[0]
         if input.ndim == 0 or weight.numel() != channels:
             raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found "
@@ -1434,3 +1448,201 @@ def pixel_unshuffle(input, downscale_factor):
     x = input.reshape(*batch, channels, height // r, r, width // r, r)
     x = x.permute(*range(n), n, n + 2, n + 4, n + 1, n + 3)
     return x.reshape(*batch, channels * r * r, height // r, width // r)
+
+
+def _fold_pair(value, name):
+    values = (value,) * 2 if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(values) != 2:
+        raise RuntimeError(f"It is expected {name} equals to 2, but got size {len(values)}")
+    return tuple(int(v) for v in values)
+
+
+def _fold_arguments(kernel_size, dilation, padding, stride):
+    hyper = [_fold_pair(v, n) for v, n in ((kernel_size, "kernel_size"), (stride, "stride"),
+                                           (padding, "padding"), (dilation, "dilation"))]
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = hyper
+    if kh <= 0 or kw <= 0:
+        raise RuntimeError(f"kernel size should be greater than zero, but got kernel_height: "
+                           f"{kh} kernel_width: {kw}")
+    if sh <= 0 or sw <= 0:
+        raise RuntimeError(f"stride should be greater than zero, but got stride_height: {sh} "
+                           f"stride_width: {sw}")
+    if ph < 0 or pw < 0:
+        raise RuntimeError(f"padding should be non-negative, but got pad_height: {ph} "
+                           f"pad_width: {pw}")
+    if dh <= 0 or dw <= 0:
+        raise RuntimeError(f"dilation should be greater than zero, but got dilation_height: "
+                           f"{dh} dilation_width: {dw}")
+    return tuple(hyper)
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+    """Sliding kernel_size blocks of a (N, C, H, W) (or unbatched (C, H, W)) input as columns:
+    (N, C kh kw, L), L the number of block positions (im2col)."""
+    from .ops import fold as _fold
+    if input.ndim not in (3, 4):
+        raise NotImplementedError(f"Input Error: Only 4D input Tensors are supported (got "
+                                  f"{input.ndim}D)")
+    hyper = _fold_arguments(kernel_size, dilation, padding, stride)
+    batched = input if input.ndim == 4 else input.unsqueeze(0)
+    blocks = _fold.output_hw(batched.shape[2:], *hyper)
+    if min(blocks) < 1:
+        (kh, kw), _, (ph, pw), (dh, dw) = hyper
+        raise RuntimeError(f"Given input with spatial size {tuple(batched.shape[2:])}, "
+                           f"kernel_size={hyper[0]}, dilation={hyper[3]}, padding={hyper[2]}, "
+                           f"calculated shape of the array of sliding blocks as {blocks}, but "
+                           f"its components must be at least one.")
+    out = _fold.Unfold.apply(batched, kernel_size=hyper[0], stride=hyper[1], padding=hyper[2],
+                             dilation=hyper[3])
+    return out if input.ndim == 4 else out.squeeze(0)
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """The adjoint of unfold: (N, C kh kw, L) columns (or unbatched (C kh kw, L)) summed back
+    into a (N, C, *output_size) image, overlapping positions adding up (col2im)."""
+    from .ops import fold as _fold
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"Expected 2D or 3D (batch mode) tensor for input with possibly 0 "
+                           f"batch size and non-zero dimensions for input, but got: "
+                           f"[{', '.join(str(s) for s in input.shape)}]")
+    output_size = _fold_pair(output_size, "output_size")
+    hyper = _fold_arguments(kernel_size, dilation, padding, stride)
+    batched = input if input.ndim == 3 else input.unsqueeze(0)
+    (kh, kw) = hyper[0]
+    if batched.shape[1] % (kh * kw):
+        raise RuntimeError(f"Expected size of input's dimension 1 to be divisible by the product "
+                           f"of kernel_size, but got input.size(1)={batched.shape[1]} and "
+                           f"kernel_size={hyper[0]}.")
+    blocks = _fold.output_hw(output_size, *hyper)
+    if blocks[0] * blocks[1] != batched.shape[2]:
+        raise RuntimeError(f"Given output_size={output_size}, kernel_size={hyper[0]}, "
+                           f"dilation={hyper[3]}, padding={hyper[2]}, stride={hyper[1]}, "
+                           f"expected size of input's dimension 2 to match the calculated "
+                           f"number of sliding blocks {blocks[0]} * {blocks[1]} = "
+                           f"{blocks[0] * blocks[1]}, but got input.size(2)={batched.shape[2]}.")
+    out = _fold.Fold.apply(batched, output_size=output_size, kernel_size=hyper[0],
+                           stride=hyper[1], padding=hyper[2], dilation=hyper[3])
+    return out if input.ndim == 3 else out.squeeze(0)
+
+
+def _reduce_loss(loss, reduction):
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _where(condition, x, y):
+    from .tensor_methods.math import where
+    return where(condition, x, y)
+
+
+def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None,
+                        reduction="mean"):
+    """max(0, -target * (input1 - input2) + margin)."""
+    _legacy_reduction(size_average, reduce)
+    if not input1.ndim == input2.ndim == target.ndim:
+        raise RuntimeError(f"margin_ranking_loss : All input tensors should have same dimension "
+                           f"but got sizes: input1: {input1.shape}, input2: {input2.shape}, "
+                           f"target: {target.shape} ")
+    return _reduce_loss((-target * (input1 - input2) + margin).clamp(min=0), reduction)
+
+
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None,
+                         reduction="mean"):
+    """input where target = 1, max(0, margin - input) where target = -1 (both terms where the
+    target is neither, as PyTorch)."""
+    _legacy_reduction(size_average, reduce)
+    margin_term = _where(target != 1, (margin - input).clamp(min=0), 0.0)
+    return _reduce_loss(margin_term + _where(target != -1, input, 0.0), reduction)
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """log(1 + exp(-target * input))."""
+    _legacy_reduction(size_average, reduce)
+    _not_differentiable(target, "soft_margin_loss", "target")
+    return _reduce_loss((-target * input).exp().log1p(), reduction)
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,
+                                reduction="mean"):
+    """-(target log sigmoid(input) + (1 - target) log sigmoid(-input)) (times weight), averaged
+    over the last dimension."""
+    _legacy_reduction(size_average, reduce)
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    return _reduce_loss(loss.sum(dim=loss.ndim - 1) / input.shape[-1], reduction)
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None,
+                          reduction="mean"):
+    """1 - cos(input1, input2) where target = 1, max(0, cos - margin) where target = -1; cos
+    along the last dimension with 1e-12 added to each squared norm (as PyTorch)."""
+    _legacy_reduction(size_average, reduce)
+    dim = input1.ndim - 1
+    product = (input1 * input2).sum(dim=dim)
+    magnitudes = ((input1 * input1).sum(dim=dim) + 1e-12) * ((input2 * input2).sum(dim=dim)
+                                                              + 1e-12)
+    cos = product / magnitudes.sqrt()
+    loss = _where(target == 1, 1 - cos, 0.0) + _where(target == -1, (cos - margin).clamp(min=0),
+                                                       0.0)
+    return _reduce_loss(loss, reduction)
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,
+                        size_average=None, reduce=None, reduction="mean"):
+    """max(0, margin + d(anchor, positive) - d(anchor, negative)), d the pairwise distance;
+    swap: d(anchor, negative) replaced by d(positive, negative) where that is smaller."""
+    _legacy_reduction(size_average, reduce)
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    if not anchor.ndim == positive.ndim == negative.ndim:
+        raise RuntimeError(f"The anchor, positive, and negative tensors are expected to have the "
+                           f"same number of dimensions, but got: anchor {anchor.ndim}D, "
+                           f"positive {positive.ndim}D, and negative {negative.ndim}D inputs")
+    d_positive = pairwise_distance(anchor, positive, p, eps)
+    d_negative = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_negative = d_negative.minimum(pairwise_distance(positive, negative, p, eps))
+    return _reduce_loss((margin + d_positive - d_negative).clamp(min=0), reduction)
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8,
+                     reduce=None, reduction="mean"):
+    """exp(input) - target * input (log_input), else input - target * log(input + eps); full
+    adds Stirling's target log(target) - target + log(2 pi target) / 2 where target > 1."""
+    _legacy_reduction(size_average, reduce)
+    if log_input:
+        loss = input.exp() - target * input
+    else:
+        loss = input - target * (input + eps).log()
+    if full:
+        stirling = target * target.log() - target + 0.5 * (2 * math.pi * target).log()
+        loss = loss + _where(target > 1, stirling, 0.0)
+    return _reduce_loss(loss, reduction)
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """(log(max(var, eps)) + (input - target)^2 / max(var, eps)) / 2 (+ log(2 pi) / 2 when
+    full); var may lack input's last dimension or have it as 1. As PyTorch, the clamp to eps
+    is outside autograd."""
+    if not isinstance(var, Tensor):
+        var = Tensor._wrap(np.full(tuple(input.shape), float(var), input.dtype))
+    if tuple(var.shape) != tuple(input.shape):
+        if tuple(input.shape[:-1]) == tuple(var.shape):
+            var = var.unsqueeze(-1)
+        elif not (tuple(input.shape[:-1]) == tuple(var.shape[:-1]) and var.shape[-1] == 1):
+            raise ValueError("var is of incorrect size")
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(reduction + " is not valid")
+    if bool((var < 0).any()):
+        raise ValueError("var has negative entry/entries")
+    var = var + (var.detach().clamp(min=eps) - var.detach())
+    loss = 0.5 * (var.log() + (input - target) ** 2 / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce_loss(loss, reduction)

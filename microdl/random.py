@@ -41,22 +41,29 @@ class Generator(np.random.Generator):
         self._initial_seed = DEFAULT_SEED
 
     def manual_seed(self, seed):
+        """Restart the stream from ``seed`` (a non-negative int); returns self."""
         self._initial_seed = _check_seed(seed)
         self.bit_generator.state = np.random.PCG64(self._initial_seed).state
         return self
 
     def seed(self):
+        """Restart the stream from a fresh non-deterministic seed; returns that seed."""
         seed = _fresh_seed()
         self.manual_seed(seed)
         return seed
 
     def initial_seed(self):
+        """The seed the stream last started from."""
         return self._initial_seed
 
     def get_state(self):
+        """The stream's state: a dict of plain values (numpy's bit-generator state, not PyTorch's
+        ByteTensor)."""
         return self.bit_generator.state
 
     def set_state(self, new_state):
+        """Put back a state from get_state(): the draws that follow repeat those after it;
+        returns self."""
         name = type(self.bit_generator).__name__
         if not isinstance(new_state, dict) or new_state.get("bit_generator") != name:
             found = new_state.get("bit_generator") if isinstance(new_state, dict) \

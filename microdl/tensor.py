@@ -12,6 +12,8 @@ topic are mixins in microdl/tensor_methods/ (math, activations, reductions, shap
 each with the functions of its topic (where, cat, stack, einsum, cdist).
 """
 
+import warnings
+
 import numpy as np
 
 from . import autograd, backend
@@ -19,13 +21,14 @@ from . import _device
 from . import random as _random  # uniform_, normal_, ...: microdl's generator
 from ._memory_format import check_memory_format as _check_memory_format
 from ._memory_format import preserve_format as _preserve_format
-from .ops import elementwise, matmul
+from .ops import elementwise, indexing, matmul
 from .tensor_methods import (ActivationMethods, IndexingMethods, MathMethods, ReductionMethods,
                              ShapeMethods)
 from .tensor_methods import bind as _bind_methods
 from .tensor_methods._common import _C_TYPE_NAMES, _dim_index
 
 _DEFAULT_FLOAT = np.float32
+_warned_scalar_of_grad = False  # float() of a tensor that requires grad: PyTorch warns once
 
 
 def _check_device(device):
@@ -165,7 +168,9 @@ class Tensor(MathMethods, ActivationMethods, ReductionMethods, ShapeMethods, Ind
         """PyTorch's ``.data``: a tensor sharing this one's values, cut from the tape. Writes
         through it (``p.data.mul_(0.9)``) change this tensor and are not recorded.
         ``.array`` is the array itself (numpy on cpu, a numba device array on cuda)."""
-        return Tensor._wrap(self.array)
+        shared = Tensor._wrap(self.array)
+        shared._view_copy_of = self._view_copy_of
+        return shared
 
     @data.setter
     def data(self, value):
@@ -289,13 +294,43 @@ class Tensor(MathMethods, ActivationMethods, ReductionMethods, ShapeMethods, Ind
             )
         return _device.host(self.array).item()
 
+    def _python_scalar(self):
+        """The one value as a Python number, for float() and int() (PyTorch's error else)."""
+        if self.array.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return _device.host(self.array).item()
+
+    def __float__(self):
+        """float(t) of a one-element tensor; warns once per process while it requires grad,
+        as PyTorch."""
+        global _warned_scalar_of_grad
+        if self.requires_grad and not _warned_scalar_of_grad:
+            _warned_scalar_of_grad = True
+            warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to "
+                          "unexpected behavior.\nConsider using tensor.detach() first.",
+                          UserWarning, stacklevel=2)
+        return float(self._python_scalar())
+
+    def __int__(self):
+        """int(t) of a one-element tensor (a float truncates toward 0, as int() of a float)."""
+        return int(self._python_scalar())
+
+    def __index__(self):
+        """The tensor used as an index (lst[t], range(t)): one integer or bool value only."""
+        if self.array.size != 1 or self.array.dtype.kind not in "biu":
+            raise TypeError("only integer tensors of a single element can be converted to an "
+                            "index")
+        return int(_device.host(self.array).item())
+
     def tolist(self):
         """The values as nested Python lists of numbers (a 0-d tensor gives a number)."""
         return _device.host(self.array).tolist()
 
     def detach(self):
         """The same data, cut from the tape: no gradient flows through the result."""
-        return Tensor._wrap(self.array)
+        shared = Tensor._wrap(self.array)
+        shared._view_copy_of = self._view_copy_of
+        return shared
 
     def clone(self, *, memory_format=_preserve_format):
         """A copy of the values, on the tape:  y = x;  dx = g."""
@@ -530,12 +565,26 @@ class Tensor(MathMethods, ActivationMethods, ReductionMethods, ShapeMethods, Ind
         return matmul.MatMul.apply(self._operand(other), self)
 
     # ---- in place ---------------------------------------------------------------------------
+    # Set on the results of ops that PyTorch returns as views but microdl as copies
+    # (tensor_methods.VIEWS_MADE_AS_COPIES): the op's name, and in-place writes into them raise.
+    _view_copy_of = None
+
+    def _check_writable(self):
+        if self._view_copy_of is not None:
+            raise RuntimeError(
+                f"in-place write into the result of {self._view_copy_of}: in PyTorch that result "
+                f"is a view sharing its input's memory, so the write would change the input; in "
+                f"microdl it is a copy, and the write would silently miss the input. Write into "
+                f"the input itself (x[index] = value, x.masked_fill_(mask, value), x.copy_(...)), "
+                f"or call .clone() on the result first if a separate tensor is what you want.")
+
     def _assign(self, result):
         """Make this tensor hold ``result`` (an out-of-place op's output): the values go into this
         tensor's array (others sharing it, such as ``.data`` views, see them); when grad mode
         records, this tensor takes the result's place on the tape, as PyTorch's in-place ops do.
         The result keeps this tensor's shape and dtype: PyTorch refuses a broadcast that grows it
         and a cast to a lower kind (float into an integer tensor, a number into a bool one)."""
+        self._check_writable()
         if result.array.shape != self.array.shape:
             raise RuntimeError(f"output with shape {list(self.array.shape)} doesn't match the "
                                f"broadcast shape {list(result.array.shape)}")
@@ -550,15 +599,11 @@ class Tensor(MathMethods, ActivationMethods, ReductionMethods, ShapeMethods, Ind
                                    "in-place operation.")
             if result.array.dtype != self.array.dtype:
                 result = result.to(dtype=self.array.dtype)
-            # the nodes that made the result read this tensor's old value: they get a tensor of
-            # their own holding it, else this tensor's new node would be its own input
-            before = Tensor._wrap(self.array, requires_grad=self.requires_grad)
-            before._node = self._node
-            _redirect_inputs(result._node, self, before)
-            # NOTE: the tape keeps the old array for ops that saved it, so gradients stay right.
-            # Nodes recorded before this call that read this tensor (z = y * 2; y.exp_()) still
-            # see it, so they now follow its new node: PyTorch's version check would refuse
-            # such a backward, microdl does not detect it.
+            # NOTE: every node recorded so far (the result's included) keeps this tensor's old
+            # node as its parent and the old array if it saved it, so backward differentiates
+            # what was computed. The old array is not written: tensors sharing it (a .data or
+            # detach() taken before) keep the old values here, where PyTorch writes through them
+            # (and refuses the backward of an op that saved them).
             self.array, self._node = result.array, result._node
             self.requires_grad = result.requires_grad
             return self
@@ -598,6 +643,16 @@ class Tensor(MathMethods, ActivationMethods, ReductionMethods, ShapeMethods, Ind
         """Every value set to ``value`` (a number or a one-element tensor) in place; returns
         self. Written straight into the array, not recorded on the tape (PyTorch records it, and
         refuses it on a leaf that requires grad)."""
+        self._check_writable()
+        if autograd.is_grad_enabled() and (self.requires_grad or
+                                           getattr(value, "requires_grad", False)):
+            # on the tape, as PyTorch records it: the old values get a zero gradient, a value
+            # tensor the sum of this tensor's gradient
+            if not isinstance(value, Tensor):
+                value = Tensor(value, dtype=self.array.dtype, device=self.device)
+            everywhere = Tensor(np.ones(self.array.shape, np.bool_), device=self.device)
+            return self._assign(self.where(~everywhere, value.reshape(())
+                                           if value.ndim else value))
         if isinstance(value, Tensor):
             value = value.item()
         _device.fill_(self.array, value)
@@ -618,15 +673,12 @@ class Tensor(MathMethods, ActivationMethods, ReductionMethods, ShapeMethods, Ind
     def _become(self, result):
         if result is self:
             return self
+        result._view_copy_of = self._view_copy_of  # its shape changes, not what it copies
         if autograd.is_grad_enabled() and self.requires_grad:
             if self.is_leaf:
                 raise RuntimeError("a leaf Variable that requires grad is being used in an "
                                    "in-place operation.")
-            # the new node reads this tensor's old self: it gets a tensor of its own (see _assign)
-            before = Tensor._wrap(self.array, requires_grad=True)
-            before._node = self._node
-            _redirect_inputs(result._node, self, before)
-            self._node = result._node
+            self._node = result._node  # the result's node has the old one as parent (_assign)
         self.array = result.array
         return self
 
@@ -876,12 +928,13 @@ class Tensor(MathMethods, ActivationMethods, ReductionMethods, ShapeMethods, Ind
         return self.div_(other)
 
     def __setitem__(self, index, value):
-        if autograd.is_grad_enabled() and self.requires_grad:
-            raise RuntimeError("a leaf Variable that requires grad is being used in an "
-                               "in-place operation." if self.is_leaf else
-                               "microdl: index assignment on a tensor that is recorded on the "
-                               "tape is not supported; build the result with where() or "
-                               "masked_fill()")
+        self._check_writable()
+        if autograd.is_grad_enabled() and (self.requires_grad or
+                                           getattr(value, "requires_grad", False)):
+            if self.is_leaf and self.requires_grad:
+                raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                                   "in-place operation.")
+            return self._assign(self._index_put(index, value))
         if isinstance(value, Tensor):
             value = _device.host(value.array)
         if isinstance(index, Tensor):
@@ -892,6 +945,22 @@ class Tensor(MathMethods, ActivationMethods, ReductionMethods, ShapeMethods, Ind
             raise NotImplementedError("index assignment into a cuda tensor: use "
                                       "masked_fill() or move it to the cpu")
         self.array[index] = value
+
+
+def _index_put(self, index, value):
+    """self with ``value`` (broadcast) at ``index``, on the tape: the positions are those
+    self[index] reads (PyTorch's indexing rules), value lands there, self stays elsewhere."""
+    positions = Tensor._wrap(np.arange(self.array.size).reshape(self.array.shape))[index].array
+    if not isinstance(value, Tensor):
+        value = Tensor(value, dtype=self.array.dtype, device=self.device)
+    value = value.to(dtype=self.array.dtype).expand(*positions.shape)
+    placed = indexing.Spread.apply(value, positions=positions, shape=self.array.shape)
+    chosen = np.zeros(self.array.size, np.bool_)
+    chosen[positions.reshape(-1)] = True
+    return placed.where(Tensor(chosen.reshape(self.array.shape), device=self.device), self)
+
+
+Tensor._index_put = _index_put
 
 
 def tensor(data, requires_grad=False, dtype=None, device="cpu"):
@@ -1036,23 +1105,6 @@ def _tensors_as_values(data):
     return data
 
 
-def _redirect_inputs(node, tensor, replacement):
-    """In the nodes reachable from ``node`` and newer than ``tensor``'s own node (only those can
-    have read it), ``tensor`` replaced by ``replacement`` as an input (for Tensor._assign)."""
-    oldest = tensor._node.sequence if tensor._node is not None else -1
-    stack, seen = [node] if node is not None else [], set()
-    while stack:
-        current = stack.pop()
-        if id(current) in seen or current.sequence <= oldest:
-            continue
-        seen.add(id(current))
-        if any(inp is tensor for inp in current.inputs):
-            current.inputs = tuple(replacement if inp is tensor else inp
-                                   for inp in current.inputs)
-        stack.extend(inp._node for inp in current.inputs
-                     if getattr(inp, "_node", None) is not None)
-
-
 def _first_value(data):
     while isinstance(data, (list, tuple)) and len(data):
         data = data[0]
@@ -1108,10 +1160,11 @@ METHODS_AS_FUNCTIONS = (
     "greater_equal", "equal", "isclose", "allclose", "logical_not", "logical_and", "logical_or",
     "logical_xor", "bitwise_not", "bitwise_and", "bitwise_or", "bitwise_xor",
     # more math (inverse trigonometric, hyperbolic, erf; composites)
-    "erf", "erfc", "atan", "asin", "acos", "sinh", "cosh", "asinh", "acosh", "atanh", "arctan",
+    "erf", "erfc", "erfinv", "atan", "asin", "acos", "sinh", "cosh", "asinh", "acosh", "atanh", "arctan",
     "arcsin", "arccos", "arcsinh", "arccosh", "arctanh", "exp2", "atan2", "arctan2", "hypot",
     "logaddexp", "lerp", "nan_to_num", "addcmul", "addcdiv", "addmm", "addmv", "baddbmm", "roll",
-    "count_nonzero",
+    "count_nonzero", "xlogy", "rot90", "argwhere", "var_mean", "std_mean", "bincount",
+    "histc", "cummax", "cummin",
     # activations
     "relu", "sigmoid", "tanh", "softmax", "log_softmax",
     # reductions

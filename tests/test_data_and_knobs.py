@@ -109,8 +109,9 @@ def test_sampler_lengths_and_contents_match_torch():
         ours = list(RandomSampler(range(4), generator=microdl.Generator(), **kwargs))
         theirs = list(tdata.RandomSampler(range(4), **kwargs))
         assert len(ours) == len(theirs) and set(ours) <= set(range(4))
-        if not kwargs.get("replacement"):
-            assert sorted(ours) == sorted(theirs)
+        if not kwargs.get("replacement"):  # whole permutations, then part of one
+            assert sorted(collections.Counter(ours).values()) == \
+                sorted(collections.Counter(theirs).values())
     assert sorted(SubsetRandomSampler([5, 7, 9])) == [5, 7, 9]
     drawn = list(WeightedRandomSampler([0.0, 1.0, 0.0, 2.0], 50))
     assert len(drawn) == 50 and set(drawn) <= {1, 3}

@@ -1,8 +1,9 @@
 """Activation modules: thin wrappers on microdl.functional, with PyTorch's constructor arguments
 and reprs.
 
-``inplace=True`` is accepted wherever PyTorch takes it, but the result is computed out of place:
-a new tensor is returned and the input keeps its values (same result, one more buffer).
+``inplace=True`` writes the result into the input and returns it, as in PyTorch (through
+``Tensor._assign``: a leaf that requires grad is refused; on the tape the input takes the
+result's node).
 """
 
 import numpy as np
@@ -19,8 +20,7 @@ def _inplace_text(inplace, first=False):
 
 
 class _Activation(Module):
-    """An activation with only the ``inplace`` flag (computed out of place, see the module
-    docstring)."""
+    """An activation with only the ``inplace`` flag (see the module docstring)."""
 
     def __init__(self, inplace=False):
         super().__init__()
@@ -34,7 +34,7 @@ class ReLU(_Activation):
     """y = max(x, 0)."""
 
     def forward(self, input):
-        return F.relu(input)
+        return F.relu(input, inplace=self.inplace)
 
 
 class ReLU6(_Activation):
@@ -45,35 +45,35 @@ class ReLU6(_Activation):
     max_val = 6.0
 
     def forward(self, input):
-        return F.relu6(input)
+        return F.relu6(input, inplace=self.inplace)
 
 
 class SiLU(_Activation):
     """y = x sigmoid(x)."""
 
     def forward(self, input):
-        return F.silu(input)
+        return F.silu(input, inplace=self.inplace)
 
 
 class Mish(_Activation):
     """y = x tanh(softplus(x))."""
 
     def forward(self, input):
-        return F.mish(input)
+        return F.mish(input, inplace=self.inplace)
 
 
 class SELU(_Activation):
     """y = scale elu(x, alpha), scale = 1.0507009873554805, alpha = 1.6732632423543772."""
 
     def forward(self, input):
-        return F.selu(input)
+        return F.selu(input, inplace=self.inplace)
 
 
 class Hardswish(_Activation):
     """y = x relu6(x + 3) / 6."""
 
     def forward(self, input):
-        return F.hardswish(input)
+        return F.hardswish(input, inplace=self.inplace)
 
     def extra_repr(self):
         return ""  # PyTorch's Hardswish shows no arguments
@@ -83,7 +83,7 @@ class Hardsigmoid(_Activation):
     """y = relu6(x + 3) / 6."""
 
     def forward(self, input):
-        return F.hardsigmoid(input)
+        return F.hardsigmoid(input, inplace=self.inplace)
 
     def extra_repr(self):
         return ""  # PyTorch's Hardsigmoid shows no arguments
@@ -98,7 +98,7 @@ class LeakyReLU(Module):
         self.inplace = inplace
 
     def forward(self, input):
-        return F.leaky_relu(input, self.negative_slope)
+        return F.leaky_relu(input, self.negative_slope, inplace=self.inplace)
 
     def extra_repr(self):
         return f"negative_slope={self.negative_slope}{_inplace_text(self.inplace)}"
@@ -113,7 +113,7 @@ class ELU(Module):
         self.inplace = inplace
 
     def forward(self, input):
-        return F.elu(input, self.alpha)
+        return F.elu(input, self.alpha, inplace=self.inplace)
 
     def extra_repr(self):
         return f"alpha={self.alpha}{_inplace_text(self.inplace)}"
@@ -123,7 +123,7 @@ class CELU(ELU):
     """y = x for x > 0, alpha (exp(x / alpha) - 1) otherwise."""
 
     def forward(self, input):
-        return F.celu(input, self.alpha)
+        return F.celu(input, self.alpha, inplace=self.inplace)
 
 
 class GELU(Module):
@@ -168,7 +168,7 @@ class Hardtanh(Module):
             raise AssertionError(f"max_val ({max_val}) must be greater than min_val ({min_val})")
 
     def forward(self, input):
-        return F.hardtanh(input, self.min_val, self.max_val)
+        return F.hardtanh(input, self.min_val, self.max_val, inplace=self.inplace)
 
     def extra_repr(self):
         return f"min_val={self.min_val}, max_val={self.max_val}{_inplace_text(self.inplace)}"

@@ -147,10 +147,12 @@ class MultiheadAttention(Module):
             mask = padding if mask is None else mask + padding
         p = self.dropout if self.training else 0.0
         if not need_weights:
+            if mask is not None:  # (N * H or 1, L or 1, S) -> broadcastable to (N, H, L, S)
+                mask = mask.reshape(batch, heads, *mask.shape[1:]) \
+                    if mask.shape[0] == batch * heads else mask.unsqueeze(0)
             out = F.scaled_dot_product_attention(
                 q.reshape(batch, heads, length, d), k.reshape(batch, heads, source, d),
-                v.reshape(batch, heads, source, d),
-                None if mask is None else mask.reshape(batch, -1, length, source), p)
+                v.reshape(batch, heads, source, d), mask, p)
             out = out.permute(2, 0, 1, 3).reshape(length * batch, e)
             weights = None
         else:

@@ -21,8 +21,8 @@ class Flatten(Module):
 
 
 class _DropoutNd(Module):
-    """The dropout layers' shared part: p in [0, 1] and ``inplace``, accepted as PyTorch takes
-    it but computed out of place (as microdl's activations do)."""
+    """The dropout layers' shared part: p in [0, 1] and ``inplace`` (the result written into the
+    input, as PyTorch does)."""
 
     def __init__(self, p=0.5, inplace=False):
         super().__init__()
@@ -40,7 +40,7 @@ class Dropout(_DropoutNd):
     Args: p=0.5, the probability of zeroing. Shape: any, output the same."""
 
     def forward(self, input):
-        return F.dropout(input, self.p, self.training)
+        return F.dropout(input, self.p, self.training, inplace=self.inplace)
 
 
 class Dropout1d(_DropoutNd):
@@ -48,7 +48,7 @@ class Dropout1d(_DropoutNd):
     rest by 1/(1-p). Eval: y = x."""
 
     def forward(self, input):
-        return F.dropout1d(input, self.p, self.training)
+        return F.dropout1d(input, self.p, self.training, inplace=self.inplace)
 
 
 class Dropout2d(_DropoutNd):
@@ -56,7 +56,7 @@ class Dropout2d(_DropoutNd):
     by 1/(1-p). Eval: y = x."""
 
     def forward(self, input):
-        return F.dropout2d(input, self.p, self.training)
+        return F.dropout2d(input, self.p, self.training, inplace=self.inplace)
 
 
 class Dropout3d(_DropoutNd):
@@ -64,21 +64,21 @@ class Dropout3d(_DropoutNd):
     p, scale the rest by 1/(1-p). Eval: y = x."""
 
     def forward(self, input):
-        return F.dropout3d(input, self.p, self.training)
+        return F.dropout3d(input, self.p, self.training, inplace=self.inplace)
 
 
 class AlphaDropout(_DropoutNd):
     """Training: F.alpha_dropout (SELU's mean and variance kept). Eval: y = x."""
 
     def forward(self, input):
-        return F.alpha_dropout(input, self.p, self.training)
+        return F.alpha_dropout(input, self.p, self.training, inplace=self.inplace)
 
 
 class FeatureAlphaDropout(_DropoutNd):
     """Training: F.feature_alpha_dropout (whole channels). Eval: y = x."""
 
     def forward(self, input):
-        return F.feature_alpha_dropout(input, self.p, self.training)
+        return F.feature_alpha_dropout(input, self.p, self.training, inplace=self.inplace)
 
 
 class Unflatten(Module):

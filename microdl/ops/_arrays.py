@@ -18,15 +18,25 @@ def out_shape(a, b):
         return sa
     if not sa:
         return sb
-    try:
-        return np.broadcast_shapes(sa, sb)
-    except ValueError:
-        raise ValueError(f"operands could not be broadcast together with shapes "
-                         f"{_numpy_text(sa)} {_numpy_text(sb)}") from None
+    return broadcast_shapes(sa, sb)
 
 
-def _numpy_text(shape):
-    return "(" + ",".join(str(n) for n in shape) + ("," if len(shape) == 1 else "") + ")"
+def broadcast_shapes(*shapes):
+    """The broadcast of ``shapes``, folded left to right as PyTorch does, with its error: the
+    shape so far is "tensor a", the next one "tensor b", and the dimension is counted in the
+    result from the left (the first mismatch found scanning from the right)."""
+    result = ()
+    for shape in shapes:
+        shape = tuple(shape)
+        ndim = max(len(result), len(shape))
+        a = (1,) * (ndim - len(result)) + result
+        b = (1,) * (ndim - len(shape)) + shape
+        for d in range(ndim - 1, -1, -1):
+            if a[d] != b[d] and a[d] != 1 and b[d] != 1:
+                raise RuntimeError(f"The size of tensor a ({a[d]}) must match the size of "
+                                   f"tensor b ({b[d]}) at non-singleton dimension {d}")
+        result = tuple(n if m == 1 else m for m, n in zip(a, b))
+    return result
 
 
 def _operand(x, dev):
@@ -50,7 +60,7 @@ def select(condition, x, y, dtype):
     """x where ``condition`` else y, broadcast together, as a new array of ``dtype``. Host 0-d
     arrays next to device arrays are sent there (the where kernel takes arrays only)."""
     dev = backend.for_arrays(condition, x, y)
-    shape = np.broadcast_shapes(*(tuple(np.shape(v)) for v in (condition, x, y)))
+    shape = broadcast_shapes(*(np.shape(v) for v in (condition, x, y)))
     if dev is not backend.CPU:
         condition, x, y = (dev.to_here(v) if isinstance(v, np.ndarray) else v
                            for v in (condition, x, y))

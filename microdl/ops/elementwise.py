@@ -931,3 +931,44 @@ class Hypot(Function):
         da = binary(g_over, a, "mul", g.dtype) if ctx.needs_input_grad[0] else None
         db = binary(g_over, b, "mul", g.dtype) if ctx.needs_input_grad[1] else None
         return da, db
+
+
+def _xlogy_zero(a, b):
+    """Where xlogy is 0 whatever log(b) is: a = 0 and b not NaN."""
+    return binary(_mask(a, 0, "eq"), logical_not(unary(b, "isnan", _BOOL)), "and", _BOOL)
+
+
+class Xlogy(Function):
+    """y = a * log(b), 0 where a = 0 and b is not NaN, in a float dtype;
+    da = g * xlogy(a != 0, b) (g log b, 0 where a = 0 unless b is NaN),  db = g * a / b (as
+    PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        a, b = promote(a, b)
+        target = float_dtype(a.dtype)
+        a, b = _as(a, target), _as(b, target)
+        ctx.save_for_backward(a, b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            product = binary(a, unary(b, "log"), "mul", target)
+        return select(_xlogy_zero(a, b), _zero(target), product, target)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved
+        da = db = None
+        if ctx.needs_input_grad[0]:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                da = _zero_where(_xlogy_zero(a, b), binary(g, unary(b, "log"), "mul", g.dtype))
+        if ctx.needs_input_grad[1]:
+            db = binary(binary(g, a, "mul", g.dtype), b, "div", g.dtype)
+        return da, db
+
+
+class Erfinv(_FloatMath):
+    """y = erfinv(x), erf(y) = x;  dx = g * sqrt(pi)/2 * exp(y**2)."""
+    op = "erfinv"
+
+    @staticmethod
+    def slope(x, y):
+        return unary(unary(_square(y), "exp"), "scale", scalar=math.sqrt(math.pi) / 2)

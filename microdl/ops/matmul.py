@@ -71,12 +71,15 @@ class MatMul(Function):
         if a.ndim == 0 or b.ndim == 0:
             raise RuntimeError("both arguments to matmul need to be at least 1D, but they are "
                                f"{a.ndim}D and {b.ndim}D")
+        if a.ndim == 1 and b.ndim == 1:  # PyTorch's dot checks dtypes before sizes
+            _check_matmul_dtypes(a, b)
         sa, sb = tuple(a.shape), tuple(b.shape)  # (the CUDA simulator's shapes refuse [-1])
         if sa[-1] != sb[0 if b.ndim == 1 else -2]:
             raise RuntimeError(
                 f"mat1 and mat2 shapes cannot be multiplied ({_shape_text(a.shape)} and "
                 f"{_shape_text(b.shape)})"
             )
+        _check_matmul_dtypes(a, b)
         ctx.save_for_backward(a, b)
         a2, b2 = _as_matrix(a, (1, a.shape[0])), _as_matrix(b, (b.shape[0], 1))
         if b.ndim <= 2:
@@ -110,6 +113,33 @@ SCALAR_TYPE_NAMES = {"f2": "Half", "f4": "Float", "f8": "Double", "i8": "Long", 
 
 def dtype_key(dtype):
     return f"{dtype.kind}{dtype.itemsize}"
+
+
+def _check_matmul_dtypes(a, b):
+    """PyTorch's matmul wants both operands in one dtype (numpy would promote int64 @ float32 to
+    float64 silently) and has no bool kernels; its error names the routine that the ranks
+    dispatch to: dot (1-D @ 1-D), addmv (@ 1-D), bmm (@ 3-D or more), else addmm (mm).
+    Two float dtypes keep microdl's promotion, as in _check_linear_dtypes (README)."""
+    if b.ndim == 1:
+        routine = "dot" if a.ndim == 1 else "addmv_impl_cpu"
+    else:
+        routine = "bmm" if b.ndim > 2 else "addmm_impl_cpu_"
+    if a.dtype != b.dtype and not (a.dtype.kind == "f" and b.dtype.kind == "f"):
+        ka, kb = dtype_key(a.dtype), dtype_key(b.dtype)
+        if routine == "dot":
+            raise RuntimeError(f"dot : expected both vectors to have same dtype, but found "
+                               f"{SCALAR_TYPE_NAMES[ka]} and {SCALAR_TYPE_NAMES[kb]}")
+        if routine == "addmv_impl_cpu":  # addmv(out: b's dtype, mat: a, vec: b)
+            raise RuntimeError(f"addmv input tensors must have the same dtype, but got "
+                               f"{SCALAR_TYPE_NAMES[kb]}, {SCALAR_TYPE_NAMES[ka]}, and "
+                               f"{SCALAR_TYPE_NAMES[kb]}")
+        if routine == "bmm":
+            raise RuntimeError(f"expected scalar type {SCALAR_TYPE_NAMES[ka]} but found "
+                               f"{SCALAR_TYPE_NAMES[kb]}")
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
+                           f"{C_TYPE_NAMES[ka]} != {C_TYPE_NAMES[kb]}")
+    if a.dtype.kind == "b" and a.size and b.size:  # (an empty product needs no kernel)
+        raise NotImplementedError(f"\"{routine}\" not implemented for 'Bool'")
 
 
 def _check_linear_dtypes(x, weight, bias):

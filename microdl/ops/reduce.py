@@ -20,9 +20,11 @@ _TORCH_DTYPE_NAMES = {"b": "Bool", "u1": "Byte", "i1": "Char", "i2": "Short", "i
 
 
 def _normalized_axes(axis, ndim):
-    if axis is None:
+    """``axis`` (None, an int or a sequence) as sorted non-negative axes; None and an empty
+    sequence both mean every axis, as PyTorch's dim=None / dim=[] (all/any differ: all_any)."""
+    axes = () if axis is None else (axis,) if np.ndim(axis) == 0 else tuple(axis)
+    if not axes:
         return tuple(range(ndim))
-    axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
     for a in axes:
         if not -max(ndim, 1) <= a < max(ndim, 1):
             raise IndexError(
@@ -283,8 +285,10 @@ class Cumsum(Function):
 
 def all_any(x, axis=None, keepdims=False, any_=False):
     """all (every value nonzero) or any (some value nonzero) over axes, as bool (uint8 for a
-    uint8 input, as PyTorch keeps it). Not differentiable."""
-    axes = _normalized_axes(axis, x.ndim)
+    uint8 input, as PyTorch keeps it). Not differentiable. An empty ``axis`` reduces nothing
+    (PyTorch's all/any with dim=(): x != 0, unlike sum's dim=() which reduces all)."""
+    empty = axis is not None and np.ndim(axis) != 0 and len(axis) == 0
+    axes = () if empty else _normalized_axes(axis, x.ndim)
     # count the values that decide: zeros for all, nonzeros for any
     zeros = binary(x, 0, "eq", np.dtype(np.int64))
     counted = reduce_sum(zeros, axes, keepdims)

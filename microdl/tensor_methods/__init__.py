@@ -16,6 +16,7 @@ their methods as tensor.py does, but cannot import it (it imports them): ``bind`
 over when tensor.py loads, as tensor.py hands autograd the class.
 """
 
+import functools
 from types import FunctionType
 
 from . import indexing, math, reductions, shape
@@ -26,6 +27,21 @@ from .reductions import ReductionMethods
 from .shape import ShapeMethods
 
 MIXINS = (MathMethods, ActivationMethods, ReductionMethods, ShapeMethods, IndexingMethods)
+
+from ._common import SHARING_VIEWS, VIEWS_MADE_AS_COPIES
+
+def _marking(method, name):
+    """``method`` whose Tensor results carry the mark ``name`` (or the input's mark)."""
+    @functools.wraps(method)
+    def marked(self, *args, **kwargs):
+        result = method(self, *args, **kwargs)
+        mark = name or self._view_copy_of
+        if mark is not None:
+            for t in (result if isinstance(result, (tuple, list)) else (result,)):
+                if getattr(t, "array", None) is not self.array:
+                    t._view_copy_of = mark
+        return result
+    return marked
 
 
 def bind(tensor_class, tensor_function):
@@ -38,3 +54,9 @@ def bind(tensor_class, tensor_function):
         for value in vars(mixin).values():
             if isinstance(value, FunctionType):
                 value.__qualname__ = f"{tensor_class.__name__}.{value.__name__}"
+        for name in VIEWS_MADE_AS_COPIES + SHARING_VIEWS:
+            if isinstance(vars(mixin).get(name), FunctionType):
+                mark = name.strip("_") + ("()" if name != "__getitem__" else "")
+                setattr(mixin, name, _marking(vars(mixin)[name],
+                                              None if name in SHARING_VIEWS else
+                                              ("indexing" if name == "__getitem__" else mark)))

@@ -35,3 +35,18 @@ def _in_dtype(result, dtype):
     if dtype is None or result.array.dtype == np.dtype(dtype):
         return result
     return result.to(dtype=dtype)
+
+
+# Ops whose result PyTorch returns as a view of the input (sharing its memory: an in-place write
+# into the result changes the input) but microdl writes out as a new array. The result is marked
+# with the op's name, and an in-place write into it raises (Tensor._check_writable) instead of
+# silently missing the input. NONCONTIGUOUS: views PyTorch itself must copy for contiguous().
+VIEWS_MADE_AS_COPIES = ("transpose", "swapaxes", "swapdims", "permute", "t", "movedim",
+                        "moveaxis", "expand", "expand_as", "__getitem__", "narrow", "split",
+                        "chunk", "unbind", "diagonal")
+NONCONTIGUOUS = frozenset({"transpose", "swapaxes", "swapdims", "permute", "t", "movedim",
+                           "moveaxis", "expand", "expand_as", "diagonal"})
+# Ops that do share memory with their input here too: they pass an input's mark on (a view of
+# such a copy is a copy of a view).
+SHARING_VIEWS = ("reshape", "view", "view_as", "reshape_as", "flatten", "squeeze", "unsqueeze")
+

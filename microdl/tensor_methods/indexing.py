@@ -10,6 +10,7 @@ import numpy as np
 from .. import backend
 from .. import random as _random
 from ..ops import indexing as _indexing, linalg as _linalg, matmul
+from ..ops._arrays import broadcast_shapes
 from ._common import _C_TYPE_NAMES, _TORCH_TYPES, _dim_index, _in_dtype
 from .math import where
 
@@ -76,14 +77,16 @@ class IndexingMethods:
         index = index.reshape(-1).long()
         shape = list(self.shape) or [1]
         values = _indexing.host_array(index.array)
-        if values.size and (values.min() < -shape[d] or values.max() >= shape[d]):
-            bad = values.min() if values.min() < -shape[d] else values.max()
-            raise (RuntimeError(f"INDICES element is out of DATA bounds, id={bad} axis_dim="
-                                f"{shape[d]}") if name == "index_select" else
-                   RuntimeError(f"index {bad} is out of bounds for dimension {d} with size "
-                                f"{shape[d]}"))
-        if values.size and values.min() < 0:  # a negative index counts from the end
-            index = Tensor._wrap(_indexing.to_device_of(self.array, values % shape[d]))
+        outside = (values < 0) | (values >= shape[d])  # PyTorch: no negative indices here
+        if outside.any():
+            bad = values[np.argmax(outside)]  # the first one, as PyTorch reports it
+            if name != "index_select":
+                raise RuntimeError(f"index {bad} is out of bounds for dimension {d} with size "
+                                   f"{shape[d]}")
+            if d == 1 and self.ndim > 1:  # PyTorch's CPU index_select has its own dim-1 path
+                raise RuntimeError(f"INDICES element is out of DATA bounds, id={bad} axis_dim="
+                                   f"{shape[d]}")
+            raise IndexError("index out of range in self")
         lines = [1] * len(shape)
         lines[d] = index.shape[0]
         shape[d] = index.shape[0]
@@ -136,7 +139,7 @@ class IndexingMethods:
         mask = mask if isinstance(mask, Tensor) else tensor(mask)
         if mask.dtype != np.bool_:
             raise RuntimeError("masked_select: expected BoolTensor for mask")
-        shape = np.broadcast_shapes(self.shape, mask.shape)
+        shape = broadcast_shapes(mask.shape, self.shape)  # (PyTorch's error names mask "a")
         x = self if self.shape == shape else self.expand(*shape)
         chosen = np.broadcast_to(_indexing.host_array(mask.array), shape)
         return _indexing.Take.apply(x, positions=np.flatnonzero(chosen))
@@ -219,8 +222,14 @@ class IndexingMethods:
             if flat.size == 0:
                 return Tensor._wrap(_indexing.to_device_of(self.array, np.array(np.nan,
                                                                                 self.dtype)))
-            pick = nan[0] if len(nan) else np.argsort(flat, kind="stable")[(flat.size - 1) // 2]
-            return _indexing.Take.apply(self, positions=np.array(pick, np.int64))
+            # PyTorch splits the gradient evenly among all the values equal to the median (all
+            # the NaNs when it is NaN): take them all, then their max (exact, and amax splits
+            # among ties) or, for NaNs, which never tie in amax, their mean
+            if len(nan):
+                return _indexing.Take.apply(self, positions=nan.astype(np.int64)).mean()
+            median = flat[np.argsort(flat, kind="stable")[(flat.size - 1) // 2]]
+            ties = np.flatnonzero(flat == median).astype(np.int64)
+            return _indexing.Take.apply(self, positions=ties).amax()
         d = _dim_index(dim, self.ndim)
         order, _ = _sort_order(self, d, descending=False)
         line = host.reshape(host.shape or (1,))
@@ -576,3 +585,63 @@ def meshgrid(*tensors, indexing=None):
     if swap:
         grids = [grids[1], grids[0], *grids[2:]]  # back to the inputs' order
     return tuple(grids)
+
+
+def _as_tensor_arg(value):
+    return value if isinstance(value, Tensor) else tensor(value)
+
+
+def isin(elements, test_elements, *, assume_unique=False, invert=False):
+    """Whether each of ``elements`` is among ``test_elements`` (either may be a number), as
+    bools of elements' shape; invert: whether it is not."""
+    elements, test_elements = _as_tensor_arg(elements), _as_tensor_arg(test_elements)
+    found = (elements.unsqueeze(-1) == test_elements.reshape(-1)).any(-1)
+    return found.logical_not() if invert else found
+
+
+def _insertion_points(sorted_sequence, values, right, out_int32):
+    """How many of the sequence's values lie before each value: count(sequence < value), or
+    count(sequence <= value) with ``right``; the sequence's last axis is searched."""
+    if sorted_sequence.ndim <= 1:
+        before = sorted_sequence.reshape(-1) <= values.unsqueeze(-1) if right else \
+            sorted_sequence.reshape(-1) < values.unsqueeze(-1)
+    else:
+        sequence = sorted_sequence.unsqueeze(-2)
+        before = sequence <= values.unsqueeze(-1) if right else sequence < values.unsqueeze(-1)
+    counts = before.sum(dim=-1)
+    return counts.to(dtype=np.int32) if out_int32 else counts
+
+
+def bucketize(input, boundaries, *, out_int32=False, right=False):
+    """The bucket of each input value among the 1-D ``boundaries``: i with
+    boundaries[i-1] < x <= boundaries[i] (right: boundaries[i-1] <= x < boundaries[i])."""
+    if boundaries.ndim != 1:
+        raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim("
+                           f"{boundaries.ndim})")
+    return _insertion_points(boundaries, _as_tensor_arg(input), right, out_int32)
+
+
+def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None,
+                 sorter=None):
+    """Where each value would go in ``sorted_sequence`` (along its last axis; a 1-D sequence
+    for any values, else the same leading dimensions) to keep it sorted: the first such place,
+    the last with right=True or side="right"; ``sorter`` sorts an unsorted sequence."""
+    if side is not None:
+        if side not in ("left", "right"):
+            raise RuntimeError(f"torch.searchsorted(): side can only be 'left' or 'right' but "
+                               f"got {side}")
+        if right and side == "left":
+            raise RuntimeError("torch.searchsorted(): side and right can't be set to opposites,"
+                               " got side of left while right was True")
+        right = side == "right"
+    if sorter is not None:
+        sorted_sequence = sorted_sequence.gather(-1, sorter)
+    values = _as_tensor_arg(input)
+    if sorted_sequence.ndim > 1 and tuple(sorted_sequence.shape[:-1]) != tuple(
+            values.shape[:-1]):
+        raise RuntimeError(f"torch.searchsorted(): boundaries tensor should be 1 dimension or "
+                           f"the first N-1 dimensions of boundaries tensor and input value "
+                           f"tensor must match, but we got boundaries tensor "
+                           f"{list(sorted_sequence.shape)} and input value tensor "
+                           f"{list(values.shape)}")
+    return _insertion_points(sorted_sequence, values, right, out_int32)

@@ -5,12 +5,18 @@ clamp, ...), masked_fill and the casts (half, long, int, bool, type); the functi
 The operators themselves (``a + b``, ``a @ b``, ...) are in tensor.py; the named forms here call
 them."""
 
+from collections import namedtuple
+
 import numpy as np
 
 from .._memory_format import preserve_format as _preserve_format
 from ..ops import elementwise
 from ._common import _C_TYPE_NAMES
 from .shape import cat
+
+# PyTorch's torch.return_types for cummax and cummin: named tuples (values, indices)
+_cummax_result = namedtuple("cummax", ["values", "indices"])
+_cummin_result = namedtuple("cummin", ["values", "indices"])
 
 # NOTE: microdl.Tensor and microdl.tensor, set by tensor.py when it loads (tensor_methods.bind):
 # these methods make tensors without importing tensor.py, which imports this module
@@ -127,16 +133,14 @@ class MathMethods:
         return elementwise.Compare.apply(self, self._operand(other), op=op)
 
     def __eq__(self, other):
-        try:
-            return self._compare(other, "eq")
-        except TypeError:  # t == None, t == "a": False, as PyTorch
+        if not _comparable(other):  # t == None, t == "a", t == [1, 2]: False, as PyTorch
             return NotImplemented
+        return self._compare(other, "eq")
 
     def __ne__(self, other):
-        try:
-            return self._compare(other, "ne")
-        except TypeError:
+        if not _comparable(other):
             return NotImplemented
+        return self._compare(other, "ne")
 
     def __lt__(self, other):
         return self._compare(other, "lt")
@@ -387,6 +391,11 @@ class MathMethods:
         """y = erfc(x) = 1 - erf(x);  dx = -g * 2/sqrt(pi) * exp(-x**2). Integers give float32."""
         return elementwise.Erfc.apply(self)
 
+    def erfinv(self):
+        """y with erf(y) = x (+-inf at +-1, NaN outside [-1, 1]);  dx = g * sqrt(pi)/2 *
+        exp(y**2)."""
+        return elementwise.Erfinv.apply(self)
+
     def atan(self):
         """y = atan(x), in (-pi/2, pi/2);  dx = g / (1 + x**2). Alias: arctan."""
         return elementwise.Atan.apply(self)
@@ -533,6 +542,203 @@ class MathMethods:
         nonzero = self != 0
         return nonzero.sum(dim=dim) if dim is not None else nonzero.sum()
 
+    def xlogy(self, other):
+        """self * log(other), 0 where self is 0 (unless other is NaN)."""
+        return elementwise.Xlogy.apply(self, self._operand(other))
+
+    def rot90(self, k=1, dims=(0, 1)):
+        """Rotation by 90 degrees k times in the plane of ``dims``, from the first axis toward
+        the second."""
+        dims = tuple(dims)
+        if len(dims) != 2:
+            raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
+        if self.ndim < 2:
+            raise RuntimeError(f"expected total dims >= 2, but got total dims = {self.ndim}")
+        first, second = (d % self.ndim if -self.ndim <= d < self.ndim else d for d in dims)
+        if first == second:
+            raise RuntimeError(f"expected rotation dims to be different, but got dim0 = "
+                               f"{first} and dim1 = {second}")
+        k %= 4
+        if k == 1:
+            return self.flip(second).transpose(first, second)
+        if k == 2:
+            return self.flip(first, second)
+        if k == 3:
+            return self.flip(first).transpose(first, second)
+        return self.clone()
+
+    def argwhere(self):
+        """The indices of the nonzero elements, one row each (int64, (count, ndim))."""
+        return self.nonzero()
+
+    def var_mean(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        """(var, mean) over ``dim``, as var() and mean() give them."""
+        if isinstance(dim, bool):  # var_mean(x, True): PyTorch's (input, unbiased) overload
+            dim, unbiased = None, dim
+        return (self.var(dim, unbiased, keepdim, correction=correction),
+                self.mean(dim=dim, keepdim=keepdim))
+
+    def std_mean(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        """(std, mean) over ``dim``, as std() and mean() give them."""
+        if isinstance(dim, bool):  # std_mean(x, True): the (input, unbiased) overload
+            dim, unbiased = None, dim
+        return (self.std(dim, unbiased, keepdim, correction=correction),
+                self.mean(dim=dim, keepdim=keepdim))
+
+    def bincount(self, weights=None, minlength=0):
+        """How many times each value 0..max(self) occurs in the 1-D non-negative integer self
+        (at least ``minlength`` bins), int64; with ``weights``: their sums per value (float32
+        weights stay float32, any other dtype gives float64, as PyTorch)."""
+        if self.dtype.kind == "f":
+            raise NotImplementedError(f'"bincount_cpu" not implemented for '
+                                      f"'{elementwise.TORCH_NAMES[self.dtype]}'")
+        if self.ndim != 1 or self.dtype.kind == "b" or (self.numel() and self.min().item() < 0):
+            raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+        if minlength < 0:
+            raise RuntimeError("minlength should be >= 0")
+        length = max(int(self.max().item()) + 1 if self.numel() else 0, minlength)
+        dtype = np.dtype(np.int64) if weights is None else (
+            weights.dtype if weights.dtype == np.float32 else np.dtype(np.float64))
+        counts = tensor(np.zeros(length, dtype)).to(self.device)
+        values = tensor(np.ones(self.shape, dtype)).to(self.device) if weights is None \
+            else weights.to(dtype=dtype)
+        return counts.scatter_add(0, self.long(), values) if self.numel() else counts
+
+    def histc(self, bins=100, min=0, max=0):
+        """Counts of self's values in ``bins`` equal bins over [min, max] (both 0: the data's
+        range), values outside left out, in self's (float) dtype."""
+        if self.dtype.kind != "f":
+            raise NotImplementedError(f'"histogram_cpu" not implemented for '
+                                      f"'{elementwise.TORCH_NAMES[self.dtype]}'")
+        if bins <= 0:
+            raise RuntimeError("torch.histc(): bins must be > 0, but got " + str(bins) +
+                               " for dimension 0")
+        low, high = float(min), float(max)
+        if low == high and self.numel():
+            low, high = self.min().item(), self.max().item()
+        if low == high:
+            low, high = low - 1, high + 1
+        if low > high:
+            raise RuntimeError(f"torch.histc(): max must be larger than min, but got min {low}"
+                               f" max {high}")
+        flat = self.detach().reshape(-1)
+        inside = (flat >= low) & (flat <= high)
+        position = ((flat - low) * (bins / (high - low))).floor().long().clamp(0, bins - 1)
+        counts = tensor(np.zeros(bins, self.dtype)).to(self.device)
+        return counts.scatter_add(0, position, inside.to(dtype=self.dtype))
+
+    # in place: self = the out-of-place result (optimizer and EMA code: addcmul_, lerp_, ...)
+    def lerp_(self, end, weight):
+        return self._assign(self.lerp(end, weight))
+
+    def addcmul_(self, tensor1, tensor2, *, value=1):
+        return self._assign(self.addcmul(tensor1, tensor2, value=value))
+
+    def addcdiv_(self, tensor1, tensor2, *, value=1):
+        return self._assign(self.addcdiv(tensor1, tensor2, value=value))
+
+    def addmm_(self, mat1, mat2, *, beta=1, alpha=1):
+        return self._assign(self.addmm(mat1, mat2, beta=beta, alpha=alpha))
+
+    def addmv_(self, mat, vec, *, beta=1, alpha=1):
+        return self._assign(self.addmv(mat, vec, beta=beta, alpha=alpha))
+
+    def baddbmm_(self, batch1, batch2, *, beta=1, alpha=1):
+        return self._assign(self.baddbmm(batch1, batch2, beta=beta, alpha=alpha))
+
+    def nan_to_num_(self, nan=0.0, posinf=None, neginf=None):
+        return self._assign(self.nan_to_num(nan, posinf, neginf))
+
+    def atan2_(self, other):
+        return self._assign(self.atan2(other))
+
+    def hypot_(self, other):
+        return self._assign(self.hypot(other))
+
+    def xlogy_(self, other):
+        return self._assign(self.xlogy(other))
+
+    def erf_(self):
+        return self._assign(self.erf())
+
+    def erfc_(self):
+        return self._assign(self.erfc())
+
+    def erfinv_(self):
+        return self._assign(self.erfinv())
+
+    def exp2_(self):
+        return self._assign(self.exp2())
+
+    def atan_(self):
+        return self._assign(self.atan())
+
+    def asin_(self):
+        return self._assign(self.asin())
+
+    def acos_(self):
+        return self._assign(self.acos())
+
+    def sinh_(self):
+        return self._assign(self.sinh())
+
+    def cosh_(self):
+        return self._assign(self.cosh())
+
+    def asinh_(self):
+        return self._assign(self.asinh())
+
+    def acosh_(self):
+        return self._assign(self.acosh())
+
+    def atanh_(self):
+        return self._assign(self.atanh())
+
+    arctan_, arcsin_, arccos_, arctan2_ = atan_, asin_, acos_, atan2_
+    arcsinh_, arccosh_, arctanh_ = asinh_, acosh_, atanh_
+
+    def cummax(self, dim):
+        """(values, indices): the running maximum along ``dim`` and where it was reached (the
+        latest position on a tie; NaN, once met, stays); the gradient goes to those positions."""
+        return self._running_extreme(dim, "maximum", _cummax_result)
+
+    def cummin(self, dim):
+        """(values, indices): the running minimum along ``dim`` (as cummax)."""
+        return self._running_extreme(dim, "minimum", _cummin_result)
+
+    def _running_extreme(self, dim, op, result):
+        dim = dim % self.ndim if self.ndim else 0
+        x = self.detach() if self.ndim else self.detach().reshape(1)
+        n = x.shape[dim]
+        if n == 0:
+            empty = tensor(np.zeros(self.shape, np.int64)).to(self.device)
+            return result(self.clone(), empty)
+
+        def scan(values, combine):
+            # Hillis-Steele: after the step of offset s each entry combines the 2s entries up
+            # to it; the first s entries combine with themselves (max and min are idempotent)
+            offset = 1
+            while offset < n:
+                shifted = cat([values.narrow(dim, 0, offset),
+                               values.narrow(dim, 0, n - offset)], dim)
+                values = getattr(values, combine)(shifted)
+                offset *= 2
+            return values
+
+        running = scan(x, op)
+        # a record (x equal to the running value, or NaN) marks where the running value was
+        # last set; the index is the latest record up to each position
+        record = (x == running) | x.isnan() if x.dtype.kind == "f" else x == running
+        shape = [1] * x.ndim
+        shape[dim] = n
+        positions = tensor(np.arange(n, dtype=np.int64).reshape(shape)).to(self.device)
+        indices = scan(where(record, positions, 0), "maximum")
+        source = self if self.ndim else self.reshape(1)
+        values = source.gather(dim, indices)
+        if not self.ndim:
+            return result(values.reshape(()), indices.reshape(()))
+        return result(values, indices)
+
     def half(self, memory_format=_preserve_format):
         """self cast to float16 (itself when it already is); on the tape."""
         return self.to(dtype=np.float16, memory_format=memory_format)
@@ -569,6 +775,15 @@ class MathMethods:
 
 
 # ---- functions over several tensors (where; cat and stack: shape.py) -----------------------------
+def _comparable(other):
+    """Whether == and != compare elementwise with ``other``: a tensor, a real number or a numeric
+    numpy array. PyTorch answers NotImplemented for anything else (None, a str, a list, any
+    object), and Python then compares identities (==: False, !=: True)."""
+    if isinstance(other, (Tensor, np.ndarray, np.generic)):
+        return not isinstance(other, (np.ndarray, np.generic)) or other.dtype.kind in "biuf"
+    return isinstance(other, (bool, int, float))
+
+
 def where(condition, input, other):
     """``input`` where ``condition`` (a bool tensor) else ``other``, broadcast together; either
     may be a number. The dtype is PyTorch's result type of the two; gradients flow to both."""

@@ -111,6 +111,11 @@ class ReductionMethods:
     def prod(self, dim=None, keepdim=False, *, dtype=None):
         """The product over ``dim`` (or all values); int64 for integer and bool tensors;
         ``dtype``: the input is cast to it first and the result has it."""
+        if isinstance(dim, (tuple, list)):  # PyTorch's prod takes one int dim only
+            raise TypeError(f"prod() received an invalid combination of arguments - got "
+                            f"(dim={type(dim).__name__}, ), but expected one of:\n"
+                            f" * (*, torch.dtype dtype = None)\n"
+                            f" * (int dim, bool keepdim = False, *, torch.dtype dtype = None)\n")
         return _in_dtype(reduce.Prod.apply(self._as_dtype(dtype), axis=dim,
                                            keepdims=bool(keepdim)), dtype)
 
@@ -131,12 +136,21 @@ class ReductionMethods:
 
     def logsumexp(self, dim, keepdim=False):
         """log(sum(exp(x))) over ``dim``, shifted by the (detached) max for stability:
-        m + log(sum(exp(x - m))). The gradient is softmax(x) over ``dim``."""
+        m + log(sum(exp(x - m))), m = 0 where the max is infinite (as PyTorch: an all -inf
+        slice gives -inf, a +inf entry +inf). The gradient is softmax(x) over ``dim`` (NaN on
+        those infinite slices, as PyTorch's exp(x - y))."""
         x = self if self.dtype.kind == "f" else self.float()
         dim = tuple(dim) if isinstance(dim, list) else dim
+        if dim == () and not keepdim and x.ndim:
+            # PyTorch 2.13 reduces all for dim=() but then fails to add back its kept max
+            raise RuntimeError(f"output with shape [] doesn't match the broadcast shape "
+                               f"[{', '.join(['1'] * x.ndim)}]")
         shift = x.amax(dim, keepdim=True).detach()
+        shift = shift.masked_fill(shift.isinf(), 0)
         out = (x - shift).exp().sum(dim, keepdim=True).log() + shift
-        return out if keepdim else out.squeeze(dim)
+        if keepdim:
+            return out
+        return out.reshape(()) if dim == () else out.squeeze(dim)
 
 
 def _axis_args(axis, keepdims, dim, keepdim):

@@ -8,7 +8,7 @@ from .. import _device
 from .._memory_format import check_memory_format as _check_memory_format
 from .._memory_format import contiguous_format as _contiguous_format
 from ..ops import shape
-from ._common import _dim_index, _torch_type
+from ._common import NONCONTIGUOUS, _dim_index, _torch_type
 
 # NOTE: microdl.Tensor and microdl.tensor, set by tensor.py when it loads (tensor_methods.bind):
 # these methods make tensors without importing tensor.py, which imports this module
@@ -32,8 +32,9 @@ class ShapeMethods:
     def flatten(self, start_dim=0, end_dim=-1):
         """Dimensions start_dim..end_dim merged into one: (2, 3, 4).flatten(1) is (2, 12); a 0-d
         tensor gives shape (1,)."""
-        nd = max(self.ndim, 1)
-        start, end = start_dim % nd, end_dim % nd
+        start, end = _dim_index(start_dim, self.ndim), _dim_index(end_dim, self.ndim)
+        if start > end:
+            raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
         dims = self.shape
         merged = int(np.prod(dims[start:end + 1], dtype=np.int64))
         return self.reshape(dims[:start] + (merged,) + dims[end + 1:])
@@ -165,6 +166,11 @@ class ShapeMethods:
         """Itself when its array is C-contiguous (microdl's ops always make those), else a
         C-contiguous copy on the tape."""
         _check_memory_format("contiguous", memory_format)
+        if self._view_copy_of is not None and self._view_copy_of.rstrip("()") in NONCONTIGUOUS:
+            # PyTorch copies such a view here: the result is a tensor of its own
+            fresh = Tensor._wrap(self.array, self.requires_grad)
+            fresh._node = self._node
+            return fresh
         if self.array.flags["C_CONTIGUOUS"]:
             return self
         return shape.Reshape.apply(self, shape=self.shape)

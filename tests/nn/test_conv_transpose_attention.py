@@ -219,6 +219,7 @@ MHA_CASES = [  # (constructor keywords, forward keywords, query, key, value shap
     (dict(kdim=3, vdim=5, bias=False), dict(), (3, 2, 8), (4, 2, 3), (4, 2, 5)),
     (dict(add_bias_kv=True, add_zero_attn=True), dict(), (3, 2, 8), (4, 2, 8), (4, 2, 8)),
     (dict(), dict(need_weights=False), (3, 8), (4, 8), (4, 8)),
+    (dict(batch_first=True), dict(need_weights=False), (2, 3, 8), (2, 4, 8), (2, 4, 8)),
 ]
 
 

@@ -300,16 +300,24 @@ def test_modules_repr_attributes_and_values_match_torch():
                                    err_msg=repr(ours))
 
 
-def test_inplace_computes_out_of_place():
-    """inplace=True is accepted (PyTorch's signature) and leaves the input as it was."""
-    x = microdl.tensor([-1.0, 2.0])
-    for module in (nn.ReLU(inplace=True), nn.ELU(inplace=True), nn.Hardtanh(inplace=True),
-                   nn.SiLU(inplace=True)):
-        y = module(x)
-        assert y is not x
-        np.testing.assert_array_equal(x.numpy(), [-1.0, 2.0])
-    np.testing.assert_allclose(F.leaky_relu(x, 0.5, inplace=True).numpy(), [-0.5, 2.0])
-    np.testing.assert_allclose(F.relu(x, inplace=True).numpy(), [0.0, 2.0])
+def test_inplace_writes_into_the_input_as_torch():
+    """inplace=True writes the result into the input and returns it, as in PyTorch; a leaf that
+    requires grad is refused, and on the tape the gradient is that of the activation."""
+    torch = pytest.importorskip("torch")
+    for name, args in (("ReLU", ()), ("ELU", ()), ("Hardtanh", ()), ("SiLU", ()),
+                       ("LeakyReLU", (0.5,)), ("ReLU6", ()), ("Hardswish", ())):
+        x, xt = microdl.tensor([-1.0, 2.0]), torch.tensor([-1.0, 2.0])
+        y = getattr(nn, name)(*args, inplace=True)(x)
+        yt = getattr(torch.nn, name)(*args, inplace=True)(xt)
+        assert y is x
+        np.testing.assert_allclose(x.numpy(), xt.numpy(), rtol=1e-6)
+        np.testing.assert_allclose(y.numpy(), yt.numpy(), rtol=1e-6)
+    leaf = microdl.tensor([-1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad"):
+        F.relu(leaf, inplace=True)
+    hidden = leaf * 3
+    F.relu(hidden, inplace=True).sum().backward()
+    np.testing.assert_array_equal(leaf.grad.numpy(), [0.0, 3.0])
 
 
 @pytest.mark.parametrize("ndim", [1, 2, 3, 4])

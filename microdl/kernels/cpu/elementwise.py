@@ -1,17 +1,19 @@
 """Elementwise arithmetic on the CPU: numpy's ufuncs already run these in one vectorised pass at
 memory speed, so this set reuses the reference functions (a Numba loop measured no faster),
-except erf and erfc, which numpy lacks (the reference calls Python's math.erf per element):
+except erf, erfc and erfinv, which numpy lacks (the reference calls Python's math.erf per element):
 those are Numba loops here."""
 
 import math
 
 import numpy as np
-from numba import prange
+from numba import njit, prange
 
 from ..numpy_ref import elementwise as _reference
 from ..numpy_ref.elementwise import (binary, broadcast_to, copy, fill, permute,  # noqa: F401
                                      put_add, take, where)
 from ._jit import flat, flat_out, serial_and_parallel
+
+_erfinv_scalar = njit(cache=True, error_model="numpy", nogil=True)(_reference._erfinv_scalar)
 
 
 @serial_and_parallel()
@@ -26,7 +28,13 @@ def _erfc(x, out):
         out[i] = math.erfc(x[i])
 
 
-_LOOPS = {"erf": _erf, "erfc": _erfc}
+@serial_and_parallel()
+def _erfinv(x, out):
+    for i in prange(x.size):
+        out[i] = _erfinv_scalar(np.float64(x[i]))
+
+
+_LOOPS = {"erf": _erf, "erfc": _erfc, "erfinv": _erfinv}
 
 
 def unary(x, out, op, scalar=0.0):

@@ -10,6 +10,7 @@ import math
 import numpy as np
 from numba import cuda
 
+from ..numpy_ref.elementwise import _erfinv_scalar as _erfinv_math  # one definition
 from ._launch import flat, grid, specialized
 
 MAX_DIMS = 6
@@ -148,7 +149,8 @@ def _hypot(a, b):
     return math.hypot(a, b)
 
 
-BINARY = {"atan2": _atan2, "hypot": _hypot, "add": _add, "sub": _sub, "mul": _mul, "div": _div, "floor_div": _floor_div,
+BINARY = {"atan2": _atan2, "hypot": _hypot,
+          "add": _add, "sub": _sub, "mul": _mul, "div": _div, "floor_div": _floor_div,
           "trunc_div": _trunc_div, "remainder": _remainder, "pow": _float_power,
           "int_pow": _int_power, "maximum": _maximum, "minimum": _minimum,
           "eq": _eq, "ne": _ne, "lt": _lt, "le": _le, "gt": _gt, "ge": _ge,
@@ -353,7 +355,15 @@ def _erfc(x, s):
     return math.erfc(x)
 
 
-UNARY = {"atan": _atan, "asin": _asin, "acos": _acos, "sinh": _sinh, "cosh": _cosh,
+_erfinv_scalar = cuda.jit(device=True)(_erfinv_math)
+
+
+@cuda.jit(device=True)
+def _erfinv(x, s):
+    return _erfinv_scalar(float(x))
+
+
+UNARY = {"erfinv": _erfinv, "atan": _atan, "asin": _asin, "acos": _acos, "sinh": _sinh, "cosh": _cosh,
          "asinh": _asinh, "acosh": _acosh, "atanh": _atanh, "exp2": _exp2, "erf": _erf,
          "erfc": _erfc, "neg": _neg, "abs": _abs, "sign": _sign, "pow": _pow, "scale": _scale,
          "bitwise_not": _bitwise_not, "exp": _exp, "log": _log, "sqrt": _sqrt, "rsqrt": _rsqrt,
