@@ -18,11 +18,23 @@ from ..tensor import Tensor
 
 
 class Parameter(Tensor):
-    """A tensor that a Module registers as trainable; requires grad by default."""
+    """A tensor that a Module registers as trainable; requires grad by default. Made from a
+    tensor, it shares that tensor's storage (PyTorch's rule); from an array or list, a copy."""
 
-    def __init__(self, data, requires_grad=True):
+    def __init__(self, data=None, requires_grad=True):
+        if data is None:
+            data = np.empty(0, np.float32)  # PyTorch: an empty float tensor
+        if isinstance(data, Tensor) and (_device.is_device_array(data.array) or
+                                         data.array.flags["C_CONTIGUOUS"]):
+            # the tensor's storage itself, as torch.nn.Parameter shares it (a write through
+            # either shows in the other); kernels update parameters through flat C-order views,
+            # so a strided array is copied below instead
+            self.array, self.grad, self._node, self.requires_grad = data.array, None, None, False
+            self.requires_grad_(requires_grad)
+            return
         array = data.array if isinstance(data, Tensor) else np.asarray(data)
-        super().__init__(array, requires_grad=requires_grad, dtype=array.dtype)
+        super().__init__(array, requires_grad=requires_grad, dtype=array.dtype,
+                         device=_device.of(array))
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()

@@ -363,8 +363,9 @@ def _erfinv(x, s):
     return _erfinv_scalar(float(x))
 
 
-UNARY = {"erfinv": _erfinv, "atan": _atan, "asin": _asin, "acos": _acos, "sinh": _sinh, "cosh": _cosh,
-         "asinh": _asinh, "acosh": _acosh, "atanh": _atanh, "exp2": _exp2, "erf": _erf,
+UNARY = {"erfinv": _erfinv, "atan": _atan, "asin": _asin, "acos": _acos, "sinh": _sinh,
+         "cosh": _cosh, "asinh": _asinh, "acosh": _acosh, "atanh": _atanh, "exp2": _exp2,
+         "erf": _erf,
          "erfc": _erfc, "neg": _neg, "abs": _abs, "sign": _sign, "pow": _pow, "scale": _scale,
          "bitwise_not": _bitwise_not, "exp": _exp, "log": _log, "sqrt": _sqrt, "rsqrt": _rsqrt,
          "reciprocal": _reciprocal, "sin": _sin, "cos": _cos, "tan": _tan, "log2": _log2,

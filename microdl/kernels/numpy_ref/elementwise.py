@@ -92,7 +92,8 @@ def unary(x, out, op, scalar=0.0):
     "cos", "tan", "log2", "log10", "log1p" (log(1 + x)), "expm1" (exp(x) - 1), "floor", "ceil",
     "trunc", "round" (halves to even), "atan", "asin", "acos", "sinh", "cosh", "asinh",
     "acosh", "atanh", "exp2" (2 ** x), "erf" (2/sqrt(pi) * integral_0^x exp(-t^2) dt),
-    "erfc" (1 - erf x), "erfinv" (y with erf y = x); and into a bool out: "isnan", "isinf", "isfinite"."""
+    "erfc" (1 - erf x), "erfinv" (y with erf y = x); and into a bool out: "isnan", "isinf",
+    "isfinite"."""
     if op in _PLAIN_UNARY:  # the hot path: no errstate context (about 1 us a call)
         _PLAIN_UNARY[op](x, out=out, casting="unsafe")
         return
