@@ -196,7 +196,7 @@ class Node:
         # (an in-place op may since have given the tensor another array, even another shape)
         self.arrays = arrays if arrays is not None else \
             [getattr(t, "array", t) for t in inputs]
-        self.parents = tuple(getattr(t, "_node", None) for t in inputs)
+        self.parents = tuple([getattr(t, "_node", None) for t in inputs])  # (a list is faster)
         self.sequence = next(_sequence)
         self.hooks = None
 

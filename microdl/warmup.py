@@ -425,5 +425,14 @@ def _interpolate(dtype, module):
 EXAMPLES["interpolate"] = _interpolate
 
 
+# ---- elementwise: only erf, erfc and erfinv are Numba loops (numpy has no erf) ---------------
+def _elementwise(dtype, module):
+    x, out = _rand(6, dtype) / 4, np.empty(6, dtype)  # |x| < 1: in erfinv's domain
+    return {"unary": [(x, out, op) for op in ("erf", "erfc", "erfinv")]}
+
+
+EXAMPLES["elementwise"] = _elementwise
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -13,6 +13,7 @@ import numpy as np
 from .. import _device
 from .. import functional as F
 from .module import Module, Parameter
+from ..tensor import Tensor
 
 _DOC = """Batch Normalization over {shape} input (Ioffe & Szegedy, 2015): per channel c
     (axis 1), with statistics over {over},
@@ -108,7 +109,8 @@ class _BatchNorm(Module):
         return self._forward(input, F.batch_norm_relu)
 
     def _forward(self, input, batch_norm):
-        F._check_input_tensor(input, "batch_norm", arrays_ok=False)
+        if not isinstance(input, Tensor):  # (the check is a call: only when it can fail)
+            F._check_input_tensor(input, "batch_norm", arrays_ok=False)
         self._check_input_dim(input)
         # NOTE: the registries are read directly; Module.__getattr__ costs ~0.4 us a name, and
         # BatchNorm1d on (60, 100) runs in ~10 us.

@@ -28,10 +28,10 @@ def _check_labels(logits, labels):
     if logits.ndim != 2:
         raise RuntimeError(f"cross_entropy: expected logits of shape (N, C), got "
                            f"{logits.ndim}D input of shape {logits.shape}")
-    if not np.issubdtype(logits.dtype, np.floating):
+    if logits.dtype.kind != "f":  # (np.issubdtype's answer, at a tenth of its cost)
         raise TypeError(f"cross_entropy: expected floating point logits (got dtype "
                         f"{logits.dtype})")
-    if not np.issubdtype(labels.dtype, np.integer):
+    if labels.dtype.kind not in "iu":
         raise TypeError(f"cross_entropy: expected integer class labels (got dtype "
                         f"{labels.dtype}); use labels.astype(np.int64)")
     if labels.ndim > 1:

@@ -33,8 +33,10 @@ def _gemm(a, b, transpose_a=False, transpose_b=False, bias=None, out=None):
 def _rows(a):
     """a (..., k) as a C-contiguous 2-D (rows, k) array; unlike ``rows`` it keeps the row count
     when k is 0 (an empty inner dimension: the product is all zeros)."""
+    if a.ndim == 2:
+        return contiguous(a)  # what rows does with a matrix, a call fewer
     shape = tuple(a.shape)
-    if len(shape) == 2 or shape[-1]:
+    if shape[-1]:
         return rows(a)
     return contiguous(a).reshape(math.prod(shape[:-1]), 0)
 
@@ -146,9 +148,9 @@ def _check_linear_dtypes(x, weight, bias):
     """PyTorch computes integer products in their own dtype, and then wants every operand in
     that one dtype (numpy would promote int64 data with float32 weights to float64 silently).
     Floating operands keep microdl's promotion (README: float64 input, float32 weight)."""
-    operands = (x, weight) + (() if bias is None else (bias,))
-    if all(a.dtype.kind == "f" for a in operands):
-        return
+    if x.dtype.kind == "f" and weight.dtype.kind == "f" and (bias is None or
+                                                            bias.dtype.kind == "f"):
+        return  # the common case, without a generator (this runs for every Linear)
     if x.dtype != weight.dtype:
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
                            f"{C_TYPE_NAMES[dtype_key(x.dtype)]} != "

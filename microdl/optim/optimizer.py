@@ -272,6 +272,8 @@ def lr_value(lr):
 def _to_scalar(value):
     """A Python number from a number, a one-element Tensor or array (PyTorch takes a Tensor
     lr; a saved state_dict brings it back as an array)."""
+    if type(value) is float or type(value) is int:  # the common case, one test
+        return value
     if isinstance(value, Tensor):
         value = value.array
     if isinstance(value, np.ndarray) or _device.is_device_array(value):

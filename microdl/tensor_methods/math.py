@@ -528,6 +528,8 @@ class MathMethods:
         if len(shifts) != len(dims):
             raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, "
                                f"dims:{len(dims)}")
+        if self.ndim == 0:
+            raise IndexError(f"Dimension specified as {dims[0]} but tensor has no dimensions")
         result = self
         for shift, dim in zip(shifts, dims):
             size = result.shape[dim]
