@@ -322,7 +322,7 @@ class Function:
     def apply(cls, *inputs, **hyper):
         ctx = Context()
         arrays = [t.array if isinstance(t, Tensor) else t for t in inputs]
-        needs = tuple(isinstance(t, Tensor) and t.requires_grad for t in inputs)
+        needs = tuple([isinstance(t, Tensor) and t.requires_grad for t in inputs])
         record = any(needs) and is_grad_enabled()
         ctx.needs_input_grad = needs
         if _profiler is None:
@@ -456,8 +456,8 @@ def _run_backward(roots, retain_graph, capture):
         elif root.requires_grad:
             _sum_for_hooks(hooked_leaves, root, grad)  # a leaf root: its gradient, as is
     with no_grad():
-        for node in _reachable_nodes(*(root._node for root, _ in roots
-                                       if root._node is not None)):
+        for node in _reachable_nodes(*[root._node for root, _ in roots
+                                       if root._node is not None]):
             grad_out = pending.pop(id(node), None)
             if grad_out is None:
                 continue
@@ -480,11 +480,12 @@ def _run_backward(roots, retain_graph, capture):
             if not retain_graph:
                 node.ctx.release()
             grads = list(grads)
+            needs, arrays = node.ctx.needs_input_grad, node.arrays
             for i, (inp, parent) in enumerate(zip(node.inputs, node.parents)):
                 g, grads[i] = grads[i], None  # the list lets go: the refcount below sees the rest
-                if g is None or not node.ctx.needs_input_grad[i]:  # as when it ran
+                if g is None or not needs[i]:  # as when it ran
                     continue
-                data = node.arrays[i]
+                data = arrays[i]
                 if g.shape != data.shape or g.dtype != data.dtype or backend.is_cuda_enabled():
                     g = _as_input_grad(g, data)
                 if parent is None:

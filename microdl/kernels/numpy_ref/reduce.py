@@ -9,7 +9,9 @@ def sum_axes(x, out, axes, scale=1.0):
     """out = scale * sum of x over ``axes`` (out holds the kept axes, in order), summed as numpy
     sums: pairwise in x's dtype for floats, as 64-bit integers for booleans and integers."""
     total = np.add.reduce(x, axis=tuple(axes))
-    if scale != 1.0:
+    if scale != 1.0 and scale and abs(scale) != np.inf:
+        total = total * scale  # finite and nonzero: no 0 * inf, no errstate (2 us a mean)
+    elif scale != 1.0:
         with np.errstate(invalid="ignore"):  # 0 * inf: a variance with no degrees of freedom
             total = total * scale
     np.copyto(out, total.reshape(out.shape), casting="unsafe")
