@@ -631,69 +631,110 @@ class MathMethods:
 
     # in place: self = the out-of-place result (optimizer and EMA code: addcmul_, lerp_, ...)
     def lerp_(self, end, weight):
+        """In place: self = self + weight * (end - self) (lerp); returns self."""
         return self._assign(self.lerp(end, weight))
 
     def addcmul_(self, tensor1, tensor2, *, value=1):
+        """In place: self = self + value * tensor1 * tensor2 (addcmul); returns self."""
         return self._assign(self.addcmul(tensor1, tensor2, value=value))
 
     def addcdiv_(self, tensor1, tensor2, *, value=1):
+        """In place: self = self + value * tensor1 / tensor2 (addcdiv; integer tensor1 and
+        tensor2 refused, as PyTorch); returns self."""
         return self._assign(self.addcdiv(tensor1, tensor2, value=value))
 
     def addmm_(self, mat1, mat2, *, beta=1, alpha=1):
+        """In place: self = beta * self + alpha * (mat1 @ mat2) (addmm; beta = 0 ignores self's
+        NaN and inf); returns self."""
         return self._assign(self.addmm(mat1, mat2, beta=beta, alpha=alpha))
 
     def addmv_(self, mat, vec, *, beta=1, alpha=1):
+        """In place: self = beta * self + alpha * (mat @ vec) (addmv; beta = 0 ignores self's
+        NaN and inf); returns self."""
         return self._assign(self.addmv(mat, vec, beta=beta, alpha=alpha))
 
     def baddbmm_(self, batch1, batch2, *, beta=1, alpha=1):
+        """In place: self = beta * self + alpha * (batch1 @ batch2), batch by batch (baddbmm;
+        beta = 0 ignores self's NaN and inf); returns self."""
         return self._assign(self.baddbmm(batch1, batch2, beta=beta, alpha=alpha))
 
     def nan_to_num_(self, nan=0.0, posinf=None, neginf=None):
+        """In place: self = nan_to_num(self, nan, posinf, neginf) (NaN -> nan, +-inf -> posinf /
+        neginf, default the dtype's largest / lowest); returns self."""
         return self._assign(self.nan_to_num(nan, posinf, neginf))
 
     def atan2_(self, other):
+        """In place: self = atan2(self, other), the angle of (other, self) in (-pi, pi];
+        d/dself = other / (self**2 + other**2). Alias: arctan2_. Returns self."""
         return self._assign(self.atan2(other))
 
     def hypot_(self, other):
+        """In place: self = sqrt(self**2 + other**2), floats only;  d/dself = self / y.
+        Returns self."""
         return self._assign(self.hypot(other))
 
     def xlogy_(self, other):
+        """In place: self = self * log(other), 0 where self is 0 (unless other is NaN);
+        d/dself = log(other). Returns self."""
         return self._assign(self.xlogy(other))
 
     def erf_(self):
+        """In place: self = erf(self);  dx = g * 2/sqrt(pi) * exp(-x**2). An integer self is
+        refused (the float result can't be cast back). Returns self."""
         return self._assign(self.erf())
 
     def erfc_(self):
+        """In place: self = erfc(self) = 1 - erf(self);  dx = -g * 2/sqrt(pi) * exp(-x**2). An
+        integer self is refused (the float result can't be cast back). Returns self."""
         return self._assign(self.erfc())
 
     def erfinv_(self):
+        """In place: self = erfinv(self) (+-inf at +-1, NaN outside [-1, 1]);
+        dx = g * sqrt(pi)/2 * exp(y**2). Returns self."""
         return self._assign(self.erfinv())
 
     def exp2_(self):
+        """In place: self = 2 ** self;  dx = g * y * ln 2. An integer self is refused (the float
+        result can't be cast back). Returns self."""
         return self._assign(self.exp2())
 
     def atan_(self):
+        """In place: self = atan(self), in (-pi/2, pi/2);  dx = g / (1 + x**2). Alias: arctan_.
+        Returns self."""
         return self._assign(self.atan())
 
     def asin_(self):
+        """In place: self = asin(self), NaN outside [-1, 1];  dx = g / sqrt(1 - x**2).
+        Alias: arcsin_. Returns self."""
         return self._assign(self.asin())
 
     def acos_(self):
+        """In place: self = acos(self), NaN outside [-1, 1];  dx = -g / sqrt(1 - x**2).
+        Alias: arccos_. Returns self."""
         return self._assign(self.acos())
 
     def sinh_(self):
+        """In place: self = sinh(self);  dx = g * cosh(x). An integer self is refused (the float
+        result can't be cast back). Returns self."""
         return self._assign(self.sinh())
 
     def cosh_(self):
+        """In place: self = cosh(self);  dx = g * sinh(x). An integer self is refused (the float
+        result can't be cast back). Returns self."""
         return self._assign(self.cosh())
 
     def asinh_(self):
+        """In place: self = asinh(self);  dx = g / sqrt(x**2 + 1). Alias: arcsinh_. Returns self."""
         return self._assign(self.asinh())
 
     def acosh_(self):
+        """In place: self = acosh(self), NaN below 1;  dx = g / sqrt(x**2 - 1). Alias: arccosh_.
+        Returns self."""
         return self._assign(self.acosh())
 
     def atanh_(self):
+        """In place: self = atanh(self), NaN outside [-1, 1];  dx = g / (1 - x**2).
+        Alias: arctanh_. Returns self."""
         return self._assign(self.atanh())
 
     arctan_, arcsin_, arccos_, arctan2_ = atan_, asin_, acos_, atan2_
