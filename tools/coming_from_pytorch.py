@@ -149,6 +149,58 @@ IDIOMS = [
           "norm = torch.nn.utils.clip_grad_norm_([p], 1.0)\nresult = (norm, p.grad)"),
     Idiom("x.float(), x.long(), x.int()",
           "t = torch.tensor(a)\nresult = (t.long(), t.int(), t.long().float(), t.double())"),
+    Idiom("DataLoader(num_workers=2, pin_memory=True), drop_last",
+          "import importlib\ndata = importlib.import_module(torch.__name__ + '.utils.data')\n"
+          "ds = data.TensorDataset(torch.tensor(a), torch.tensor(labels))\n"
+          "loader = data.DataLoader(ds, batch_size=2, num_workers=2, pin_memory=True, "
+          "drop_last=True)\nresult = [len(loader), [x.shape[0] for x, y in loader]]"),
+    Idiom("random_split, Subset",
+          "import importlib\ndata = importlib.import_module(torch.__name__ + '.utils.data')\n"
+          "ds = data.TensorDataset(torch.tensor(a), torch.tensor(labels))\n"
+          "train, val = data.random_split(ds, [2, 1])\n"
+          "result = [len(train), len(val), data.Subset(ds, [2])[0][1]]"),
+    Idiom("isinstance(m, nn.Conv2d) over model.modules()",
+          "model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Conv2d(2, 2, 3))\n"
+          "result = [type(m).__name__ for m in model.modules() if isinstance(m, nn.Conv2d)]"),
+    Idiom("m.weight.data.normal_(0, 0.02); m.bias.data.fill_(0)",
+          "m = nn.Linear(4, 2)\nm.weight.data.normal_(0.0, 0.02)\nm.bias.data.fill_(0)\n"
+          "result = [m.weight.shape, m.bias]"),
+    Idiom("torch.autograd.grad",
+          "p = torch.tensor(a, requires_grad=True)\n"
+          "(g,) = torch.autograd.grad((p ** 2).sum(), p)\nresult = [g, p.grad is None]"),
+    Idiom("register_forward_hook",
+          "seen = []\nm = nn.Linear(4, 2)\n"
+          "handle = m.register_forward_hook(lambda mod, inp, out: seen.append(out.shape))\n"
+          "m(torch.tensor(a))\nhandle.remove()\nm(torch.tensor(a))\nresult = seen"),
+    Idiom("torch.backends.cudnn.deterministic = True; torch.set_num_threads",
+          "torch.backends.cudnn.deterministic = True\ntorch.backends.cudnn.benchmark = False\n"
+          "n = torch.get_num_threads()\ntorch.set_num_threads(n)\n"
+          "result = torch.get_num_threads() == n"),
+    Idiom("torch.finfo(torch.float32).eps", "result = torch.finfo(torch.float32).eps"),
+    Idiom("F.one_hot", "result = F.one_hot(torch.tensor(labels), 4)"),
+    Idiom("causal mask: triu, masked_fill(-inf), softmax",
+          "scores = torch.tensor(b[:, :4])\n"
+          "mask = torch.triu(torch.ones(4, 4, dtype=torch.bool), diagonal=1)\n"
+          "result = F.softmax(scores.masked_fill(mask, float('-inf')), dim=-1)"),
+    Idiom("F.cosine_similarity, torch.roll, torch.meshgrid",
+          "t = torch.tensor(a)\nresult = (F.cosine_similarity(t, t.flip(0)), torch.roll(t, 1, 0),"
+          " torch.meshgrid(torch.arange(2), torch.arange(3), indexing='ij'))"),
+    Idiom("nn.ReLU(inplace=True)",
+          "t = torch.tensor(a)\nout = nn.ReLU(inplace=True)(t)\nresult = (t, out is t)"),
+    Idiom("nn.Sequential slicing and len",
+          "model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))\n"
+          "result = [len(model), type(model[:2][-1]).__name__]"),
+    Idiom("load_state_dict(strict=False) reports the keys",
+          "m = nn.Linear(4, 2)\nout = m.load_state_dict({'weight': m.weight.detach()}, "
+          "strict=False)\nresult = [list(out.missing_keys), list(out.unexpected_keys)]"),
+    Idiom("float(loss), int(t)",
+          "result = [float(torch.tensor(2.5)), int(torch.tensor(3)), [10, 20, 30][torch.tensor(1)]]"),
+    Idiom("y.backward(torch.ones_like(y))",
+          "x = torch.tensor(a, requires_grad=True)\ny = x * 3\ny.backward(torch.ones_like(y))\n"
+          "result = x.grad"),
+    Idiom("a non-leaf's grad with retain_grad()",
+          "x = torch.tensor(a, requires_grad=True)\ny = x * 2\ny.retain_grad()\n"
+          "(y ** 2).sum().backward()\nresult = y.grad"),
     Idiom("state_dict round trip through torch.save / torch.load",
           "import tempfile, os\nmodel = nn.Linear(4, 2)\n"
           "path = os.path.join(tempfile.mkdtemp(), 'm.pt')\n"
