@@ -38,6 +38,8 @@ from .tensor_methods.indexing import bucketize, isin, meshgrid, searchsorted
 from . import linalg
 
 from . import data, nn, optim
+from ._legacy_types import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor,
+                            HalfTensor, IntTensor, LongTensor, ShortTensor)
 
 # ---- the drop-in surface: torch.device, torch.cuda, torch.utils.data, creation functions -----
 from ._device import device

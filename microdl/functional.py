@@ -1650,3 +1650,117 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)
     return _reduce_loss(loss, reduction)
+
+
+# ---- bilinear, gumbel softmax, unpooling ----
+def bilinear(input1, input2, weight, bias=None):
+    """y[..., o] = sum_ij input1[..., i] weight[o, i, j] input2[..., j] + bias[o]: input1
+    (*, in1), input2 (*, in2) with the same batch dims, weight (out, in1, in2), bias (out,).
+    Built from matmul: (x1 @ W as (in1, out * in2)) viewed (N, out, in2), times x2, summed."""
+    _check_input_tensor(input1, "bilinear", arrays_ok=False)
+    _check_input_tensor(input2, "bilinear", arrays_ok=False)
+    given = [("input1", input1), ("input2", input2), ("weight", weight)]
+    given += [("bias", bias)] if bias is not None else []
+    if len({t.dtype for _, t in given}) > 1:
+        names = ", ".join(f"{n}: {_ew.TORCH_NAMES[t.dtype].lower()}" for n, t in given)
+        raise RuntimeError(f"All tensors must have the same dtype, got {names}")
+    if input1.ndim != input2.ndim:
+        raise RuntimeError(f"bilinear(): input dimensions do not match: got {input1.ndim} and "
+                           f"{input2.ndim}")
+    for d, (a, b) in enumerate(zip(input1.shape[:-1], input2.shape[:-1])):
+        if a != b:
+            raise RuntimeError(f"bilinear(): input batch dimensions do not match at dim {d}: "
+                               f"got {a} and {b}")
+    if weight.ndim != 3:
+        raise RuntimeError(f"bilinear(): weight must be 3-D (out, in1, in2), got "
+                           f"{weight.ndim}-D")
+    out_features, in1, in2 = weight.shape
+    if input1.shape[-1] != in1:
+        raise RuntimeError(f"bilinear(): input1 size does not match weight size: got "
+                           f"{input1.shape[-1]} but expected {in1}")
+    if input2.shape[-1] != in2:
+        raise RuntimeError(f"bilinear(): input2 size does not match weight size: got "
+                           f"{input2.shape[-1]} but expected {in2}")
+    if bias is not None and (bias.ndim != 1 or bias.shape[0] != out_features):
+        raise RuntimeError(f"bilinear(): bias size does not match weight size: got "
+                           f"{bias.shape[-1] if bias.ndim else 1} but expected {out_features}")
+    batch = tuple(input1.shape[:-1])
+    x1, x2 = input1.reshape(-1, in1), input2.reshape(-1, in2)
+    mixed = x1 @ weight.permute(1, 0, 2).reshape(in1, out_features * in2)  # (N, out * in2)
+    # (sum(dtype=): integers keep their dtype, as in torch, rather than summing to int64)
+    y = (mixed.reshape(-1, out_features, in2) * x2.unsqueeze(1)).sum(-1, dtype=weight.dtype)
+    if bias is not None:
+        y = y + bias
+    return y.reshape(*batch, out_features)
+
+
+def gumbel_softmax(logits, tau=1, hard=False, eps=1e-10, dim=-1):
+    """softmax((logits + g) / tau) over ``dim``, g ~ Gumbel(0, 1) drawn as -log(E), E ~ Exp(1)
+    (from microdl's generator, as PyTorch draws it). hard=True returns the one-hot of the
+    argmax in the forward pass with the soft sample's gradient (straight through):
+    y_hard - y_soft.detach() + y_soft. ``eps`` is unused, as in PyTorch (deprecated there)."""
+    if eps != 1e-10:
+        warnings.warn("`eps` parameter is deprecated and has no effect.", stacklevel=2)
+    _check_input_tensor(logits, "gumbel_softmax", arrays_ok=False)
+    gumbels = -logits.detach().new_empty(tuple(logits.shape)).exponential_().log()
+    y_soft = ((logits + gumbels) / tau).softmax(dim)
+    if not hard:
+        return y_soft
+    index = y_soft.detach().argmax(dim, keepdim=True)
+    y_hard = logits.detach().new_zeros(tuple(logits.shape)).scatter(dim, index, 1.0)
+    return y_hard - y_soft.detach() + y_soft
+
+
+def _unpool_output_size(input, kernel_size, stride, padding, output_size):
+    """PyTorch's output size of max_unpool: (in - 1) * stride + kernel - 2 * padding per
+    spatial dim, or ``output_size`` (its last dims) when within stride of that."""
+    default = [(input.shape[-len(kernel_size) + d] - 1) * stride[d] + kernel_size[d]
+               - 2 * padding[d] for d in range(len(kernel_size))]
+    if output_size is None:
+        return default
+    output_size = list(output_size)
+    if len(output_size) == len(kernel_size) + 2:
+        output_size = output_size[2:]
+    if len(output_size) != len(kernel_size):
+        raise ValueError(f"output_size should be a sequence containing {len(kernel_size)} or "
+                         f"{len(kernel_size) + 2} elements, but it has a length of "
+                         f"'{len(output_size)}'")
+    for d in range(len(kernel_size)):
+        low, high = default[d] - stride[d], default[d] + stride[d]
+        if not low < output_size[d] < high:
+            raise ValueError(f'invalid output_size "{tuple(output_size)}" (dim {d} must be '
+                             f'between {low} and {high})')
+    return output_size
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The inverse of max_pool2d: y[n, c].flat[indices[n, c, i, j]] = x[n, c, i, j], zero
+    elsewhere, y of size (H - 1) * stride - 2 * padding + kernel (or output_size). A scatter
+    into the flat (H_out * W_out) planes; its gradient gathers at the same indices."""
+    _check_input_tensor(input, "max_unpool2d", arrays_ok=False)
+    kernel_size, stride, padding, _ = _pool_geometry("max_unpool2d", kernel_size, stride,
+                                                     padding, 1)
+    height, width = _unpool_output_size(input, kernel_size, stride, padding, output_size)
+    if indices.dtype != np.int64:
+        raise RuntimeError(f"elements in indices should be type int64 but got: "
+                           f"{_ew.TORCH_NAMES.get(indices.dtype, indices.dtype)}")
+    if tuple(indices.shape) != tuple(input.shape):
+        raise RuntimeError(f"Expected shape of indices to be same as that of the input tensor "
+                           f"({list(input.shape)}) but got indices tensor with shape: "
+                           f"{list(indices.shape)}")
+    if input.ndim not in (3, 4) or any(s == 0 for s in input.shape[-3:]):
+        raise RuntimeError(f"Expected 3d or 4d tensor with optional 0 dim batch size for input, "
+                           f"but got: {list(input.shape)}")
+    if input.dtype.kind != "f":
+        raise NotImplementedError(f'"max_unpool2d" not implemented for '
+                                  f"'{_ew.TORCH_NAMES.get(input.dtype, input.dtype)}'")
+    flat_indices = indices.reshape(*input.shape[:-2], -1)
+    bad = np.flatnonzero((_device.host(flat_indices.array) < 0)
+                         | (_device.host(flat_indices.array) >= height * width))
+    if bad.size:
+        raise RuntimeError(f"Found an invalid max index: "
+                           f"{_device.host(flat_indices.array).flat[bad[0]]} (output volumes "
+                           f"are of size {height}x{width})")
+    planes = input.new_zeros((*input.shape[:-2], height * width))
+    out = planes.scatter(-1, flat_indices, input.reshape(*input.shape[:-2], -1))
+    return out.reshape(*input.shape[:-2], height, width)

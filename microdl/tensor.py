@@ -1178,4 +1178,6 @@ METHODS_AS_FUNCTIONS = (
     "nonzero", "sort", "argsort", "topk", "kthvalue", "median", "mode", "unique", "mm", "bmm",
     "mv", "dot", "outer", "ger", "diagonal", "diag", "tril", "triu", "trace", "cumprod", "norm",
     "multinomial", "bernoulli",
+    # inverses, determinants and decompositions (microdl.linalg)
+    "inverse", "det", "logdet", "slogdet", "cholesky", "svd", "pinverse",
 )

@@ -32,6 +32,7 @@ LAYERS = [
     ("warmup", ["microdl.warmup"]),
     ("profiler", ["microdl.profiler"]),
     ("io", ["microdl.io"]),
+    ("legacy_types", ["microdl._legacy_types"]),  # torch.FloatTensor, ...: make tensors
     ("typeinfo", ["microdl._typeinfo"]),  # finfo/iinfo, is_floating_point: above tensor
     ("backends", ["microdl.backends"]),  # torch.backends flags (no effect) and determinism
     ("utils", ["microdl.utils.*"]),  # torch.utils.data's path to microdl.data

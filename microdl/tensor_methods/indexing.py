@@ -3,6 +3,7 @@ masked_select, take, nonzero), sorting (sort, argsort, topk, kthvalue, median, m
 linear algebra (mm, bmm, mv, dot, outer, diagonal, diag, tril, triu, trace, cumprod, norm) and
 sampling (multinomial, bernoulli); the functions ``einsum`` and ``cdist``."""
 
+import math
 from collections import namedtuple
 
 import numpy as np
@@ -405,9 +406,53 @@ class IndexingMethods:
         2-norm. See microdl.linalg.vector_norm."""
         x = self if dtype is None else self.to(dtype=dtype)
         if p == "nuc":
-            raise NotImplementedError("norm(p='nuc'): the nuclear norm needs a singular value "
-                                      "decomposition, which microdl does not have")
+            return _norm_by_svd(x, "nuc", (-2, -1) if dim is None else dim, keepdim)
         return _vector_norm(x, 2.0 if p in ("fro", None) else p, dim, keepdim)
+
+    # -- inverses, determinants and decompositions: microdl.linalg's (numpy.linalg on the host;
+    #    a cuda tensor is copied to the host and the result back)
+    def inverse(self):
+        """torch.inverse: linalg.inv, A^-1."""
+        return _linalg.Inverse.apply(_square(self, "linalg.inv"), name="linalg.inv")
+
+    def det(self):
+        """torch.det: linalg.det."""
+        return _linalg.Det.apply(_square(self, "linalg.det"))
+
+    def slogdet(self):
+        """torch.slogdet: linalg.slogdet, (sign, log|det|)."""
+        A = _square(self, "linalg.slogdet")
+        return _Slogdet(_linalg.SlogdetSign.apply(A), _linalg.LogAbsDet.apply(A))
+
+    def logdet(self):
+        """torch.logdet: log det A (NaN where det < 0, -inf where det = 0)."""
+        sign, logabsdet = self.slogdet()
+        # + log(sign) (a constant): 0 where det > 0, NaN where det < 0
+        return logabsdet + sign.detach().log()
+
+    def cholesky(self, upper=False):
+        """torch.cholesky: linalg.cholesky."""
+        return _linalg.Cholesky.apply(_square(self, "linalg.cholesky"), upper=bool(upper))
+
+    def svd(self, some=True, compute_uv=True):
+        """torch.svd: (U, S, V) with V not transposed; some=True: reduced U and V;
+        compute_uv=False: U and V are zeros (no gradient through them), as PyTorch."""
+        A = _matrix(self, "linalg.svd")
+        m, n = A.shape[-2:]
+        if not compute_uv:
+            k = min(m, n)
+            dev = backend.for_arrays(A.array)
+            zeros = [self._wrap(dev.to_here(np.zeros(A.shape[:-2] + (rows, k if some else rows),
+                                                     A.dtype))) for rows in (m, n)]
+            return _SVD(zeros[0], _linalg.SVDvals.apply(A), zeros[1])
+        shapes = _linalg.decomposition_shapes("svd", m, n, not some)
+        U, S, Vh = unpacked(_linalg.SVD.apply(A, full_matrices=not some), shapes)
+        return _SVD(U, S, Vh.transpose(-2, -1))
+
+    def pinverse(self, rcond=1e-15):
+        """torch.pinverse: linalg.pinv with rtol=rcond (atol 0)."""
+        return _linalg.Pinv.apply(_matrix(self, "linalg.pinv"), atol=0.0, rtol=rcond,
+                                  hermitian=False)
 
     def multinomial(self, num_samples, replacement=False, *, generator=None):
         """int64 category indices drawn with probabilities proportional to self (a vector, or
@@ -447,6 +492,45 @@ def _sort_order(x, dim, descending):
 
 def _first_along(order, d, k):
     return np.ascontiguousarray(order.take(range(k), axis=d)) if order.ndim else order
+
+
+_SVD = namedtuple("svd", ["U", "S", "V"])
+_Slogdet = namedtuple("slogdet", ["sign", "logabsdet"])
+
+
+def _matrix(A, name):
+    _linalg.check_float(A, name)
+    if A.ndim < 2:
+        raise RuntimeError(f"{name}: The input tensor A must have at least 2 dimensions.")
+    return A
+
+
+def _square(A, name):
+    _linalg.check_float(A, name)
+    _linalg.check_square(A, name)
+    return A
+
+
+def unpacked(packed, shapes):
+    """The parts of a decomposition op's packed output (ops/linalg.py _pack), as views."""
+    parts, start = [], 0
+    for shape in shapes:
+        size = math.prod(shape)
+        parts.append(packed[..., start:start + size].reshape(*packed.shape[:-1], *shape))
+        start += size
+    return parts
+
+
+def _norm_by_svd(A, ord, dim, keepdim):
+    """The matrix norms of the singular values over the two dims ``dim``: "nuc" their sum,
+    2 the largest, -2 the smallest."""
+    rows, cols = (d % A.ndim for d in dim)
+    values = _linalg.SVDvals.apply(_matrix(A.movedim((rows, cols), (-2, -1)),
+                                           "linalg.matrix_norm"))
+    out = values.sum(-1) if ord == "nuc" else (values.amax(-1) if ord == 2 else values.amin(-1))
+    if keepdim:
+        out = out.unsqueeze(min(rows, cols)).unsqueeze(max(rows, cols))
+    return out
 
 
 def _vector_norm(x, ord, dim, keepdim):

@@ -814,6 +814,8 @@ class MathMethods:
             if name not in by_name:
                 raise ValueError(f"invalid type: '{dtype}'")
             dtype = by_name[name]
+        if isinstance(dtype, type) and isinstance(getattr(dtype, "dtype", None), np.dtype):
+            dtype = dtype.dtype  # a legacy type class: microdl.FloatTensor names float32
         return self.to(dtype=dtype)
 
 
