@@ -69,7 +69,8 @@ def test_bilinear_matches_torch(bias):
     a, b = torch.randn(2, 6, 3, requires_grad=True), torch.randn(2, 6, 4, requires_grad=True)
     ma, mb = t(a, True), t(b, True)
     expected, got = ref(a, b), ours(ma, mb)
-    np.testing.assert_allclose(got.detach().numpy(), expected.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got.detach().numpy(), expected.detach().numpy(), rtol=1e-5,
+                               atol=1e-6)
     expected.pow(2).sum().backward()
     got.pow(2).sum().backward()
     np.testing.assert_allclose(ma.grad.numpy(), a.grad.numpy(), rtol=1e-4, atol=1e-5)
@@ -83,7 +84,8 @@ def test_bilinear_init_gradcheck_and_errors():
     microdl.manual_seed(0)
     layer = nn.Bilinear(16, 2, 300)
     bound = 1 / np.sqrt(16)
-    assert np.abs(layer.weight.detach().numpy()).max() <= bound and layer.weight.detach().numpy().std() > bound / 3
+    weight = layer.weight.detach().numpy()
+    assert np.abs(weight).max() <= bound and weight.std() > bound / 3
     assert np.abs(layer.bias.detach().numpy()).max() <= bound
     rng = np.random.default_rng(0)
     inputs = [microdl.tensor(rng.standard_normal(s), requires_grad=True)
@@ -298,3 +300,28 @@ def test_transformer_errors_and_warnings():
         model(microdl.randn(3, 2, 8), microdl.randn(3, 1, 8))
     with pytest.raises(RuntimeError, match="feature number of src and tgt must be equal to d_m"):
         model(microdl.randn(3, 2, 8), microdl.randn(3, 2, 4))
+
+
+# ---- on the cuda simulator -------------------------------------------------------------------
+def _bilinear_and_unpool_run(device):
+    rng = np.random.default_rng(5)
+    x1, x2 = (microdl.tensor(rng.standard_normal(s), requires_grad=True) for s in [(3, 2), (3, 4)])
+    w, b = (microdl.tensor(rng.standard_normal(s), requires_grad=True) for s in [(2, 2, 4), (2,)])
+    x = microdl.tensor(rng.standard_normal((1, 2, 4, 4)))
+    leaves = [x1, x2, w, b]
+    moved = [leaf.detach().to(device).requires_grad_() for leaf in leaves]
+    pooled, indices = F.max_pool2d(x.to(device), 2, return_indices=True)
+    pooled = pooled.detach().requires_grad_()
+    y = F.bilinear(*moved)
+    z = F.max_unpool2d(pooled, indices, 2)
+    (y.pow(2).sum() + z.pow(3).sum()).backward()
+    return [y, z] + [leaf.grad for leaf in moved + [pooled]]
+
+
+def test_bilinear_and_max_unpool_on_cuda(shrunk_cuda):
+    on_cuda = _bilinear_and_unpool_run("cuda")
+    assert not isinstance(on_cuda[0], microdl.DoubleTensor)  # a cuda tensor is no cpu type
+    assert isinstance(on_cuda[0].cpu(), microdl.DoubleTensor)
+    for got, expected in zip(on_cuda, _bilinear_and_unpool_run("cpu")):
+        np.testing.assert_allclose(got.detach().cpu().numpy(), expected.detach().numpy(),
+                                   atol=1e-10)
