@@ -141,7 +141,7 @@ def _activation(dtype, module):
 
 def _pointwise_ops():
     """(op name, (a, b)) for every op of the pointwise activation kernels, with the float
-    parameters functional.py passes by default (0.0 where the op has none)."""
+    parameters microdl.functional passes by default (0.0 where the op has none)."""
     # the op table as the CPU set imports it (warm-up walks that set's modules by name)
     POINTWISE_OPS = importlib.import_module(f"{PACKAGE}.activation").POINTWISE_OPS
 
@@ -217,7 +217,7 @@ def _pool(dtype, module):
     calls = {"max_pool2d_forward": [], "max_pool2d_backward": [],
              "avg_pool2d_forward": [], "avg_pool2d_backward": []}
     # 2x2 stride 2 (a fast path of its own), 3x3 stride 1 pad 1 (the general loop) and 3x3
-    # dilation 2 pad 1; geometry as functional.py passes it: (h, w) tuples of Python ints.
+    # dilation 2 pad 1; geometry as microdl.functional passes it: (h, w) tuples of Python ints.
     for kernel, stride, padding, dilation, side in [((2, 2), (2, 2), (0, 0), (1, 1), 2),
                                                     ((3, 3), (1, 1), (1, 1), (1, 1), 4),
                                                     ((3, 3), (1, 1), (1, 1), (2, 2), 2)]:

@@ -39,7 +39,7 @@ LAYERS = [
     ("data", ["microdl.data.*"]),
     ("optim", ["microdl.optim.*"]),
     ("nn", ["microdl.nn.*"]),
-    ("functional", ["microdl.functional"]),
+    ("functional", ["microdl.functional.*"]),
     ("linalg", ["microdl.linalg"]),  # torch.linalg's norms: Tensor methods and ops
     # NOTE: above tensor, not beside it: gradcheck drives Tensors, and tensor has no business
     # importing a test helper.

@@ -172,10 +172,11 @@ IDIOMS = [
           "seen = []\nm = nn.Linear(4, 2)\n"
           "handle = m.register_forward_hook(lambda mod, inp, out: seen.append(out.shape))\n"
           "m(torch.tensor(a))\nhandle.remove()\nm(torch.tensor(a))\nresult = seen"),
-    Idiom("torch.backends.cudnn.deterministic = True; torch.set_num_threads",
-          "torch.backends.cudnn.deterministic = True\ntorch.backends.cudnn.benchmark = False\n"
-          "n = torch.get_num_threads()\ntorch.set_num_threads(n)\n"
-          "result = torch.get_num_threads() == n"),
+    # (torch.backends.cudnn.deterministic = True is left out: PyTorch's own test utilities,
+    # which the conformance suite imports, forbid setting it in the same process)
+    Idiom("torch.set_num_threads / get_num_threads",
+          "n = torch.get_num_threads()\ntorch.set_num_threads(1)\n"
+          "one = torch.get_num_threads()\ntorch.set_num_threads(n)\nresult = one"),
     Idiom("torch.finfo(torch.float32).eps", "result = torch.finfo(torch.float32).eps"),
     Idiom("F.one_hot", "result = F.one_hot(torch.tensor(labels), 4)"),
     Idiom("causal mask: triu, masked_fill(-inf), softmax",
