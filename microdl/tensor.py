@@ -218,6 +218,19 @@ class Tensor(MathMethods, ActivationMethods, ReductionMethods, ShapeMethods, Ind
         return self.transpose()
 
     @property
+    def mH(self):
+        """The conjugate transpose of the last two dimensions: mT (microdl's tensors are real)."""
+        return self.mT
+
+    @property
+    def H(self):
+        """The conjugate transpose of a matrix: T for microdl's real 2-D tensors."""
+        if self.ndim != 2:
+            raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got "
+                               f"{self.ndim}-D tensor.")
+        return self.T
+
+    @property
     def mT(self):
         """The last two dimensions swapped (a batch of matrices transposed)."""
         if self.ndim == 0:
