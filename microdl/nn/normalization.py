@@ -18,6 +18,24 @@ from .. import functional as F
 from .module import Module, Parameter
 
 
+def _affine_parameters(module, shape, dtype, affine, bias, device):
+    """LayerNorm's and GroupNorm's learned weight (ones) and bias (zeros) of ``shape``, or None
+    parameters (PyTorch registers them as None), then the module on ``device``."""
+    module.register_parameter("weight", Parameter(np.ones(shape, dtype)) if affine else None)
+    module.register_parameter("bias", Parameter(np.zeros(shape, dtype))
+                              if affine and bias else None)
+    module.reset_parameters()
+    if device is not None:
+        module.to(device)
+
+
+def _reset_affine(module):
+    if module.weight is not None:
+        _device.fill_(module.weight.array, 1)
+    if module.bias is not None:
+        _device.fill_(module.bias.array, 0)
+
+
 class LayerNorm(Module):
     """Layer Normalization (Ba et al., 2016): for each index of the leading dims, over the
     last len(normalized_shape) dims,
@@ -41,25 +59,11 @@ class LayerNorm(Module):
         self.normalized_shape = tuple(int(n) for n in normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        if elementwise_affine:
-            self.weight = Parameter(np.ones(self.normalized_shape, dtype))
-            if bias:
-                self.bias = Parameter(np.zeros(self.normalized_shape, dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        self.reset_parameters()
-        if device is not None:
-            self.to(device)
+        _affine_parameters(self, self.normalized_shape, dtype, elementwise_affine, bias, device)
 
     def reset_parameters(self):
         """weight = 1 and bias = 0 (when elementwise_affine), in place."""
-        if self.elementwise_affine:
-            _device.fill_(self.weight.array, 1)
-            if self.bias is not None:
-                _device.fill_(self.bias.array, 0)
+        _reset_affine(self)
 
     def forward(self, input):
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -92,25 +96,11 @@ class GroupNorm(Module):
         self.num_channels = num_channels
         self.eps = eps
         self.affine = affine
-        if affine:
-            self.weight = Parameter(np.ones(num_channels, dtype))
-            if bias:
-                self.bias = Parameter(np.zeros(num_channels, dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        self.reset_parameters()
-        if device is not None:
-            self.to(device)
+        _affine_parameters(self, (num_channels,), dtype, affine, bias, device)
 
     def reset_parameters(self):
         """weight = 1 and bias = 0 (when affine), in place."""
-        if self.affine:
-            _device.fill_(self.weight.array, 1)
-            if self.bias is not None:
-                _device.fill_(self.bias.array, 0)
+        _reset_affine(self)
 
     def forward(self, input):
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
