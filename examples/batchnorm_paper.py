@@ -55,7 +55,7 @@ def steps_to_reach(record, accuracy_level):
 
 
 def main():
-    parser = example_parser(__doc__.split("\n")[0], steps=50_000, lr=0.5,
+    parser = example_parser(__doc__, steps=50_000, lr=0.5,
                             dataset="fashion-mnist", datasets=DATASETS)
     parser.add_argument("--eval-every", type=int, default=500)
     parser.add_argument("--init-std", type=float, default=0.05,

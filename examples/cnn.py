@@ -66,7 +66,7 @@ class FlippedBatches:
 
 
 def main():
-    parser = example_parser(__doc__.split("\n")[0], epochs=12, lr=0.05,
+    parser = example_parser(__doc__, epochs=12, lr=0.05,
                             dataset="fashion-mnist", datasets=("fashion-mnist", "digits"))
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args()

@@ -11,21 +11,33 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-def example_parser(description, *, steps=None, epochs=None, lr=0.1, dataset=None,
-                   datasets=()):
-    """argparse with --steps/--epochs, --lr, --seed, --dataset, --out, --quick, --no-progress."""
-    parser = argparse.ArgumentParser(description=description)
+def example_parser(doc, *, steps=None, epochs=None, lr=None, dataset=None, datasets=(),
+                   seed=True):
+    """argparse for an example: its whole docstring as --help's description, and the flags it
+    asks for (--steps, --epochs, --lr, --dataset only when given a default; --seed unless
+    seed=False, as in the claim examples, which take --seeds; --out, --quick, --no-progress
+    always). An example must use every flag it accepts."""
+    parser = argparse.ArgumentParser(description=doc,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     if steps is not None:
-        parser.add_argument("--steps", type=int, default=steps, help="training steps")
+        parser.add_argument("--steps", type=int, default=steps,
+                            help=f"training steps per run (default {steps})")
     if epochs is not None:
-        parser.add_argument("--epochs", type=int, default=epochs, help="training epochs")
-    parser.add_argument("--lr", type=float, default=lr, help="learning rate")
-    parser.add_argument("--seed", type=int, default=0, help="random seed")
+        parser.add_argument("--epochs", type=int, default=epochs,
+                            help=f"training epochs per run (default {epochs})")
+    if lr is not None:
+        parser.add_argument("--lr", type=float, default=lr,
+                            help=f"learning rate (default {lr})")
+    if seed:
+        parser.add_argument("--seed", type=int, default=0,
+                            help="random seed (initial weights and data order; default 0)")
     if dataset is not None:
-        parser.add_argument("--dataset", default=dataset, choices=list(datasets) or [dataset])
+        parser.add_argument("--dataset", default=dataset, choices=list(datasets) or [dataset],
+                            help=f"data set (default {dataset})")
     parser.add_argument("--out", type=Path, default=None,
                         help="folder for plots and figures (default examples/out/<name>)")
-    parser.add_argument("--quick", action="store_true", help="a few seconds, for smoke tests")
+    parser.add_argument("--quick", action="store_true",
+                        help="a smoke test of a few seconds: tiny budgets, not a measurement")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     return parser
 
@@ -37,14 +49,19 @@ def output_dir(args, name):
 
 
 def write_json(path, figures):
-    """Write figures as JSON through a temp file and a rename: never a half-written file. The
-    file gets the mode a plain open() gives (0644 under the usual umask 022), as the PNGs beside
-    it do: mkstemp makes its temp file 0600, readable by its owner only."""
+    """Write figures as JSON, atomically (see write_text)."""
+    return write_text(path, json.dumps(figures, indent=2, sort_keys=True))
+
+
+def write_text(path, text):
+    """Write text through a temp file and a rename: never a half-written file. The file gets
+    the mode a plain open() gives (0644 under the usual umask 022), as the PNGs beside it do:
+    mkstemp makes its temp file 0600, readable by its owner only."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as f:
-            json.dump(figures, f, indent=2, sort_keys=True)
+            f.write(text)
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:

@@ -39,7 +39,7 @@ def usable_range(lrs, accuracies):
 
 
 def main():
-    parser = example_parser(__doc__.split("\n")[0], steps=5_000, lr=1.0,
+    parser = example_parser(__doc__, steps=5_000, lr=1.0,
                             dataset="fashion-mnist", datasets=DATASETS)
     parser.add_argument("--init-std", type=float, default=0.05)
     args = parser.parse_args()

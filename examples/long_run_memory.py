@@ -42,7 +42,7 @@ def batches(loader):
 
 
 def main():
-    args = example_parser(__doc__.splitlines()[0], steps=20_000, lr=0.05).parse_args()
+    args = example_parser(__doc__, steps=20_000, lr=0.05).parse_args()
     steps = 2_000 if args.quick else args.steps
     out = output_dir(args, "long_run_memory")
     microdl.manual_seed(args.seed)

@@ -71,7 +71,7 @@ def summarize(curves, lrs, target):
 
 
 def main():
-    parser = example_parser(__doc__.split("\n")[0], steps=2000, lr=0.1)
+    parser = example_parser(__doc__, steps=2000, lr=0.1)
     args = parser.parse_args()
     steps = 150 if args.quick else args.steps
     out = output_dir(args, "normalization")

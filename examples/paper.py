@@ -38,27 +38,52 @@ def load_dataset(name):
     return (prepare(x_train), y_train.astype(np.int64)), (prepare(x_test), y_test.astype(np.int64))
 
 
-def paper_mlp(inputs, classes, batch_norm, init_std=None, init_scale=1.0):
-    """Linear(-BatchNorm1d)-Sigmoid x 3, then Linear to the classes.
+NORMS = (None, "batch", "layer", "group")
+GROUPS = 10  # GroupNorm over 100 units: 10 groups of 10
 
-    init_std: draw every weight from N(0, init_std^2) (the paper's "small random Gaussian
-    values"); None keeps PyTorch's default initialisation. init_scale multiplies the weights
-    afterwards (the weight-scale experiment). Biases start at zero either way when init_std is
-    given.
+
+def normalization(norm, features):
+    """The normalization layer placed before each sigmoid: None, "batch" (BatchNorm1d), "layer"
+    (LayerNorm over the layer's units) or "group" (GroupNorm, GROUPS groups of units)."""
+    if norm == "batch":
+        return nn.BatchNorm1d(features)
+    if norm == "layer":
+        return nn.LayerNorm(features)
+    if norm == "group":
+        return nn.GroupNorm(GROUPS, features)
+    raise ValueError(f"norm must be one of {NORMS} (got {norm!r})")
+
+
+def paper_mlp(inputs, classes, batch_norm=False, init_std=None, init_scale=1.0, norm=None,
+              dropout=0.0, scale_output_layer=True):
+    """Linear(-norm)-Sigmoid(-Dropout) x 3, then Linear to the classes.
+
+    batch_norm=True is norm="batch": a BatchNorm1d between each hidden linear layer and its
+    sigmoid, as the paper places it. init_std: draw every weight from N(0, init_std^2) (the
+    paper's "small random Gaussian values"); None keeps PyTorch's default initialisation.
+    init_scale multiplies the weights afterwards (the weight-scale experiment): of every linear
+    layer, or with scale_output_layer=False only of the hidden ones (those a norm follows).
+    Biases start at zero when init_std is given. dropout: the drop probability after each
+    hidden sigmoid (0: no dropout layers).
     """
+    if batch_norm:
+        norm = "batch"
     layers, sizes = [], (inputs,) + HIDDEN
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
         layers.append(nn.Linear(fan_in, fan_out))
-        if batch_norm:
-            layers.append(nn.BatchNorm1d(fan_out))
+        if norm is not None:
+            layers.append(normalization(norm, fan_out))
         layers.append(nn.Sigmoid())
+        if dropout:
+            layers.append(nn.Dropout(dropout))
     layers.append(nn.Linear(sizes[-1], classes))
     model = nn.Sequential(*layers)
-    for layer in model:
-        if isinstance(layer, nn.Linear):
-            if init_std is not None:
-                nn.init.normal_(layer.weight, 0.0, init_std)
-                nn.init.zeros_(layer.bias)
+    linears = [layer for layer in model if isinstance(layer, nn.Linear)]
+    for layer in linears:
+        if init_std is not None:
+            nn.init.normal_(layer.weight, 0.0, init_std)
+            nn.init.zeros_(layer.bias)
+        if scale_output_layer or layer is not linears[-1]:
             layer.weight.array *= np.float32(init_scale)
     return model
 
@@ -85,12 +110,12 @@ def accuracy(model, x, y, batch=2000):
 
 
 def train_steps(model, train, steps, lr, seed, eval_every=None, on_eval=None, momentum=0.0,
-                progress=True, label=""):
-    """SGD for a fixed number of steps over shuffled batches of 60, calling on_eval(step)
+                progress=True, label="", batch=BATCH):
+    """SGD for a fixed number of steps over shuffled batches (of 60), calling on_eval(step)
     every eval_every steps (and at the end). Returns the last training loss; stops early with
     NaN when the loss diverges."""
     x_train, y_train = train
-    loader = DataLoader(TensorDataset(x_train, y_train), batch_size=BATCH, shuffle=True,
+    loader = DataLoader(TensorDataset(x_train, y_train), batch_size=batch, shuffle=True,
                         drop_last=True, generator=np.random.default_rng(seed))
     opt = SGD(model.parameters(), lr=lr, momentum=momentum)
     model.train()

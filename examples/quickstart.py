@@ -47,7 +47,7 @@ def plot(history, path):
 
 
 def main():
-    parser = example_parser(__doc__.split("\n")[0], epochs=30, lr=0.05)
+    parser = example_parser(__doc__, epochs=30, lr=0.05)
     parser.add_argument("--batch-size", type=int, default=32, help="mini-batch size")
     parser.add_argument("--momentum", type=float, default=0.9, help="SGD momentum")
     args = parser.parse_args()

@@ -44,7 +44,7 @@ def scale_invariance(seed, a=10.0):
 
 
 def main():
-    parser = example_parser(__doc__.split("\n")[0], steps=5_000, lr=0.5,
+    parser = example_parser(__doc__, steps=5_000, lr=0.5,
                             dataset="fashion-mnist", datasets=DATASETS)
     parser.add_argument("--eval-every", type=int, default=250)
     args = parser.parse_args()
