@@ -8,11 +8,17 @@ by hand.
 
     python examples/gallery.py            # rewrite the README's block
     python examples/gallery.py --check    # exit 1 if the block is not what the JSONs give
+    python examples/gallery.py --run batchnorm_paper learning_rates --jobs 2
+        # run examples at full size into docs/gallery/<example>/ (PNG, JSON and the printed
+        # log), then rewrite the block; with --jobs 2 two run side by side, one thread each
 """
 
 import argparse
 import json
+import os
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 from common import write_text
@@ -76,11 +82,52 @@ def rewrite(readme_text, block):
     return f"{head}{BEGIN}\n{block}\n{END}{tail}"
 
 
+def run_examples(names, jobs):
+    """Run examples at full size, ``jobs`` at a time, each writing into docs/gallery/<name>/ with
+    its output in <name>.log there; raise if one fails. With jobs > 1 each gets one thread, so
+    side-by-side runs do not fight over the cores."""
+    env = dict(os.environ, PYTHONUNBUFFERED="1")  # the log fills as the run goes
+    if jobs > 1:
+        env.update({k: "1" for k in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS",
+                                     "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")})
+    waiting, running, failed = list(names), [], []
+    while waiting or running:
+        while waiting and len(running) < jobs:
+            name = waiting.pop(0)
+            out = GALLERY / name
+            out.mkdir(parents=True, exist_ok=True)
+            log = open(out / f"{name}.log", "w")
+            command = [sys.executable, str(ROOT / "examples" / f"{name}.py"), "--no-progress",
+                       "--out", str(out.relative_to(ROOT))]
+            print(f"running {' '.join(command[1:])}")
+            running.append((name, log, subprocess.Popen(command, cwd=ROOT, env=env, stdout=log,
+                                                        stderr=subprocess.STDOUT)))
+        time.sleep(1)
+        for job in list(running):
+            name, log, process = job
+            if process.poll() is not None:
+                log.close()
+                running.remove(job)
+                print(f"{name}: {'done' if process.returncode == 0 else 'FAILED'}")
+                if process.returncode:
+                    failed.append(name)
+    if failed:
+        raise SystemExit(f"failed: {', '.join(failed)} (see docs/gallery/<name>/<name>.log)")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--check", action="store_true",
                         help="exit 1 if README.md's claims block differs from the JSONs")
+    parser.add_argument("--run", nargs="+", metavar="EXAMPLE", default=[],
+                        help="examples to run at full size first (e.g. batchnorm_paper cnn)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="examples run side by side with --run (default 1)")
     args = parser.parse_args(argv)
+    unknown = [name for name in args.run if not (ROOT / "examples" / f"{name}.py").is_file()]
+    if unknown:
+        parser.error(f"no such example: {', '.join(unknown)}")
+    run_examples(args.run, max(1, args.jobs))
     text = README.read_text()
     new = rewrite(text, table(load_runs()))
     if args.check:
