@@ -43,6 +43,11 @@ def example_parser(doc, *, steps=None, epochs=None, lr=None, dataset=None, datas
 
 
 def output_dir(args, name):
+    """The example's output folder (created). Every example calls this first, so this is also
+    where a first run (nothing in Numba's cache yet) says that kernels are being compiled."""
+    from microdl import warmup
+
+    warmup.announce_first_run()
     out = args.out or Path(__file__).resolve().parent / "out" / name
     out.mkdir(parents=True, exist_ok=True)
     return out

@@ -51,7 +51,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import profiler, random
+from . import profiler, random, warmup
 from .autograd import no_grad
 from .io import CheckpointError, load, save
 from .tensor import Tensor
@@ -169,7 +169,8 @@ def fit(model, loss_fn, optimizer, train_loader, epochs=1, *, val_loader=None, s
     optimizer.step(). The model is in train mode during the epochs; after each epoch the
     validation loader (if any) is scored with ``evaluate`` and ``scheduler.step()`` is called
     once. A NaN or infinite loss raises TrainingDivergedError before backward, so the parameters
-    keep their last finite values. ``progress=False`` prints nothing.
+    keep their last finite values. ``progress=False`` prints nothing; otherwise a first run
+    (nothing in Numba's cache yet) says once that kernels are being compiled.
 
     checkpoint: a path written after every epoch; resume: a checkpoint to continue from, whose
     finished epochs count towards ``epochs`` (see the module docstring for both).
@@ -195,6 +196,8 @@ def fit(model, loss_fn, optimizer, train_loader, epochs=1, *, val_loader=None, s
     if resume is not None and checkpoint is not None \
             and Path(resume).resolve() == checkpoint.resolve():
         saved_epoch = first_epoch - 1
+    if progress and first_epoch <= epochs:
+        warmup.announce_first_run()
     for epoch in range(first_epoch, epochs + 1):
         try:
             with _maybe_profile(profile and epoch == first_epoch, epoch):

@@ -20,6 +20,7 @@ import argparse
 import importlib
 import inspect
 import math
+import os
 import pkgutil
 import re
 import sys
@@ -29,6 +30,37 @@ import numpy as np
 
 PACKAGE = "microdl.kernels.cpu"
 DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+# ---- the first run's notice ------------------------------------------------------------------
+
+# Families whose kernels every training step compiles (an activation, BatchNorm).
+STEP_FAMILIES = ("activation", "normalization")
+FIRST_RUN_MESSAGE = ("compiling Numba kernels, first run only (seconds; later runs load them "
+                     "from the cache; `python -m microdl.warmup` compiles them all ahead)")
+
+
+def compiled_before():
+    """Whether Numba's on-disk cache (``__pycache__`` or ``NUMBA_CACHE_DIR``) already holds a
+    kernel of STEP_FAMILIES: False means this process is the first to train with this cache,
+    and its first steps will pause to compile."""
+    try:
+        for family in STEP_FAMILIES:
+            for dispatcher in dispatchers(importlib.import_module(f"{PACKAGE}.{family}")).values():
+                if os.path.exists(dispatcher._cache._cache_file._index_path):
+                    return True
+    except AttributeError:
+        return True  # NOTE: numba's private cache layout changed: say nothing rather than guess
+    return False
+
+
+def announce_first_run(stream=None):
+    """Print FIRST_RUN_MESSAGE (to stderr by default) when nothing is compiled yet, so a user
+    does not take the first steps' pause for a hang. Returns whether it printed."""
+    if compiled_before():
+        return False
+    print(FIRST_RUN_MESSAGE, file=stream if stream is not None else sys.stderr, flush=True)
+    return True
 
 
 # ---- walking the kernel modules -------------------------------------------------------------

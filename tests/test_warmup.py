@@ -74,3 +74,36 @@ def test_warm_up_command_on_one_family(capsys):
     # both builds, although the example's size only selects the serial one
     for serial, parallel in warmup.twins(module):
         assert set(serial.signatures) == set(parallel.signatures) != set()
+
+
+def test_a_first_run_is_told_that_kernels_are_compiling(tmp_path):
+    # An empty NUMBA_CACHE_DIR is a first-ever run: nothing compiled, so the notice prints.
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys; from microdl import warmup; "
+            "print(warmup.compiled_before()); warmup.announce_first_run(sys.stdout)")
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True).stdout
+    assert out.splitlines() == ["False", warmup.FIRST_RUN_MESSAGE]
+
+
+def test_fit_says_so_once_on_a_first_run(monkeypatch, capsys):
+    from microdl import nn
+    from microdl.data import DataLoader, TensorDataset
+    from microdl.optim import SGD
+    from microdl.train import fit
+
+    model = nn.Linear(3, 2)
+    loader = DataLoader(TensorDataset(np.zeros((4, 3), np.float32), np.zeros(4, np.int64)),
+                        batch_size=2)
+    for compiled, expected in ((False, 1), (True, 0)):
+        monkeypatch.setattr(warmup, "compiled_before", lambda compiled=compiled: compiled)
+        fit(model, nn.CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), loader, 2)
+        assert capsys.readouterr().err.count(warmup.FIRST_RUN_MESSAGE) == expected
+    monkeypatch.setattr(warmup, "compiled_before", lambda: False)
+    fit(model, nn.CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), loader, 1,
+        progress=False)  # progress=False prints nothing at all
+    assert warmup.FIRST_RUN_MESSAGE not in capsys.readouterr().err
