@@ -98,7 +98,7 @@ def test_the_gallery_table_is_made_from_the_verdicts(tmp_path):
     assert text.startswith("2 measured claims: 2 hold, 0 mixed, 0 do not hold")
     rows = [line for line in text.splitlines() if line.startswith("| claim of")]
     assert len(rows) == 2
-    assert "BN: 3.05 ± 0.071" in rows[0] and "**holds**" in rows[0]
+    assert "BN: 3.05 ± 0.07" in rows[0] and "**holds**" in rows[0]
     assert "**holds (favours baseline)**" in rows[1]
 
 
