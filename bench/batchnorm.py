@@ -85,7 +85,8 @@ def _in_a_step(shape):
         return build(torch, torch.randn(*shape, requires_grad=True), torch.randn(*shape))
 
     return Case("conv3x3-BatchNorm2d-ReLU fwd+bwd (in a step)", "x".join(map(str, shape)),
-                {"numba": microdl_factory, "torch": torch_factory})
+                {"numpy": microdl_factory, "numba": microdl_factory, "torch": torch_factory},
+                rate_unit="steps/s")
 
 
 def cases(quick=False):

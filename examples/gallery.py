@@ -74,7 +74,25 @@ def table(runs):
         lines.append(f"| {r['claim']} | {experiment} | {r['measure']} | {r['bn_label']}: "
                      f"{_figure(r['bn'])} | {r['baseline_label']}: {_figure(r['baseline'])} | "
                      f"{r['seeds']} | **{verdict}** |")
+    lines += ["", "The full-size runs behind the table (from the same files):", "",
+              "| example | data: train / validation / test | seeds | wall time |"
+              " target |", "|---|---|---|---|---|"]
+    for name, figures in runs:
+        split = figures.get("split", {})
+        sizes = " / ".join(f"{split[k]:,}" for k in ("train", "validation", "test") if k in split)
+        lines.append(f"| [{name}](examples/{name}.py) | {figures.get('dataset', '')}: {sizes} | "
+                     f"{len(figures.get('seeds', []))} | {figures['wall_seconds'] / 60:.1f} min "
+                     f"| {_target(figures.get('target'))} |")
     return "\n".join(lines)
+
+
+def _target(target):
+    """An example's own stated target (e.g. cnn's 93% test accuracy) and whether it was met."""
+    if not target:
+        return "-"
+    met = "reached" if target["reached"] else "**not reached**"
+    return (f"BN's mean test accuracy {target['bn_mean_test_accuracy']:.2f}% against "
+            f"{target['test_accuracy_percent']:g}%: {met}")
 
 
 def rewrite(readme_text, block):

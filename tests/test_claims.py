@@ -85,7 +85,8 @@ def _gallery(tmp_path, quick=False):
         v = claims.verdict(f"claim of {name}", "m", *outcome_values,
                            favours="baseline" if name == "batch_size" else "bn")
         (tmp_path / name / f"{name}.json").write_text(json.dumps(
-            {"verdicts": [v], "quick": quick}))
+            {"verdicts": [v], "quick": quick, "wall_seconds": 90, "seeds": [0, 1],
+             "dataset": "digits", "split": {"train": 3, "validation": 2, "test": 1}}))
     (tmp_path / "from_pytorch").mkdir()
     (tmp_path / "from_pytorch" / "other.json").write_text("{}")  # no verdicts: not a claim
     return tmp_path
@@ -100,6 +101,7 @@ def test_the_gallery_table_is_made_from_the_verdicts(tmp_path):
     assert len(rows) == 2
     assert "BN: 3.05 ± 0.07" in rows[0] and "**holds**" in rows[0]
     assert "**holds (favours baseline)**" in rows[1]
+    assert "| [batch_size](examples/batch_size.py) | digits: 3 / 2 / 1 | 2 | 1.5 min | - |" in text
 
 
 def test_the_gallery_refuses_quick_runs(tmp_path):
