@@ -24,6 +24,7 @@ import sys
 import time
 
 import microdl  # noqa: F401  NOTE: first, so its thread settings precede numpy's OpenBLAS
+import numpy as np
 
 from . import report as rep
 from .common import SLOW_BACKEND_TIMING, blas_factory, machine_copy_factory, time_median
@@ -157,28 +158,59 @@ def _finish(row, case, limits):
     return row
 
 
+def _time_microdl_round(collected, seconds, first_round):
+    """{case key: {backend: seconds}} for one round of the microdl rows (this process). The
+    numpy reference is timed in the first round only: it is the specification, not a contender."""
+    times = {}
+    for _, case in collected:
+        row = times[case.key] = {}
+        for backend in MICRODL_BACKENDS:
+            if backend in case.make and (backend != "numpy" or first_round):
+                if backend != "cuda":
+                    microdl.set_kernels(backend)
+                row[backend] = _time_factory(case.make[backend], seconds, backend)
+        microdl.set_kernels("numba")
+        if "copy" in case.make:
+            row["copy"] = _time_factory(case.make["copy"], seconds)
+    return times
+
+
+def _spread(row, who, values):
+    """row[who] = the median over rounds; who_min, who_max and the rounds beside it."""
+    values = [v for v in values if v is not None]
+    if values:
+        row[who] = float(np.median(values))
+        row[f"{who}_min"], row[f"{who}_max"] = min(values), max(values)
+        row.setdefault("rounds", {})[who] = values
+
+
 def run(args):
+    """Rounds alternate the PyTorch worker (a child process) and microdl (this process), so
+    load from other jobs that drifts during the run falls on both; every figure is the median
+    over the rounds, with its min and max."""
     started = time.time()
     limits_start = _limits(args.seconds)
-    torch = None if args.no_torch else _run_torch(args)
-    torch_times = torch["times"] if torch else None
     collected = _collect(args.quick, args.only)
     columns = ["numpy", "numba"] + (["cuda"] if any("cuda" in c.make for _, c in collected)
                                     else [])
+    torch_rounds, microdl_rounds, torch = [], [], None
+    for round_ in range(args.rounds):
+        if not args.no_torch:
+            torch = _run_torch(args)
+            if torch is not None:
+                torch_rounds.append(torch["times"])
+        if collected:
+            microdl_rounds.append(_time_microdl_round(collected, args.seconds, round_ == 0))
+        print(f"round {round_ + 1} of {args.rounds} done", file=sys.stderr, flush=True)
     if collected:
         print(rep.kernel_header(columns), flush=True)
     rows = []
     for family, case in collected:
         row = {"family": family, "name": case.name, "shape": case.shape}
-        for backend in MICRODL_BACKENDS:
-            if backend in case.make:
-                if backend != "cuda":
-                    microdl.set_kernels(backend)
-                row[backend] = _time_factory(case.make[backend], args.seconds, backend)
-        microdl.set_kernels("numba")
-        if "copy" in case.make:
-            row["copy"] = _time_factory(case.make["copy"], args.seconds)
-        row["torch"] = None if torch_times is None else torch_times.get(case.key)
+        for who in [*MICRODL_BACKENDS, "copy"]:
+            _spread(row, who, [r[case.key].get(who) for r in microdl_rounds])
+        row["torch"] = None
+        _spread(row, "torch", [r.get(case.key) for r in torch_rounds])
         rows.append(row)
         # NOTE: the ratio to BLAS waits for the end-of-run limits; the line shows it from the
         # start-of-run ones.
@@ -203,7 +235,7 @@ def run(args):
     return {
         "machine": rep.machine(torch["version"] if torch else None),
         "limits": limits, "blas_gflops_2048": limits["blas_GFLOP/s"],
-        "seconds": time.time() - started,
+        "seconds": time.time() - started, "rounds": args.rounds,
         "command": "python -m bench " + " ".join(args.argv), "rows": rows + measured,
     }
 
@@ -222,11 +254,18 @@ def main(argv=None):
     parser.add_argument("--seconds", type=float, default=None,
                         help="minimum timing time per row (default 0.3, 0.02 with --quick)")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="alternating rounds of PyTorch and microdl; figures are medians "
+                             "over rounds, with min and max (default 3, 1 with --quick)")
     parser.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.argv = argv
     if args.seconds is None:
         args.seconds = 0.02 if args.quick else 0.3
+    if args.rounds is None:
+        args.rounds = 1 if args.quick else 3
+    if args.rounds < 1:
+        parser.error(f"--rounds must be at least 1 (got {args.rounds})")
     if args.torch_worker:
         _torch_worker(args)
         return

@@ -125,9 +125,17 @@ def kernel_header(columns):
     return "| " + " | ".join(cells) + " |\n|" + "---|" * len(cells)
 
 
+def _time_cell(row, who):
+    """The median over rounds, and its min-max when there were several rounds."""
+    cell = fmt_time(row.get(who))
+    if len(row.get("rounds", {}).get(who, ())) > 1:
+        cell += f" ({fmt_time(row[who + '_min'])}-{fmt_time(row[who + '_max'])})"
+    return cell
+
+
 def kernel_line(row, columns):
-    cells = ([row["name"], row["shape"]] + [fmt_time(row.get(c)) for c in columns]
-             + [fmt_time(row.get("torch")), fmt_ratio(row.get("vs_torch")), _rate(row),
+    cells = ([row["name"], row["shape"]] + [_time_cell(row, c) for c in columns]
+             + [_time_cell(row, "torch"), fmt_ratio(row.get("vs_torch")), _rate(row),
                 _of_limit(row)])
     return "| " + " | ".join(cells) + " |"
 
@@ -164,8 +172,12 @@ def markdown(report, image=None):
     for row in report["rows"]:
         by_family.setdefault(row["family"], []).append(row)
     kernel_rows = [r for r in report["rows"] if r["family"] not in ("startup", "threads")]
+    rounds = report.get("rounds", 1)
     parts = [f"Machine: {machine_line(report['machine'])}.",
-             f"Command: `{report['command']}` ({report['seconds']:.0f} s).",
+             f"Command: `{report['command']}` ({report['seconds']:.0f} s)."
+             + (f" Times are medians over {rounds} rounds that alternate the PyTorch worker "
+                f"and microdl, with (min-max) over the rounds; numpy_ref is timed in the first "
+                f"round only." if rounds > 1 else ""),
              limits_line(report)]
     if image:
         parts.append(f"![bench: achieved rate against the machine's limits]({image})")

@@ -116,3 +116,27 @@ def test_rewrite_readme_is_atomic_and_leaves_no_temporary_file(tmp_path):
 def test_the_project_readme_has_one_bench_block():
     text = (ROOT / "README.md").read_text()
     assert report.replace_block(text, "x").count("\nx\n") == 1
+
+
+def test_rounds_give_each_row_a_median_with_its_min_and_max(tmp_path):
+    command = [sys.executable, "-m", "bench", "--quick", "--no-torch", "--seconds", "0.001",
+               "--rounds", "3", "--only", "^sigmoid fwd", "--json", str(tmp_path / "bench.json"),
+               "--md", str(tmp_path / "bench.md")]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    data = json.loads((tmp_path / "bench.json").read_text())
+    assert data["rounds"] == 3
+    kernel_rows = [r for r in data["rows"] if r["family"] not in ("startup", "threads")]
+    assert kernel_rows
+    for row in kernel_rows:
+        numba = row["rounds"]["numba"]
+        assert len(numba) == 3 and len(row["rounds"]["numpy"]) == 1  # the reference: round 1
+        assert row["numba_min"] <= row["numba"] <= row["numba_max"]
+        assert sorted(numba)[1] == row["numba"]
+    assert "medians over 3 rounds" in (tmp_path / "bench.md").read_text()
+
+
+def test_rounds_must_be_positive():
+    result = subprocess.run([sys.executable, "-m", "bench", "--rounds", "0"], capture_output=True,
+                            text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 2 and "--rounds must be at least 1 (got 0)" in result.stderr
