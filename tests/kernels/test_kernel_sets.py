@@ -143,6 +143,7 @@ def _pool_rows():
         def max_forward(rng, dtype, shape=shape, geometry=geometry, out=out):
             x = rng.integers(-3, 4, shape).astype(dtype)  # integers: ties happen
             x.reshape(-1)[::97] = np.nan
+            x.reshape(-1)[5::89] = -0.0  # ties between -0 and +0 keep the first tap too
             x[0, 1] = -np.inf  # windows of -inf only: the first tap inside x is the index
             return [x, nans(out, dtype), np.full(out, -1, np.int32), *geometry]
 

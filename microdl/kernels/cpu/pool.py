@@ -42,6 +42,10 @@ def _max_pool2d_forward(x, out, indices, neg_inf, kh, kw, sh, sw, ph, pw, dh, dw
 
 @serial_and_parallel()
 def _max_pool2x2_forward(x, out, indices):
+    # The general rule unrolled over taps a b / c d. The arg-max is found after the max, as the
+    # first tap equal to it (the one the rule keeps, ties to the first), by selects that LLVM
+    # vectorizes: tracking it inside the max's chain kept this loop scalar, 5-10x slower. A row
+    # whose max is NaN is redone with the rule's last-NaN-wins.
     planes, h, w = x.shape
     oh_, ow_ = out.shape[1], out.shape[2]
     for t in prange(planes):
@@ -51,24 +55,28 @@ def _max_pool2x2_forward(x, out, indices):
             dst = out[t, oh]
             idx = indices[t, oh]
             base = 2 * oh * w
+            any_nan = False
             for ow in range(ow_):
-                # The general rule unrolled over taps a b / c d (first max, last NaN wins).
-                best = r0[2 * ow]
-                arg = base + 2 * ow
-                v = r0[2 * ow + 1]
-                take = (v > best) | (v != v)
-                best = v if take else best
-                arg = base + 2 * ow + 1 if take else arg
-                v = r1[2 * ow]
-                take = (v > best) | (v != v)
-                best = v if take else best
-                arg = base + w + 2 * ow if take else arg
-                v = r1[2 * ow + 1]
-                take = (v > best) | (v != v)
-                best = v if take else best
-                arg = base + w + 2 * ow + 1 if take else arg
-                dst[ow] = best
-                idx[ow] = arg
+                a, b = r0[2 * ow], r0[2 * ow + 1]
+                c, d = r1[2 * ow], r1[2 * ow + 1]
+                m = b if (b > a) | (b != b) else a
+                m = c if (c > m) | (c != c) else m
+                m = d if (d > m) | (d != d) else m
+                dst[ow] = m
+                any_nan |= m != m
+                i = base + 2 * ow
+                k = i + w + 1
+                k = i + w if c == m else k
+                k = i + 1 if b == m else k
+                idx[ow] = i if a == m else k
+            if any_nan:
+                for ow in range(ow_):
+                    if dst[ow] != dst[ow]:
+                        i = base + 2 * ow
+                        k = i
+                        k = i + 1 if r0[2 * ow + 1] != r0[2 * ow + 1] else k
+                        k = i + w if r1[2 * ow] != r1[2 * ow] else k
+                        idx[ow] = i + w + 1 if r1[2 * ow + 1] != r1[2 * ow + 1] else k
 
 
 @serial_and_parallel()
@@ -212,7 +220,7 @@ def _planes(array, flat=False):
 def max_pool2d_forward(x, out, indices, kernel_size, stride, padding, dilation=(1, 1)):
     if (kernel_size == stride == (2, 2) and padding == (0, 0) and dilation == (1, 1)
             and 2 * out.shape[2] <= x.shape[2] and 2 * out.shape[3] <= x.shape[3]):
-        # The usual 2x2 pooling: unrolled taps, no window clipping (3.5x faster).
+        # The usual 2x2 pooling: unrolled taps, no window clipping, vectorized.
         _max_pool2x2_forward.run(x.size, _planes(x), _planes(out), _planes(indices))
         return
     _max_pool2d_forward.run(x.size, _planes(x), _planes(out), _planes(indices),
