@@ -8,8 +8,8 @@ the machine's limits measured in the same run: a numba copy of the same bytes an
 memory-bound kernels, a 2048x2048 float32 matmul for BLAS-bound ones. Families:
 
 - ``cases(quick)`` families (core, batchnorm, conv, train, cuda): Cases timed here;
-- ``rows(quick, seconds, torch, only)`` families (startup, threads): they measure themselves in
-  fresh processes and return finished rows.
+- ``rows(quick, seconds, torch, only)`` families (breakdown, startup, threads): they measure
+  themselves (startup and threads in fresh processes) and return finished rows.
 
 ``--readme`` runs the suite, writes docs/bench.png and rewrites the bench block of README.md.
 """
@@ -31,7 +31,7 @@ from .common import SLOW_BACKEND_TIMING, blas_factory, machine_copy_factory, tim
 
 # "cuda" is bench/cuda.py: skipped while that file does not exist; its cases() returns no rows
 # on a machine without a GPU.
-FAMILIES = ["core", "batchnorm", "conv", "train", "cuda", "startup", "threads"]
+FAMILIES = ["core", "batchnorm", "conv", "train", "cuda", "breakdown", "startup", "threads"]
 MICRODL_BACKENDS = ("numpy", "numba", "cuda")
 COPY_MIB = 64
 
@@ -60,7 +60,7 @@ def _collect(quick, only):
 
 def _only_names(quick, torch):
     """Every text ``--only`` is matched against: "name shape" of each timed case, and the names
-    the self-measuring families (startup, threads) match it against."""
+    the self-measuring families (breakdown, startup, threads) match it against."""
     found = [case.key for _, case in _collect(quick, None)]
     for _, module in _family_modules():
         if hasattr(module, "rows") and hasattr(module, "names"):

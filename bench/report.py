@@ -15,6 +15,8 @@ from pathlib import Path
 from microdl.io import replace_atomically
 
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+# Families whose rows are finished by their own module, not kernel rows with a timed case
+SELF_MEASURED = ("breakdown", "startup", "threads")
 
 
 # ---- files ------------------------------------------------------------------------------------
@@ -158,6 +160,14 @@ def threads_table(rows):
     return "\n".join(lines)
 
 
+def breakdown_table(rows):
+    lines = ["| part of the step | time per step | share | |", "|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['shape']} | {fmt_time(r['numba'])} | {100 * r['share']:.0f}% | "
+                     f"{r['detail']} |")
+    return "\n".join(lines)
+
+
 def limits_line(report):
     limits = report["limits"]
     return (f"Machine limits measured in this run: copy bandwidth {limits['copy_GB/s']:.1f} GB/s "
@@ -171,7 +181,7 @@ def markdown(report, image=None):
     by_family = {}
     for row in report["rows"]:
         by_family.setdefault(row["family"], []).append(row)
-    kernel_rows = [r for r in report["rows"] if r["family"] not in ("startup", "threads")]
+    kernel_rows = [r for r in report["rows"] if r["family"] not in SELF_MEASURED]
     rounds = report.get("rounds", 1)
     parts = [f"Machine: {machine_line(report['machine'])}.",
              f"Command: `{report['command']}` ({report['seconds']:.0f} s)."
@@ -185,6 +195,10 @@ def markdown(report, image=None):
         columns = kernel_columns(kernel_rows)
         parts.append("\n".join([kernel_header(columns)]
                                + [kernel_line(r, columns) for r in kernel_rows]))
+    if by_family.get("breakdown"):
+        parts.append("Where microdl's CNN step spends its time (bench/breakdown.py: "
+                     "`microdl.profiler`'s self times, per step):\n\n"
+                     + breakdown_table(by_family["breakdown"]))
     if by_family.get("startup"):
         parts.append("Start-up: a fresh process runs `import microdl`, builds the MLP+BN "
                      "and takes its first SGD step (target: 1.0 s with a warm cache).\n\n"

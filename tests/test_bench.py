@@ -27,14 +27,22 @@ def test_quick_bench_writes_json_markdown_chart_and_readme_block(tmp_path):
     rows = data["rows"]
     names = {row["name"] for row in rows}
     assert {"sigmoid fwd+bwd", "MLP step", "MLP+BN step"} <= names
-    kernel_rows = [r for r in rows if r["family"] not in ("startup", "threads")]
+    kernel_rows = [r for r in rows if r["family"] not in report.SELF_MEASURED]
     for row in kernel_rows:
         assert row.get("numba") and row.get("numpy"), row  # numpy_ref next to every numba row
         assert any(k in row for k in ("GB/s", "GFLOP/s", "steps/s")), row
     assert any(r["family"] == "startup" and r["numba"] > 0 for r in rows)
     assert any(r["family"] == "threads" and r["shape"] == "microdl defaults" for r in rows)
+    breakdown = {r["shape"]: r for r in rows if r["family"] == "breakdown"}
+    assert any(part.startswith("kernel conv.conv2d_") for part in breakdown), breakdown
+    profiled = breakdown.pop("whole step, profiled")
+    assert profiled["share"] == 1 and breakdown.pop("whole step, timed without the profiler")
+    # the parts (kernels, Python, unrecorded) add up to the profiled step
+    assert sum(r["numba"] for r in breakdown.values()) == pytest.approx(profiled["numba"],
+                                                                        rel=0.05)
     assert (tmp_path / "docs" / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "| kernel | shape |" in (tmp_path / "bench.md").read_text()
+    assert "| part of the step | time per step | share |" in (tmp_path / "bench.md").read_text()
     text = readme.read_text()
     assert text.startswith("# title\n\nbefore\n") and text.endswith(f"{report.END}\nafter\n")
     assert "old figures" not in text and "](docs/bench.png)" in text
@@ -126,7 +134,7 @@ def test_rounds_give_each_row_a_median_with_its_min_and_max(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     data = json.loads((tmp_path / "bench.json").read_text())
     assert data["rounds"] == 3
-    kernel_rows = [r for r in data["rows"] if r["family"] not in ("startup", "threads")]
+    kernel_rows = [r for r in data["rows"] if r["family"] not in report.SELF_MEASURED]
     assert kernel_rows
     for row in kernel_rows:
         numba = row["rounds"]["numba"]
