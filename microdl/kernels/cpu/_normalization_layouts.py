@@ -249,6 +249,14 @@ def _rows_backward_constants(sums, weight, mean, invstd, m, training, grad_weigh
                             grad_weight, grad_bias, consts)
 
 
+@_inline
+def _copy_row(src, dst):
+    """dst[:] = src as a loop: numba compiles an array-into-slice assignment with a shape-mismatch
+    error path that took ~2 s of the first-ever compile, each time."""
+    for c in range(src.size):
+        dst[c] = src[c]
+
+
 @njit(**_FLAGS)
 def _merge(part):
     """sums[i, c] = sum of part[i, b, c] over the chunks b, in chunk order (never by thread)."""
@@ -284,8 +292,8 @@ def train_rows(x3, weight, bias, y3, mean, invstd, running_mean, running_var, mo
         acc1 = np.zeros(C)  # the thread's own accumulators, copied out once
         acc2 = np.zeros(C)
         _rows_sums(x2, lo, min(chunk_rows, N - lo), S, shift, acc1, acc2)
-        part[0, b] = acc1
-        part[1, b] = acc2
+        _copy_row(acc1, part[0, b])
+        _copy_row(acc2, part[1, b])
     sums = _merge(part)
     _rows_batch_stats(sums, shift, N * S, momentum, eps, mean, invstd, running_mean, running_var)
     consts = np.empty((3, C), x2.dtype)
@@ -327,8 +335,8 @@ def backward_rows(x3, g3, y3, floor, weight, mean, invstd, gx3, grad_weight, gra
         acc1 = np.zeros(C)
         acc2 = np.zeros(C)
         _rows_grad_sums(x2, g2, y2, floor, lo, min(chunk_rows, N - lo), S, mean, acc1, acc2)
-        part[0, b] = acc1
-        part[1, b] = acc2
+        _copy_row(acc1, part[0, b])
+        _copy_row(acc2, part[1, b])
     sums = _merge(part)
     consts = np.empty((4, C), x2.dtype)
     _rows_backward_constants(sums, weight, mean, invstd, N * S, training, grad_weight, grad_bias,
