@@ -24,29 +24,11 @@ def names(quick=False, torch=True):
 
 
 def _step(quick):
-    """One CNN training step (bench/train.py's network and optimizer) and its batch size."""
-    import microdl
-    import microdl.functional as F
-    import microdl.nn as nn
-    from microdl.optim import SGD
-
-    from .train import _cnn_layers
+    """bench/train.py's CNN training step (microdl's side of its row) and its batch size."""
+    from .train import _cnn_case
 
     batch = 8 if quick else 64
-    microdl.manual_seed(0)
-    model = _cnn_layers(nn)
-    opt = SGD(model.parameters(), lr=0.05, momentum=0.9)
-    rng = np.random.default_rng(0)
-    xs = rng.standard_normal((4, batch, 1, 28, 28), dtype=np.float32)
-    ys = rng.integers(0, 10, (4, batch))
-    state = {"i": 0}
-
-    def step():
-        i = state["i"] = (state["i"] + 1) % len(xs)
-        opt.zero_grad()
-        F.cross_entropy(model(microdl.from_numpy(xs[i])), ys[i]).backward()
-        opt.step()
-    return step, batch
+    return _cnn_case(batch).make["numba"](), batch
 
 
 def _row(shape, per_step, step, detail):
