@@ -90,14 +90,17 @@ def _is_dispatcher(obj):
 
 
 def dispatchers(module):
-    """{name: numba dispatcher} defined in a family module: module-level ``@njit`` functions and
-    the ``serial`` / ``parallel`` builds held by pair objects (``_jit.SerialAndParallel`` and
-    the like)."""
+    """{name: numba dispatcher} of a family module: its module-level ``@njit`` functions, the
+    public ones it imports from a private module of the package (``_normalization_layouts``),
+    and the builds held by pair objects (``serial`` / ``parallel`` of
+    ``_jit.SerialAndParallel``, ``features`` / ``planes`` of BatchNorm's rows kernels)."""
     found = {}
     for name, obj in vars(module).items():
-        if _is_dispatcher(obj) and obj.py_func.__module__ == module.__name__:
+        if _is_dispatcher(obj) and (
+                obj.py_func.__module__ == module.__name__
+                or (obj.py_func.__module__.startswith(f"{PACKAGE}._") and name[0] != "_")):
             found[name] = obj
-        for build in ("serial", "parallel"):
+        for build in ("serial", "parallel", "features", "planes"):
             inner = getattr(obj, build, None)
             if not isinstance(obj, type) and _is_dispatcher(inner):
                 found[f"{name}.{build}"] = inner
@@ -209,7 +212,8 @@ def _normalization(dtype, module):
                 (x, x.copy(), x, w, mean, invstd, out, np.empty(c, dtype), np.empty(c, dtype),
                  True))
 
-    tiny = calls(4, 3, 1)
+    tiny = calls(4, 3, 1)  # BatchNorm1d: the rows kernels' features build
+    planes = calls(2, 3, 4)  # small planes: their planes build
     # NOTE: the per-channel layout runs only for inputs past the module's size thresholds, so
     # one example is that large (2 x 2 x 2**17 values at the defaults: a few MB, milliseconds).
     c = 2
@@ -217,12 +221,12 @@ def _normalization(dtype, module):
             math.ceil(getattr(module, "TINY_ELEMENTS", 0) / (2 * c)))
     large = calls(2, c, s)
     return {
-        "batch_norm_forward_train": [tiny[0], large[0]],
-        "batch_norm_forward_eval": [tiny[1], large[1]],
-        "batch_norm_backward": [tiny[2], large[2]],
-        "batch_norm_relu_forward_train": [tiny[0], large[0]],
-        "batch_norm_relu_forward_eval": [tiny[1], large[1]],
-        "batch_norm_relu_backward": [tiny[3], large[3]],
+        "batch_norm_forward_train": [tiny[0], planes[0], large[0]],
+        "batch_norm_forward_eval": [tiny[1], planes[1], large[1]],
+        "batch_norm_backward": [tiny[2], planes[2], large[2]],
+        "batch_norm_relu_forward_train": [tiny[0], planes[0], large[0]],
+        "batch_norm_relu_forward_eval": [tiny[1], planes[1], large[1]],
+        "batch_norm_relu_backward": [tiny[3], planes[3], large[3]],
     }
 
 

@@ -15,7 +15,8 @@ DEFAULT_LAYOUTS = [
     ((256, 1024, 1), "serial"),
     ((512, 1024, 1), "rows"),
     ((1000, 37, 61), "rows"),
-    ((128, 16, 784), "channels"),
+    ((128, 16, 784), "rows"),
+    ((64, 64, 1024), "channels"),
     ((64, 8, 300), "serial"),
 ]
 # Small shapes on every layout, with the thresholds of SMALL (kept small so the numpy
@@ -27,7 +28,7 @@ LAYOUTS = [
     ((256, 1024, 1), "rows"),
     ((256, 64, 16), "rows"),
     ((33, 37, 64), "rows"),
-    ((64, 8, 300), "channels"),
+    ((16, 8, 1100), "channels"),
     ((5, 3, 5003), "channels"),
 ]
 # Thresholds low enough that any shape takes a parallel layout.

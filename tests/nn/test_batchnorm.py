@@ -68,7 +68,7 @@ def test_training_steps_then_eval_match_pytorch(kind, shape, options, kernel_set
 @pytest.mark.parametrize("options", [dict(), dict(momentum=None, affine=False)])
 @pytest.mark.parametrize("kind,shape,layout", [("BatchNorm1d", (64, 40), "rows"),
                                                ("BatchNorm2d", (16, 5, 4, 4), "rows"),
-                                               ("BatchNorm2d", (8, 6, 16, 16), "channels")])
+                                               ("BatchNorm2d", (8, 6, 32, 32), "channels")])
 def test_parallel_layouts_match_pytorch(kind, shape, layout, options, monkeypatch):
     """Module-sized shapes take the serial kernels; force the parallel ones end to end."""
     from microdl.kernels.cpu import normalization as kernels

@@ -17,6 +17,10 @@ thread in this process (numpy code outside microdl included). Set ``OPENBLAS_NUM
 yourself, or ``MICRODL_BLAS_SPLIT=0``, and microdl leaves the BLAS threads alone and never splits.
 Where the BLAS is not an OpenBLAS microdl can find (MKL, Accelerate, a static build), every
 product goes to ``np.matmul`` unchanged.
+
+The same pool runs the blocks of other kernels whatever the BLAS (``run_blocks``: BatchNorm's
+channels and chunks, im2col and max-pool planes, blocked activations): they are serial numba
+functions released from the GIL, so they need no numba parallel build.
 """
 
 import ctypes
@@ -80,12 +84,13 @@ def _setup():
             openblas = None if user_choice else _find_openblas()
             threads = _threads()
             pool = None
-            if openblas is not None and threads > 1:
+            if threads > 1:
                 # NOTE: imported here: concurrent.futures pulls in logging (~7 ms at import)
                 from concurrent.futures import ThreadPoolExecutor
 
-                openblas[1](1)
                 pool = ThreadPoolExecutor(threads - 1, "microdl-blas")
+                if openblas is not None:
+                    openblas[1](1)
             _state.update(openblas=openblas, threads=threads, pool=pool)
     return _state
 
@@ -99,7 +104,8 @@ def manages_blas():
 
 def split_available():
     """Whether large products are split across microdl's threads (OpenBLAS found, >1 thread)."""
-    return _setup()["pool"] is not None
+    state = _setup()
+    return state["pool"] is not None and state["openblas"] is not None
 
 
 def matmul(a, b, out=None):
@@ -108,8 +114,7 @@ def matmul(a, b, out=None):
     m, k = a.shape
     n = b.shape[1]
     state = _state or _setup()
-    pool = state["pool"]
-    if pool is None or m * n * k < SPLIT_MIN_MACS:
+    if state["pool"] is None or state["openblas"] is None or m * n * k < SPLIT_MIN_MACS:
         return np.matmul(a, b, out=out)
     if out is None:
         out = np.empty((m, n), np.result_type(a, b))

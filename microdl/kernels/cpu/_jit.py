@@ -52,6 +52,36 @@ def serial_and_parallel(threshold=PARALLEL_MIN_ELEMENTS):
     return lambda fn: SerialAndParallel(fn, threshold)
 
 
+class ThreadSlices:
+    """A loop over independent iterations written ``for t in range(first, T, step)`` (its last
+    two arguments), compiled once, serially. ``run(n, *args)`` calls it whole (first 0, step 1)
+    when n < threshold or inside a block of microdl's threads, else one slice per thread on
+    microdl's threads (``_blas.run_blocks``): thread i runs iterations i, i + step, ...
+
+    Why not a prange twin (SerialAndParallel): numba compiles a prange loop as a parallel build
+    of its own, which took 1-2.5 s per kernel of a first-ever CNN step on a 2-core machine; this
+    compiles once, and the serial call of small inputs is the same machine code.
+    """
+
+    def __init__(self, fn, threshold):
+        self.serial = njit(cache=True, error_model="numpy", nogil=True)(fn)
+        self.threshold = threshold
+
+    def run(self, n, *args):
+        from ._blas import run_blocks, shares
+
+        step = 1 if n < self.threshold else shares()
+        if step == 1:
+            self.serial(*args, 0, 1)
+        else:
+            run_blocks(lambda first: self.serial(*args, first, step), step)
+
+
+def thread_slices(threshold=PARALLEL_MIN_ELEMENTS):
+    """Decorator: a loop over range(first, T, step) becomes a ThreadSlices kernel."""
+    return lambda fn: ThreadSlices(fn, threshold)
+
+
 def flat(array):
     """A 1-D view of a C-contiguous array (a copy only if the input is not contiguous)."""
     return array.reshape(-1) if array.flags.c_contiguous else array.ravel()

@@ -9,12 +9,19 @@ the constants rounded to it, as PyTorch does (float32 SIMD lanes are twice as wi
 The only fastmath flag is "reassoc", so that LLVM vectorizes the float64 reductions (a strict
 left-to-right sum cannot use SIMD lanes); it changes no NaN/Inf semantics, and the compiled order
 depends on the code, not on the threads.
+
+Every kernel is one serial function (nogil, no prange, no allocation: the caller passes its
+scratch), compiled once per dtype. normalization.py spreads a large input over microdl's threads
+itself (``_blas.run_blocks``), each thread calling the kernel on its own slice of the channels or
+chunks (``first``, ``first + step``, ...). Why not prange: numba compiles each prange body as a
+parallel build of its own, and the BatchNorm builds a CNN step needed took 15 of the 23 s of a
+first-ever step on a 2-core machine; a serial kernel here compiles in under a second.
 """
 
-import numpy as np
-from numba import njit, prange
+import types
 
-from ._jit import _renamed
+import numpy as np
+from numba import njit
 
 _FLAGS = dict(cache=True, error_model="numpy", fastmath={"reassoc"})
 # NOTE: the per-channel helpers inline at numba's IR level, so each layout compiles them as if
@@ -23,12 +30,8 @@ _FLAGS = dict(cache=True, error_model="numpy", fastmath={"reassoc"})
 _inline = njit(inline="always", **_FLAGS)
 
 
-class _Pair:
-    """A kernel compiled twice: ``serial`` (no parallel region) and ``parallel``."""
-
-    def __init__(self, fn):
-        self.serial = njit(**_FLAGS)(_renamed(fn, fn.__name__ + "_serial"))
-        self.parallel = njit(parallel=True, **_FLAGS)(_renamed(fn, fn.__name__ + "_parallel"))
+# nogil: normalization.py calls the kernels from several of microdl's threads at once
+_kernel = njit(nogil=True, **_FLAGS)
 
 
 # ---- per-channel statistics and constants: every layout calls these ------------------------------
@@ -89,51 +92,73 @@ def _backward_constants(c, dbeta, dxm, weight, mean, invstd, m, training, grad_w
 
 
 # ---- "rows" layout: x2 is the (N, C*S) view, cut into chunks of rows -----------------------------
-# S == 1 (BatchNorm1d) runs along the row with per-channel arrays, so the loops vectorize over C
-# (four rows at a time in the sums, to store the accumulators a quarter as often); S > 1 goes run
-# by run. consts is (3 or 4, C): each constant a contiguous per-channel array for those loops.
+# Each loop over a chunk exists twice, and a rows kernel is compiled once with each set (see
+# _rows_kernel), so a run compiles only the loops its shapes use:
+# - features (S == 1, BatchNorm1d): along the row with per-channel arrays, so the loops vectorize
+#   over C (four rows at a time in the sums, to store the accumulators a quarter as often);
+# - planes (S > 1): run by run, each channel's S values in one inner loop.
+# acc1, acc2 are the chunk's own rows of part; consts is (4, C): each constant a contiguous
+# per-channel array for these loops.
 
-@njit(**_FLAGS)
-def _rows_sums(x2, lo, rows, S, shift, acc1, acc2):
-    """acc1[c] += sum(x - shift[c]), acc2[c] += sum((x - shift[c])^2) over rows lo..lo+rows."""
-    C = acc1.size
+@_inline
+def _feature_sums(x2, lo, rows, S, acc1, acc2):
+    """acc1[c] = sum(x - k), acc2[c] = sum((x - k)^2) over rows lo..lo+rows of channel c, with
+    the shift k = x2[0, c] (the channel's first value)."""
+    k = x2[0]
+    for c in range(acc1.size):
+        acc1[c] = 0.0
+        acc2[c] = 0.0
     r = 0
-    if S == 1:
-        while r + 4 <= rows:
-            x0, x1, x2_, x3 = x2[lo + r], x2[lo + r + 1], x2[lo + r + 2], x2[lo + r + 3]
-            for c in range(C):
-                k = shift[c]
-                d0, d1, d2, d3 = x0[c] - k, x1[c] - k, x2_[c] - k, x3[c] - k
-                acc1[c] += (d0 + d1) + (d2 + d3)
-                acc2[c] += (d0 * d0 + d1 * d1) + (d2 * d2 + d3 * d3)
-            r += 4
+    while r + 4 <= rows:
+        x0, x1, x2_, x3 = x2[lo + r], x2[lo + r + 1], x2[lo + r + 2], x2[lo + r + 3]
+        for c in range(acc1.size):
+            kc = np.float64(k[c])
+            d0, d1, d2, d3 = x0[c] - kc, x1[c] - kc, x2_[c] - kc, x3[c] - kc
+            acc1[c] += (d0 + d1) + (d2 + d3)
+            acc2[c] += (d0 * d0 + d1 * d1) + (d2 * d2 + d3 * d3)
+        r += 4
     for r in range(r, rows):
         row = x2[lo + r]
-        for c in range(C):
-            k = shift[c]
-            base = c * S
+        for c in range(acc1.size):
+            d = row[c] - np.float64(k[c])
+            acc1[c] += d
+            acc2[c] += d * d
+
+
+@_inline
+def _plane_sums(x2, lo, rows, S, acc1, acc2):
+    """_feature_sums for S > 1: the shift of channel c is x2[0, c * S]."""
+    for c in range(acc1.size):
+        acc1[c] = 0.0
+        acc2[c] = 0.0
+    for r in range(lo, lo + rows):
+        for c in range(acc1.size):
+            k = np.float64(x2[0, c * S])
+            run = x2[r, c * S:(c + 1) * S]
             s1 = 0.0
             s2 = 0.0
             for s in range(S):
-                d = row[base + s] - k
+                d = run[s] - k
                 s1 += d
                 s2 += d * d
             acc1[c] += s1
             acc2[c] += s2
 
 
-@njit(**_FLAGS)
-def _rows_grad_sums(x2, g2, y2, floor, lo, rows, S, mean, acc1, acc2):
-    """acc1[c] += sum(g), acc2[c] += sum(g * (x - mean[c])) over rows lo..lo+rows, where g is
+@_inline
+def _feature_grad_sums(x2, g2, y2, floor, lo, rows, S, mean, acc1, acc2):
+    """acc1[c] = sum(g), acc2[c] = sum(g * (x - mean[c])) over rows lo..lo+rows, where g is
     the upstream gradient masked to 0 where the fused ReLU's output y is <= floor (floor -inf
     and y2 the gradient itself: no ReLU, nothing masked)."""
-    C = acc1.size
+    for c in range(acc1.size):
+        acc1[c] = 0.0
+        acc2[c] = 0.0
     r = 0
-    if S == 1 and floor == -np.inf:
+    if floor == -np.inf:
         while r + 4 <= rows:
             x0, x1, x2_, x3 = x2[lo + r], x2[lo + r + 1], x2[lo + r + 2], x2[lo + r + 3]
             g0, g1, g2_, g3 = g2[lo + r], g2[lo + r + 1], g2[lo + r + 2], g2[lo + r + 3]
-            for c in range(C):
+            for c in range(acc1.size):
                 mu = mean[c]
                 e0, e1 = np.float64(g0[c]), np.float64(g1[c])
                 e2, e3 = np.float64(g2_[c]), np.float64(g3[c])
@@ -142,217 +167,244 @@ def _rows_grad_sums(x2, g2, y2, floor, lo, rows, S, mean, acc1, acc2):
                     (e2 * (x2_[c] - mu) + e3 * (x3[c] - mu))
             r += 4
     for r in range(r, rows):
-        xr = x2[lo + r]
-        gr = g2[lo + r]
-        yr = y2[lo + r]
-        for c in range(C):
+        xr, gr, yr = x2[lo + r], g2[lo + r], y2[lo + r]
+        for c in range(acc1.size):
+            g = 0.0 if yr[c] <= floor else np.float64(gr[c])
+            acc1[c] += g
+            acc2[c] += g * (xr[c] - mean[c])
+
+
+@_inline
+def _plane_grad_sums(x2, g2, y2, floor, lo, rows, S, mean, acc1, acc2):
+    """_feature_grad_sums for S > 1."""
+    for c in range(acc1.size):
+        acc1[c] = 0.0
+        acc2[c] = 0.0
+    for r in range(lo, lo + rows):
+        for c in range(acc1.size):
             mu = mean[c]
-            base = c * S
+            xr = x2[r, c * S:(c + 1) * S]
+            gr = g2[r, c * S:(c + 1) * S]
+            yr = y2[r, c * S:(c + 1) * S]
             s1 = 0.0
             s2 = 0.0
             for s in range(S):
-                g = 0.0 if yr[base + s] <= floor else np.float64(gr[base + s])
+                g = 0.0 if yr[s] <= floor else np.float64(gr[s])
                 s1 += g
-                s2 += g * (xr[base + s] - mu)
+                s2 += g * (xr[s] - mu)
             acc1[c] += s1
             acc2[c] += s2
 
 
-@njit(**_FLAGS)
-def _rows_normalize(x2, y2, lo, rows, S, mean, scale, beta, floor):
+@_inline
+def _feature_normalize(x2, y2, lo, rows, S, mean, scale, beta, floor):
     """y = max((x - mean[c]) * scale[c] + beta[c], floor) over rows lo..lo+rows (floor 0 fuses
     a ReLU; -inf leaves y as it is, NaN included)."""
-    C = mean.size
-    for r in range(rows):
-        xr = x2[lo + r]
-        yr = y2[lo + r]
-        if S == 1:
-            for c in range(C):
-                v = (xr[c] - mean[c]) * scale[c] + beta[c]
-                yr[c] = floor if v < floor else v
-        else:
-            for c in range(C):
-                mu = mean[c]
-                sc = scale[c]
-                bc = beta[c]
-                base = c * S
-                for s in range(S):
-                    v = (xr[base + s] - mu) * sc + bc
-                    yr[base + s] = floor if v < floor else v
+    for r in range(lo, lo + rows):
+        xr, yr = x2[r], y2[r]
+        for c in range(mean.size):
+            v = (xr[c] - mean[c]) * scale[c] + beta[c]
+            yr[c] = floor if v < floor else v
 
 
-@njit(**_FLAGS)
-def _rows_dx(x2, g2, y2, floor, dx2, lo, rows, S, mean, a, k, c0):
+@_inline
+def _plane_normalize(x2, y2, lo, rows, S, mean, scale, beta, floor):
+    """_feature_normalize for S > 1."""
+    for r in range(lo, lo + rows):
+        for c in range(mean.size):
+            mu, sc, bc = mean[c], scale[c], beta[c]
+            xr = x2[r, c * S:(c + 1) * S]
+            yr = y2[r, c * S:(c + 1) * S]
+            for s in range(S):
+                v = (xr[s] - mu) * sc + bc
+                yr[s] = floor if v < floor else v
+
+
+@_inline
+def _feature_dx(x2, g2, y2, floor, dx2, lo, rows, S, mean, a, k, c0):
     """dx = a[c] * g + k[c] * (x - mean[c]) + c0[c] over rows lo..lo+rows (g masked as in
-    _rows_grad_sums), with the constants of _backward_constants.
+    _feature_grad_sums), with the constants of _backward_constants.
 
     NOTE: the x term is skipped where k is 0 (eval mode: every k), so dx = a * g stays finite
     where x is NaN or Inf, as in the reference (0 * NaN would be NaN).
     """
-    C = a.size
     x_term = False
-    for c in range(C):
+    for c in range(a.size):
         x_term = x_term or k[c] != 0
-    zero = np.zeros(1, dx2.dtype)[0]
-    for r in range(rows):
-        xr = x2[lo + r]
-        gr = g2[lo + r]
-        yr = y2[lo + r]
-        dr = dx2[lo + r]
-        if S == 1 and not x_term:
-            for c in range(C):
-                g = zero if yr[c] <= floor else gr[c]
-                dr[c] = a[c] * g + c0[c]
-        elif S == 1:
-            for c in range(C):
+    zero = dx2.dtype.type(0)
+    for r in range(lo, lo + rows):
+        xr, gr, yr, dr = x2[r], g2[r], y2[r], dx2[r]
+        if x_term:
+            for c in range(a.size):
                 g = zero if yr[c] <= floor else gr[c]
                 dr[c] = a[c] * g + k[c] * (xr[c] - mean[c]) + c0[c]
         else:
-            for c in range(C):
-                ac = a[c]
-                kc = k[c]
-                mu = mean[c]
-                cc = c0[c]
-                base = c * S
-                if kc == 0:
-                    for s in range(S):
-                        g = zero if yr[base + s] <= floor else gr[base + s]
-                        dr[base + s] = ac * g + cc
-                else:
-                    for s in range(S):
-                        g = zero if yr[base + s] <= floor else gr[base + s]
-                        dr[base + s] = ac * g + kc * (xr[base + s] - mu) + cc
+            for c in range(a.size):
+                g = zero if yr[c] <= floor else gr[c]
+                dr[c] = a[c] * g + c0[c]
 
 
-# The per-channel helpers over every channel, in functions of their own (they run between the
-# two parallel regions, see below). NOTE: as loops in train_rows they made the serial (256, 1024)
-# forward 17% slower (30% as one fused loop); eval_rows' one loop measured no slower in place.
+@_inline
+def _plane_dx(x2, g2, y2, floor, dx2, lo, rows, S, mean, a, k, c0):
+    """_feature_dx for S > 1 (the x term skipped per channel where its k is 0)."""
+    zero = dx2.dtype.type(0)
+    for r in range(lo, lo + rows):
+        for c in range(a.size):
+            ac, kc, mu, cc = a[c], k[c], mean[c], c0[c]
+            xr = x2[r, c * S:(c + 1) * S]
+            gr = g2[r, c * S:(c + 1) * S]
+            yr = y2[r, c * S:(c + 1) * S]
+            dr = dx2[r, c * S:(c + 1) * S]
+            if kc == 0:
+                for s in range(S):
+                    g = zero if yr[s] <= floor else gr[s]
+                    dr[s] = ac * g + cc
+            else:
+                for s in range(S):
+                    g = zero if yr[s] <= floor else gr[s]
+                    dr[s] = ac * g + kc * (xr[s] - mu) + cc
 
-@njit(**_FLAGS)
-def _rows_batch_stats(sums, shift, m, momentum, eps, mean, invstd, running_mean, running_var):
+
+# The names the rows kernels call, bound to the S > 1 loops here; _rows_kernel compiles each
+# kernel once as written (.planes) and once as a copy whose globals rebind them (.features).
+_chunk_sums, _chunk_grad_sums, _chunk_normalize, _chunk_dx = (
+    _plane_sums, _plane_grad_sums, _plane_normalize, _plane_dx)
+_FEATURES = dict(_chunk_sums=_feature_sums, _chunk_grad_sums=_feature_grad_sums,
+                 _chunk_normalize=_feature_normalize, _chunk_dx=_feature_dx)
+
+
+class _rows_kernel:
+    """A rows kernel compiled as two functions: ``features`` (its _chunk_* loops bound to the
+    S == 1 ones) and ``planes`` (bound to the S > 1 ones)."""
+
+    def __init__(self, fn):
+        self.features = _kernel(_rebound(fn, fn.__name__ + "_features", _FEATURES))
+        self.planes = _kernel(_rebound(fn, fn.__name__ + "_planes", {}))
+
+
+def _rebound(fn, name, names):
+    """A copy of fn called name (numba's cache keeps copies apart by name) whose globals map
+    names to other functions."""
+    copy = types.FunctionType(fn.__code__.replace(co_name=name), dict(fn.__globals__, **names),
+                              name, fn.__defaults__, fn.__closure__)
+    copy.__qualname__ = name
+    copy.__module__ = fn.__module__
+    return copy
+
+
+@_inline
+def _merge(part):
+    """part[i, 0] = the sum of part[i, b] over the chunks b, added in chunk order (never by
+    thread). NOTE: a loop of its own, so that the per-channel loops after it vectorize (with the
+    sum over chunks nested inside them, the statistics took 36 us instead of 3 at C = 1024)."""
+    for i in range(2):
+        total = part[i, 0]
+        for b in range(1, part.shape[1]):
+            row = part[i, b]
+            for c in range(total.size):
+                total[c] += row[c]
+
+
+# The per-channel helpers over every channel, from the merged sums part[:, 0], in functions of
+# their own: inlined into the rows kernels, these loops did not vectorize and took 24-40 us
+# instead of ~10 at C = 1024.
+
+@njit(nogil=True, **_FLAGS)
+def _train_constants(part, x0, S, m, momentum, eps, weight, bias, mean, invstd, running_mean,
+                     running_var, consts):
+    """_batch_stats and _forward_constants of every channel (x0: x's first row, for the shifts)."""
     for c in range(mean.size):
-        _batch_stats(c, sums[0, c], sums[1, c], shift[c], m, momentum, eps, mean, invstd,
-                     running_mean, running_var)
-
-
-@njit(**_FLAGS)
-def _rows_forward_constants(weight, bias, mean, invstd, consts):
+        _batch_stats(c, part[0, 0, c], part[1, 0, c], np.float64(x0[c * S]), m,
+                     momentum, eps, mean, invstd, running_mean, running_var)
     for c in range(mean.size):
         _forward_constants(c, weight, bias, mean, invstd, consts)
 
 
-@njit(**_FLAGS)
-def _rows_backward_constants(sums, weight, mean, invstd, m, training, grad_weight, grad_bias,
-                             consts):
+@njit(nogil=True, **_FLAGS)
+def _grad_constants(part, m, training, weight, mean, invstd, grad_weight, grad_bias, consts):
+    """_backward_constants of every channel."""
     for c in range(mean.size):
-        _backward_constants(c, sums[0, c], sums[1, c], weight, mean, invstd, m, training,
+        _backward_constants(c, part[0, 0, c], part[1, 0, c], weight, mean, invstd, m, training,
                             grad_weight, grad_bias, consts)
 
 
-@_inline
-def _copy_row(src, dst):
-    """dst[:] = src as a loop: numba compiles an array-into-slice assignment with a shape-mismatch
-    error path that took ~2 s of the first-ever compile, each time."""
-    for c in range(src.size):
-        dst[c] = src[c]
+# Phases of a rows kernel, as bit flags: SUMS (per-chunk partial sums into part[:, b]) and
+# ELEMENTWISE (normalize, or dx) run over chunks first, first + step, ... and are what
+# normalization.py spreads over threads; MERGE (the chunks' sums added in chunk order, then the
+# per-channel helpers) runs once, between them. A serial call runs ALL three.
+SUMS, MERGE, ELEMENTWISE = 1, 2, 4
+ALL = SUMS | MERGE | ELEMENTWISE
 
 
-@njit(**_FLAGS)
-def _merge(part):
-    """sums[i, c] = sum of part[i, b, c] over the chunks b, in chunk order (never by thread)."""
-    sums = np.zeros((part.shape[0], part.shape[2]))
-    for i in range(part.shape[0]):
-        total = sums[i]
-        for b in range(part.shape[1]):
-            row = part[i, b]
-            for c in range(total.size):
-                total[c] += row[c]
-    return sums
-
-
-# The drivers take the (N, C, S) arrays and view them as (N, C*S) inside numba (a Python-side
-# reshape costs ~0.15 us an array, and BatchNorm1d on (60, 100) takes ~4 us a call). Each chunk
-# accumulates into its own arrays and copies them into its rows of `part`.
-# NOTE: keep the serial work between the two parallel regions short and vectorizable (sums in
-# their own array, not aliased with mean/invstd): with GOMP_SPINCOUNT=1000 the workers sleep
-# after a few microseconds, and waking them for the second region cost ~50 us at (256, 1024).
-
-@_Pair
+@_rows_kernel
 def train_rows(x3, weight, bias, y3, mean, invstd, running_mean, running_var, momentum, eps, floor,
-               chunk_rows):
+               consts, part, chunk_rows, phase, first, step):
     N, C, S = x3.shape
     x2 = x3.reshape((N, C * S))
-    nchunks = (N + chunk_rows - 1) // chunk_rows
-    shift = np.empty(C)
-    for c in range(C):
-        shift[c] = x2[0, c * S]
-    part = np.empty((2, nchunks, C))
-    for b in prange(nchunks):
-        lo = b * chunk_rows
-        acc1 = np.zeros(C)  # the thread's own accumulators, copied out once
-        acc2 = np.zeros(C)
-        _rows_sums(x2, lo, min(chunk_rows, N - lo), S, shift, acc1, acc2)
-        _copy_row(acc1, part[0, b])
-        _copy_row(acc2, part[1, b])
-    sums = _merge(part)
-    _rows_batch_stats(sums, shift, N * S, momentum, eps, mean, invstd, running_mean, running_var)
-    consts = np.empty((3, C), x2.dtype)
-    _rows_forward_constants(weight, bias, mean, invstd, consts)
-    y2 = y3.reshape((N, C * S))
-    for b in prange(nchunks):
-        lo = b * chunk_rows
-        _rows_normalize(x2, y2, lo, min(chunk_rows, N - lo), S, consts[0], consts[1], consts[2],
-                        floor)
+    nchunks = part.shape[1]
+    if phase & SUMS:
+        for b in range(first, nchunks, step):
+            lo = b * chunk_rows
+            _chunk_sums(x2, lo, min(chunk_rows, N - lo), S, part[0, b], part[1, b])
+    if phase & MERGE:
+        _merge(part)
+        _train_constants(part, x2[0], S, N * S, momentum, eps, weight, bias, mean, invstd,
+                         running_mean, running_var, consts)
+    if phase & ELEMENTWISE:
+        y2 = y3.reshape((N, C * S))
+        for b in range(first, nchunks, step):
+            lo = b * chunk_rows
+            _chunk_normalize(x2, y2, lo, min(chunk_rows, N - lo), S, consts[0], consts[1],
+                            consts[2], floor)
 
 
-@_Pair
-def eval_rows(x3, weight, bias, running_mean, running_var, y3, mean, invstd, eps, floor,
-              chunk_rows):
+@_rows_kernel
+def eval_rows(x3, weight, bias, running_mean, running_var, y3, mean, invstd, eps, floor, consts,
+              part, chunk_rows, phase, first, step):
     N, C, S = x3.shape
-    x2 = x3.reshape((N, C * S))
-    y2 = y3.reshape((N, C * S))
-    for c in range(C):
-        _running_stats(c, running_mean, running_var, eps, mean, invstd)
-    consts = np.empty((3, C), x2.dtype)
-    _rows_forward_constants(weight, bias, mean, invstd, consts)
-    for b in prange((N + chunk_rows - 1) // chunk_rows):
-        lo = b * chunk_rows
-        _rows_normalize(x2, y2, lo, min(chunk_rows, N - lo), S, consts[0], consts[1], consts[2],
-                        floor)
+    if phase & MERGE:
+        for c in range(C):
+            _running_stats(c, running_mean, running_var, eps, mean, invstd)
+            _forward_constants(c, weight, bias, mean, invstd, consts)
+    if phase & ELEMENTWISE:
+        x2 = x3.reshape((N, C * S))
+        y2 = y3.reshape((N, C * S))
+        for b in range(first, part.shape[1], step):
+            lo = b * chunk_rows
+            _chunk_normalize(x2, y2, lo, min(chunk_rows, N - lo), S, consts[0], consts[1],
+                            consts[2], floor)
 
 
-@_Pair
+@_rows_kernel
 def backward_rows(x3, g3, y3, floor, weight, mean, invstd, gx3, grad_weight, grad_bias, training,
-                  chunk_rows):
+                  consts, part, chunk_rows, phase, first, step):
     N, C, S = x3.shape
     x2 = x3.reshape((N, C * S))
     g2 = g3.reshape((N, C * S))
     y2 = y3.reshape((N, C * S))
-    nchunks = (N + chunk_rows - 1) // chunk_rows
-    part = np.empty((2, nchunks, C))
-    for b in prange(nchunks):
-        lo = b * chunk_rows
-        acc1 = np.zeros(C)
-        acc2 = np.zeros(C)
-        _rows_grad_sums(x2, g2, y2, floor, lo, min(chunk_rows, N - lo), S, mean, acc1, acc2)
-        _copy_row(acc1, part[0, b])
-        _copy_row(acc2, part[1, b])
-    sums = _merge(part)
-    consts = np.empty((4, C), x2.dtype)
-    _rows_backward_constants(sums, weight, mean, invstd, N * S, training, grad_weight, grad_bias,
-                             consts)
-    gx2 = gx3.reshape((N, C * S))
-    for b in prange(nchunks):
-        lo = b * chunk_rows
-        _rows_dx(x2, g2, y2, floor, gx2, lo, min(chunk_rows, N - lo), S, consts[0], consts[1],
-                 consts[2], consts[3])
+    nchunks = part.shape[1]
+    if phase & SUMS:
+        for b in range(first, nchunks, step):
+            lo = b * chunk_rows
+            _chunk_grad_sums(x2, g2, y2, floor, lo, min(chunk_rows, N - lo), S, mean, part[0, b],
+                            part[1, b])
+    if phase & MERGE:
+        _merge(part)
+        _grad_constants(part, N * S, training, weight, mean, invstd, grad_weight, grad_bias,
+                        consts)
+    if phase & ELEMENTWISE:
+        gx2 = gx3.reshape((N, C * S))
+        for b in range(first, nchunks, step):
+            lo = b * chunk_rows
+            _chunk_dx(x2, g2, y2, floor, gx2, lo, min(chunk_rows, N - lo), S, consts[0], consts[1],
+                     consts[2], consts[3])
 
 
-# ---- "channels" layout: prange over channels, x3 is (N, C, S) with large S -----------------------
+# ---- "channels" layout: channels first, first + step, ... of x3 (N, C, S) with large S -----------
 # A channel is N planes of S values, one per sample, C*S apart: the statistics pass reads four
 # (backward: two of x and two of dy) planes side by side, so several memory streams are in flight
 # (~20% faster than one plane after another); the elementwise pass then reads the channel from L2.
-# Iteration c writes column c of consts (and entry c of every per-channel array) only.
+# A call writes column c of consts (and entry c of every per-channel array) of its channels only.
 
 @_inline
 def _normalize_channel(x3, y3, c, consts, floor):
@@ -368,12 +420,11 @@ def _normalize_channel(x3, y3, c, consts, floor):
             yr[s] = floor if v < floor else v
 
 
-@_Pair
+@_kernel
 def train_channels(x3, weight, bias, y3, mean, invstd, running_mean, running_var, momentum, eps,
-                   floor):
+                   floor, consts, first, step):
     N, C, S = x3.shape
-    consts = np.empty((3, C), x3.dtype)
-    for c in prange(C):
+    for c in range(first, C, step):
         k = np.float64(x3[0, c, 0])
         s1 = 0.0
         s2 = 0.0
@@ -396,23 +447,21 @@ def train_channels(x3, weight, bias, y3, mean, invstd, running_mean, running_var
         _normalize_channel(x3, y3, c, consts, floor)
 
 
-@_Pair
-def eval_channels(x3, weight, bias, running_mean, running_var, y3, mean, invstd, eps, floor):
-    C = x3.shape[1]
-    consts = np.empty((3, C), x3.dtype)
-    for c in prange(C):
+@_kernel
+def eval_channels(x3, weight, bias, running_mean, running_var, y3, mean, invstd, eps, floor,
+                  consts, first, step):
+    for c in range(first, x3.shape[1], step):
         _running_stats(c, running_mean, running_var, eps, mean, invstd)
         _forward_constants(c, weight, bias, mean, invstd, consts)
         _normalize_channel(x3, y3, c, consts, floor)
 
 
-@_Pair
+@_kernel
 def backward_channels(x3, g3, y3, floor, weight, mean, invstd, gx3, grad_weight, grad_bias,
-                      training):
+                      training, consts, first, step):
     N, C, S = x3.shape
-    consts = np.empty((4, C), x3.dtype)
-    zero = np.zeros(1, x3.dtype)[0]
-    for c in prange(C):
+    zero = x3.dtype.type(0)
+    for c in range(first, C, step):
         mu = mean[c]
         dbeta = 0.0
         dxm = 0.0
@@ -442,7 +491,7 @@ def backward_channels(x3, g3, y3, floor, weight, mean, invstd, gx3, grad_weight,
             gr = g3[n, c]
             yr = y3[n, c]
             dr = gx3[n, c]
-            if k_x == 0:  # eval mode: dx = a * dy, finite where x is not (see _rows_dx)
+            if k_x == 0:  # eval mode: dx = a * dy, finite where x is not (see _feature_dx)
                 for s in range(S):
                     g = zero if yr[s] <= floor else gr[s]
                     dr[s] = a_x * g + c_x

@@ -26,7 +26,7 @@ from numba import njit, prange
 
 from ... import _buffers
 from . import _blas
-from ._jit import serial_and_parallel
+from ._jit import serial_and_parallel, thread_slices
 
 # The layouts' thresholds (why these values: at each layout below). Settings are read at every
 # call, so tests can shrink them.
@@ -290,10 +290,10 @@ def _blocked_backward(x, g, w2, grad_x, grad_weight, grad_bias, geometry):
 
 
 # ---- numba loops ---------------------------------------------------------------------------------
-# Every loop runs ``prange`` over an axis whose iterations own disjoint outputs: im2col and
-# col2im over (c, n) input planes (col2im accumulates the taps of one plane in private copies of
-# that plane, which stay in L1), the output reorder over (n, co), the gradient reorder and bias
-# sum over co. Inner loops are zero-based over slices (``range(lo, hi)`` indexing compiled to
+# Every loop runs over an axis whose iterations own disjoint outputs (``prange``; im2col in
+# thread slices, see ``_jit.ThreadSlices``): im2col and col2im over (c, n) input planes (col2im
+# accumulates the taps of one plane in private copies of that plane, which stay in L1), the
+# output reorder over (n, co), the gradient reorder and bias sum over co. Inner loops are zero-based over slices (``range(lo, hi)`` indexing compiled to
 # gathers here).
 
 @njit(cache=True, error_model="numpy")
@@ -311,11 +311,11 @@ def _shift_bounds(off, sw, w, ow_):
 # (1.5-2x faster on 14x14 and 8x8 planes). n runs fastest in t so consecutive iterations write
 # consecutive stretches of the same cols rows.
 
-@serial_and_parallel()
-def _im2col(x, cols, oh_, ow_, kh, kw, sh, sw, ph, pw, dh, dw):
+@thread_slices()
+def _im2col(x, cols, oh_, ow_, kh, kw, sh, sw, ph, pw, dh, dw, first, step):
     n_, c_, h, w = x.shape
     hp, p_ = h + 2 * ph, oh_ * ow_
-    for t in prange(n_ * c_):
+    for t in range(first, n_ * c_, step):
         c = t // n_
         n = t - c * n_
         src = x[n, c]

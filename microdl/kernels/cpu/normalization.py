@@ -6,29 +6,38 @@ the unbiased variance) and constants with the same helpers, in _normalization_la
 
 Layouts:
 
-- "channels" (planes of S >= PLANE_MIN values): prange over channels; each channel is read once
-  for its statistics and normalized (or differentiated) at once while it is still in L2.
+- "channels" (planes of S >= PLANE_MIN values): the channels are spread over microdl's threads;
+  each channel is read once for its statistics and normalized (or differentiated) at once while
+  it is still in L2.
 - "rows" (small planes, e.g. BatchNorm1d where S = 1, or 8x8 maps): the (N, C*S) matrix is cut
-  into fixed chunks of CHUNK_ELEMENTS / (C*S) rows; each chunk writes its own per-channel partial
-  sums into a (chunks, C) scratch array, a serial loop merges them in chunk order, then a second
-  prange over the chunks normalizes. Chunks depend on the shape only, so results are bitwise
-  the same whatever numba.set_num_threads says.
-- "serial" (fewer than TINY_ELEMENTS values): the rows kernel compiled without a parallel
-  region, as one chunk, so BatchNorm1d on (60, 100) pays for one small call per direction.
+  into fixed chunks of CHUNK_ELEMENTS / (C*S) rows, spread over the threads; each chunk writes
+  its own per-channel partial sums into a (2, chunks, C) scratch array, one call merges them in
+  chunk order, then the chunks are normalized, spread again. Chunks depend on the shape only, so
+  results are bitwise the same whatever the thread count.
+- "serial" (fewer than TINY_ELEMENTS values): the rows kernel with every phase in one call, all
+  N rows one chunk, so BatchNorm1d on (60, 100) pays for one small call per direction.
+
+The kernels are serial numba functions; the threads are microdl's (``_blas.run_blocks``), not a
+numba parallel region (see _normalization_layouts.py for why).
 """
 
 import numpy as np
 
-# NOTE: imported by name: microdl.warmup compiles the serial and parallel builds it finds here
-from ._normalization_layouts import (backward_channels, backward_rows, eval_channels, eval_rows,
-                                     train_channels, train_rows)
+from . import _blas
+# NOTE: imported by name: microdl.warmup compiles the kernels it finds here
+from ._normalization_layouts import (ALL, ELEMENTWISE, MERGE, SUMS, backward_channels,
+                                     backward_rows, eval_channels, eval_rows, train_channels,
+                                     train_rows)
 
 # Layout thresholds (read by _layout at each call, so tests can change them).
-# NOTE: with GOMP_SPINCOUNT=1000 (microdl's default) the worker thread is asleep again when the
-# next kernel call comes, and waking it costs tens of microseconds on these VMs: measured in
-# training steps (forward + backward), the serial build wins below ~0.5M values.
+# NOTE: waking a second thread costs tens of microseconds on these VMs: measured in training
+# steps (forward + backward), one thread wins below ~0.5M values.
 TINY_ELEMENTS = 1 << 19
-PLANE_MIN = 256
+# NOTE: measured as a CNN step uses BatchNorm (fused ReLU, forward + backward, 3 alternating
+# rounds), rows were as fast as channels or faster at 14x14 and 28x28 planes ((64, 64, 196),
+# (64, 32, 784), (128, 16, 784)) and channels ~5% faster at 32x32 ((64, 64, 1024)); a CNN on
+# 28x28 images then compiles only the rows kernels (~2 s less of a first-ever step).
+PLANE_MIN = 1024
 CHUNK_ELEMENTS = 1 << 15
 
 # NOTE: with no ReLU, forward clamps at -inf and backward masks dy where dy itself is <= -inf:
@@ -46,7 +55,7 @@ def batch_norm_forward_train(x, weight, bias, out, mean, invstd, running_mean, r
 def batch_norm_forward_eval(x, weight, bias, running_mean, running_var, out, mean, invstd, eps):
     """See numpy_ref: normalize with the running statistics."""
     _run(eval_rows, eval_channels, x, weight, bias, running_mean, running_var, out, mean, invstd,
-         float(eps), _NO_RELU)
+         float(eps), _NO_RELU, phases=(MERGE, ELEMENTWISE))
 
 
 def batch_norm_backward(x, grad_out, weight, mean, invstd, grad_in, grad_weight, grad_bias,
@@ -72,7 +81,7 @@ def batch_norm_relu_forward_eval(x, weight, bias, running_mean, running_var, out
                                  eps):
     """See numpy_ref: out = max(batch_norm_eval(x), 0)."""
     _run(eval_rows, eval_channels, x, weight, bias, running_mean, running_var, out, mean, invstd,
-         float(eps), 0.0)
+         float(eps), 0.0, phases=(MERGE, ELEMENTWISE))
 
 
 def batch_norm_relu_backward(x, out, grad_out, weight, mean, invstd, grad_in, grad_weight,
@@ -94,13 +103,31 @@ def _layout(x):
     return "rows"
 
 
-def _run(rows, channels, x, *args):
-    """Call the layout _layout(x) picks with (x, *args); rows kernels also take the rows per
-    chunk: all N as one chunk when serial, else a function of the shape only."""
+def _run(rows, channels, x, *args, phases=(SUMS, MERGE, ELEMENTWISE)):
+    """Call the layout _layout(x) picks with (x, *args, consts, ...): channels kernels on
+    (first, step) slices of the channels, one per thread; rows kernels phase by phase, the
+    spread ones (SUMS, ELEMENTWISE) on slices of the chunks, MERGE once in this thread."""
+    N, C, S = x.shape
+    consts = np.empty((4, C), x.dtype)  # forward uses 3 rows, backward 4
     layout = _layout(x)
+    if layout == "channels":
+        _spread(lambda first, step: channels(x, *args, consts, first, step))
+        return
+    rows = rows.features if S == 1 else rows.planes
+    chunk_rows = N if layout == "serial" else max(1, -(-CHUNK_ELEMENTS // (C * S)))
+    part = np.empty((2, -(-N // chunk_rows), C))
     if layout == "serial":
-        rows.serial(x, *args, x.shape[0])
-    elif layout == "channels":
-        channels.parallel(x, *args)
-    else:
-        rows.parallel(x, *args, max(1, -(-CHUNK_ELEMENTS // (x.shape[1] * x.shape[2]))))
+        rows(x, *args, consts, part, chunk_rows, ALL, 0, 1)
+        return
+    for phase in phases:
+        if phase == MERGE:
+            rows(x, *args, consts, part, chunk_rows, MERGE, 0, 1)
+        else:
+            _spread(lambda first, step: rows(x, *args, consts, part, chunk_rows, phase, first,
+                                             step))
+
+
+def _spread(work):
+    """work(first, step) on each of microdl's threads: first = 0 .. step - 1."""
+    step = _blas.shares()
+    _blas.run_blocks(lambda first: work(first, step), step)

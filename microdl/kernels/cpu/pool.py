@@ -1,11 +1,12 @@
-"""Numba twins of numpy_ref/pool.py: ``prange`` over (n, c) planes, each iteration owning its
+"""Numba twins of numpy_ref/pool.py: loops over (n, c) planes (``prange``, or thread slices
+for the max-pool kernels of a CNN step, see ``_jit.ThreadSlices``), each iteration owning its
 output plane (backward: its input-gradient plane, zeroed and accumulated while in L1). Window
 bounds and divisors as numpy_ref/pool.py states them."""
 
 import numpy as np
 from numba import njit, prange
 
-from ._jit import serial_and_parallel
+from ._jit import serial_and_parallel, thread_slices
 
 
 @serial_and_parallel()
@@ -40,15 +41,15 @@ def _max_pool2d_forward(x, out, indices, neg_inf, kh, kw, sh, sw, ph, pw, dh, dw
                 indices[t, oh, ow] = arg
 
 
-@serial_and_parallel()
-def _max_pool2x2_forward(x, out, indices):
+@thread_slices()
+def _max_pool2x2_forward(x, out, indices, first, step):
     # The general rule unrolled over taps a b / c d. The arg-max is found after the max, as the
     # first tap equal to it (the one the rule keeps, ties to the first), by selects that LLVM
     # vectorizes: tracking it inside the max's chain kept this loop scalar, 5-10x slower. A row
     # whose max is NaN is redone with the rule's last-NaN-wins.
     planes, h, w = x.shape
     oh_, ow_ = out.shape[1], out.shape[2]
-    for t in prange(planes):
+    for t in range(first, planes, step):
         for oh in range(oh_):
             r0 = x[t, 2 * oh]
             r1 = x[t, 2 * oh + 1]
@@ -79,10 +80,10 @@ def _max_pool2x2_forward(x, out, indices):
                         idx[ow] = i + w + 1 if r1[2 * ow + 1] != r1[2 * ow + 1] else k
 
 
-@serial_and_parallel()
-def _max_pool2d_backward(grad_out, indices, grad_in):
+@thread_slices()
+def _max_pool2d_backward(grad_out, indices, grad_in, first, step):
     planes, p_ = grad_out.shape
-    for t in prange(planes):
+    for t in range(first, planes, step):
         dst = grad_in[t]
         dst[:] = 0
         g = grad_out[t]
