@@ -68,6 +68,10 @@ print(json.dumps({"import": t_import - t0, "model": t_model - t_import,
 def run_child(cache_dir, extra_env=None):
     """One fresh process; its phases in seconds plus "wall" (process start to exit)."""
     env = dict(os.environ, **(extra_env or {}))
+    # NOTE: as a user's Python runs: it caches modules' bytecode. Some sandboxes set
+    # PYTHONDONTWRITEBYTECODE for every process, and then each start compiles microdl's,
+    # numpy's and numba's sources again (~0.2 s here), which no user's warm start pays.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     if cache_dir is not None:
         env["NUMBA_CACHE_DIR"] = str(cache_dir)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
