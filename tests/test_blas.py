@@ -82,3 +82,56 @@ def test_kernels_take_their_serial_build_inside_a_block(always_split, monkeypatc
     _blas.run_blocks(lambda i: pair.run(100), 2)
     pair.run(1)
     assert builds == ["parallel", "serial", "serial", "serial"]
+
+
+@pytest.fixture
+def two_shares():
+    if _blas.shares() < 2:
+        pytest.skip("one thread only: run_blocks runs every block in the caller's thread")
+
+
+def test_a_failing_block_raises_in_the_caller_and_the_pool_stays_usable(two_shares):
+    def block(i):
+        if i == 1:  # share 1: a worker thread's block
+            raise ValueError("block 1 failed")
+        return i
+
+    with pytest.raises(ValueError, match="block 1 failed"):
+        _blas.run_blocks(block, 4)
+    assert _blas.run_blocks(lambda i: i * i, 5) == [0, 1, 4, 9, 16]
+
+
+def test_a_busy_pool_runs_another_threads_blocks_in_that_thread(two_shares):
+    import threading
+
+    seen = {}
+
+    def other_call():
+        seen["other"] = _blas.run_blocks(lambda i: threading.get_ident(), 2)
+
+    def block(i):
+        if i == 0:  # while this call holds the pool, another thread makes its own call
+            caller = threading.Thread(target=other_call)
+            caller.start()
+            caller.join()
+            seen["caller"] = caller.ident
+        return i
+
+    assert _blas.run_blocks(block, 2) == [0, 1]
+    assert seen["other"] == [seen["caller"]] * 2
+
+
+@pytest.mark.parametrize("threshold", [0, 10 ** 9])  # blocks over the threads, or one call
+def test_thread_slices_run_every_iteration_once(threshold):
+    from microdl.kernels.cpu._jit import ThreadSlices
+
+    def count(hits, block, blocks):
+        T = hits.size
+        for t in range(T * block // blocks, T * (block + 1) // blocks):
+            hits[t] += 1
+
+    kernel = ThreadSlices(count, threshold)
+    for size in (1, 2, 7, 64):
+        hits = np.zeros(size, np.int64)
+        kernel.run(size, hits)
+        np.testing.assert_array_equal(hits, np.ones(size, np.int64))

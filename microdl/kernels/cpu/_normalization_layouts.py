@@ -13,7 +13,7 @@ depends on the code, not on the threads.
 Every kernel is one serial function (nogil, no prange, no allocation: the caller passes its
 scratch), compiled once per dtype. normalization.py spreads a large input over microdl's threads
 itself (``_blas.run_blocks``), each thread calling the kernel on its own slice of the channels or
-chunks (``first``, ``first + step``, ...). Why not prange: numba compiles each prange body as a
+chunks (``block`` of ``blocks`` equal blocks). Why not prange: numba compiles each prange body as a
 parallel build of its own, and the BatchNorm builds a CNN step needed took 15 of the 23 s of a
 first-ever step on a 2-core machine; a serial kernel here compiles in under a second.
 """
@@ -293,44 +293,21 @@ def _rebound(fn, name, names):
 
 
 @_inline
-def _merge(part):
-    """part[i, 0] = the sum of part[i, b] over the chunks b, added in chunk order (never by
+def _merge(partial):
+    """partial[i, 0] = the sum of partial[i, b] over the chunks b, added in chunk order (never by
     thread). NOTE: a loop of its own, so that the per-channel loops after it vectorize (with the
     sum over chunks nested inside them, the statistics took 36 us instead of 3 at C = 1024)."""
     for i in range(2):
-        total = part[i, 0]
-        for b in range(1, part.shape[1]):
-            row = part[i, b]
+        total = partial[i, 0]
+        for b in range(1, partial.shape[1]):
+            row = partial[i, b]
             for c in range(total.size):
                 total[c] += row[c]
 
 
-# The per-channel helpers over every channel, from the merged sums part[:, 0], in functions of
-# their own: inlined into the rows kernels, these loops did not vectorize and took 24-40 us
-# instead of ~10 at C = 1024.
-
-@njit(nogil=True, **_FLAGS)
-def _train_constants(part, x0, S, m, momentum, eps, weight, bias, mean, invstd, running_mean,
-                     running_var, consts):
-    """_batch_stats and _forward_constants of every channel (x0: x's first row, for the shifts)."""
-    for c in range(mean.size):
-        _batch_stats(c, part[0, 0, c], part[1, 0, c], np.float64(x0[c * S]), m,
-                     momentum, eps, mean, invstd, running_mean, running_var)
-    for c in range(mean.size):
-        _forward_constants(c, weight, bias, mean, invstd, consts)
-
-
-@njit(nogil=True, **_FLAGS)
-def _grad_constants(part, m, training, weight, mean, invstd, grad_weight, grad_bias, consts):
-    """_backward_constants of every channel."""
-    for c in range(mean.size):
-        _backward_constants(c, part[0, 0, c], part[1, 0, c], weight, mean, invstd, m, training,
-                            grad_weight, grad_bias, consts)
-
-
-# Phases of a rows kernel, as bit flags: SUMS (per-chunk partial sums into part[:, b]) and
-# ELEMENTWISE (normalize, or dx) run over chunks first, first + step, ... and are what
-# normalization.py spreads over threads; MERGE (the chunks' sums added in chunk order, then the
+# Phases of a rows kernel, as bit flags: SUMS (per-chunk partial sums into partial[:, b]) and
+# ELEMENTWISE (normalize, or dx) run over the chunks of one of ``blocks`` equal blocks (``block``)
+# and are what normalization.py spreads over threads; MERGE (the chunks' sums added in chunk order, then the
 # per-channel helpers) runs once, between them. A serial call runs ALL three.
 SUMS, MERGE, ELEMENTWISE = 1, 2, 4
 ALL = SUMS | MERGE | ELEMENTWISE
@@ -338,21 +315,26 @@ ALL = SUMS | MERGE | ELEMENTWISE
 
 @_rows_kernel
 def train_rows(x3, weight, bias, y3, mean, invstd, running_mean, running_var, momentum, eps, floor,
-               consts, part, chunk_rows, phase, first, step):
+               consts, partial, chunk_rows, phase, block, blocks):
     N, C, S = x3.shape
     x2 = x3.reshape((N, C * S))
-    nchunks = part.shape[1]
+    nchunks = partial.shape[1]
     if phase & SUMS:
-        for b in range(first, nchunks, step):
+        for b in range(nchunks * block // blocks, nchunks * (block + 1) // blocks):
             lo = b * chunk_rows
-            _chunk_sums(x2, lo, min(chunk_rows, N - lo), S, part[0, b], part[1, b])
+            _chunk_sums(x2, lo, min(chunk_rows, N - lo), S, partial[0, b], partial[1, b])
     if phase & MERGE:
-        _merge(part)
-        _train_constants(part, x2[0], S, N * S, momentum, eps, weight, bias, mean, invstd,
-                         running_mean, running_var, consts)
+        _merge(partial)
+        # NOTE: two loops, not one: fused, neither vectorized (C = 1024: 40 us, split 24 us; as
+        # separately compiled functions ~10 us, but those took 0.4 s each of a first compile)
+        for c in range(C):
+            _batch_stats(c, partial[0, 0, c], partial[1, 0, c], np.float64(x2[0, c * S]), N * S,
+                         momentum, eps, mean, invstd, running_mean, running_var)
+        for c in range(C):
+            _forward_constants(c, weight, bias, mean, invstd, consts)
     if phase & ELEMENTWISE:
         y2 = y3.reshape((N, C * S))
-        for b in range(first, nchunks, step):
+        for b in range(nchunks * block // blocks, nchunks * (block + 1) // blocks):
             lo = b * chunk_rows
             _chunk_normalize(x2, y2, lo, min(chunk_rows, N - lo), S, consts[0], consts[1],
                             consts[2], floor)
@@ -360,7 +342,7 @@ def train_rows(x3, weight, bias, y3, mean, invstd, running_mean, running_var, mo
 
 @_rows_kernel
 def eval_rows(x3, weight, bias, running_mean, running_var, y3, mean, invstd, eps, floor, consts,
-              part, chunk_rows, phase, first, step):
+              partial, chunk_rows, phase, block, blocks):
     N, C, S = x3.shape
     if phase & MERGE:
         for c in range(C):
@@ -369,7 +351,8 @@ def eval_rows(x3, weight, bias, running_mean, running_var, y3, mean, invstd, eps
     if phase & ELEMENTWISE:
         x2 = x3.reshape((N, C * S))
         y2 = y3.reshape((N, C * S))
-        for b in range(first, part.shape[1], step):
+        nchunks = partial.shape[1]
+        for b in range(nchunks * block // blocks, nchunks * (block + 1) // blocks):
             lo = b * chunk_rows
             _chunk_normalize(x2, y2, lo, min(chunk_rows, N - lo), S, consts[0], consts[1],
                             consts[2], floor)
@@ -377,30 +360,31 @@ def eval_rows(x3, weight, bias, running_mean, running_var, y3, mean, invstd, eps
 
 @_rows_kernel
 def backward_rows(x3, g3, y3, floor, weight, mean, invstd, gx3, grad_weight, grad_bias, training,
-                  consts, part, chunk_rows, phase, first, step):
+                  consts, partial, chunk_rows, phase, block, blocks):
     N, C, S = x3.shape
     x2 = x3.reshape((N, C * S))
     g2 = g3.reshape((N, C * S))
     y2 = y3.reshape((N, C * S))
-    nchunks = part.shape[1]
+    nchunks = partial.shape[1]
     if phase & SUMS:
-        for b in range(first, nchunks, step):
+        for b in range(nchunks * block // blocks, nchunks * (block + 1) // blocks):
             lo = b * chunk_rows
-            _chunk_grad_sums(x2, g2, y2, floor, lo, min(chunk_rows, N - lo), S, mean, part[0, b],
-                            part[1, b])
+            _chunk_grad_sums(x2, g2, y2, floor, lo, min(chunk_rows, N - lo), S, mean, partial[0, b],
+                            partial[1, b])
     if phase & MERGE:
-        _merge(part)
-        _grad_constants(part, N * S, training, weight, mean, invstd, grad_weight, grad_bias,
-                        consts)
+        _merge(partial)
+        for c in range(C):
+            _backward_constants(c, partial[0, 0, c], partial[1, 0, c], weight, mean, invstd, N * S,
+                                training, grad_weight, grad_bias, consts)
     if phase & ELEMENTWISE:
         gx2 = gx3.reshape((N, C * S))
-        for b in range(first, nchunks, step):
+        for b in range(nchunks * block // blocks, nchunks * (block + 1) // blocks):
             lo = b * chunk_rows
             _chunk_dx(x2, g2, y2, floor, gx2, lo, min(chunk_rows, N - lo), S, consts[0], consts[1],
                      consts[2], consts[3])
 
 
-# ---- "channels" layout: channels first, first + step, ... of x3 (N, C, S) with large S -----------
+# ---- "channels" layout: the channels of block ``block`` of ``blocks``, x3 (N, C, S) with large S -
 # A channel is N planes of S values, one per sample, C*S apart: the statistics pass reads four
 # (backward: two of x and two of dy) planes side by side, so several memory streams are in flight
 # (~20% faster than one plane after another); the elementwise pass then reads the channel from L2.
@@ -422,9 +406,9 @@ def _normalize_channel(x3, y3, c, consts, floor):
 
 @_kernel
 def train_channels(x3, weight, bias, y3, mean, invstd, running_mean, running_var, momentum, eps,
-                   floor, consts, first, step):
+                   floor, consts, block, blocks):
     N, C, S = x3.shape
-    for c in range(first, C, step):
+    for c in range(C * block // blocks, C * (block + 1) // blocks):
         k = np.float64(x3[0, c, 0])
         s1 = 0.0
         s2 = 0.0
@@ -449,8 +433,9 @@ def train_channels(x3, weight, bias, y3, mean, invstd, running_mean, running_var
 
 @_kernel
 def eval_channels(x3, weight, bias, running_mean, running_var, y3, mean, invstd, eps, floor,
-                  consts, first, step):
-    for c in range(first, x3.shape[1], step):
+                  consts, block, blocks):
+    C = x3.shape[1]
+    for c in range(C * block // blocks, C * (block + 1) // blocks):
         _running_stats(c, running_mean, running_var, eps, mean, invstd)
         _forward_constants(c, weight, bias, mean, invstd, consts)
         _normalize_channel(x3, y3, c, consts, floor)
@@ -458,10 +443,10 @@ def eval_channels(x3, weight, bias, running_mean, running_var, y3, mean, invstd,
 
 @_kernel
 def backward_channels(x3, g3, y3, floor, weight, mean, invstd, gx3, grad_weight, grad_bias,
-                      training, consts, first, step):
+                      training, consts, block, blocks):
     N, C, S = x3.shape
     zero = x3.dtype.type(0)
-    for c in range(first, C, step):
+    for c in range(C * block // blocks, C * (block + 1) // blocks):
         mu = mean[c]
         dbeta = 0.0
         dxm = 0.0

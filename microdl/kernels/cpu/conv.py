@@ -312,10 +312,10 @@ def _shift_bounds(off, sw, w, ow_):
 # consecutive stretches of the same cols rows.
 
 @thread_slices()
-def _im2col(x, cols, oh_, ow_, kh, kw, sh, sw, ph, pw, dh, dw, first, step):
+def _im2col(x, cols, oh_, ow_, kh, kw, sh, sw, ph, pw, dh, dw, block, blocks):
     n_, c_, h, w = x.shape
     hp, p_ = h + 2 * ph, oh_ * ow_
-    for t in range(first, n_ * c_, step):
+    for t in range(n_ * c_ * block // blocks, n_ * c_ * (block + 1) // blocks):
         c = t // n_
         n = t - c * n_
         src = x[n, c]

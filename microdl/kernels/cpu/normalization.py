@@ -104,30 +104,30 @@ def _layout(x):
 
 
 def _run(rows, channels, x, *args, phases=(SUMS, MERGE, ELEMENTWISE)):
-    """Call the layout _layout(x) picks with (x, *args, consts, ...): channels kernels on
-    (first, step) slices of the channels, one per thread; rows kernels phase by phase, the
-    spread ones (SUMS, ELEMENTWISE) on slices of the chunks, MERGE once in this thread."""
+    """Call the layout _layout(x) picks with (x, *args, consts, ...): channels kernels on one
+    block of the channels per thread; rows kernels phase by phase, the spread ones (SUMS,
+    ELEMENTWISE) on one block of the chunks per thread, MERGE once in this thread."""
     N, C, S = x.shape
     consts = np.empty((4, C), x.dtype)  # forward uses 3 rows, backward 4
     layout = _layout(x)
     if layout == "channels":
-        _spread(lambda first, step: channels(x, *args, consts, first, step))
+        _spread(lambda block, blocks: channels(x, *args, consts, block, blocks))
         return
     rows = rows.features if S == 1 else rows.planes
     chunk_rows = N if layout == "serial" else max(1, -(-CHUNK_ELEMENTS // (C * S)))
-    part = np.empty((2, -(-N // chunk_rows), C))
+    partial = np.empty((2, -(-N // chunk_rows), C))
     if layout == "serial":
-        rows(x, *args, consts, part, chunk_rows, ALL, 0, 1)
+        rows(x, *args, consts, partial, chunk_rows, ALL, 0, 1)
         return
     for phase in phases:
         if phase == MERGE:
-            rows(x, *args, consts, part, chunk_rows, MERGE, 0, 1)
+            rows(x, *args, consts, partial, chunk_rows, MERGE, 0, 1)
         else:
-            _spread(lambda first, step: rows(x, *args, consts, part, chunk_rows, phase, first,
-                                             step))
+            _spread(lambda block, blocks: rows(x, *args, consts, partial, chunk_rows, phase,
+                                               block, blocks))
 
 
 def _spread(work):
-    """work(first, step) on each of microdl's threads: first = 0 .. step - 1."""
-    step = _blas.shares()
-    _blas.run_blocks(lambda first: work(first, step), step)
+    """work(block, blocks) on each of microdl's threads: block = 0 .. blocks - 1."""
+    blocks = _blas.shares()
+    _blas.run_blocks(lambda block: work(block, blocks), blocks)

@@ -42,14 +42,14 @@ def _max_pool2d_forward(x, out, indices, neg_inf, kh, kw, sh, sw, ph, pw, dh, dw
 
 
 @thread_slices()
-def _max_pool2x2_forward(x, out, indices, first, step):
+def _max_pool2x2_forward(x, out, indices, block, blocks):
     # The general rule unrolled over taps a b / c d. The arg-max is found after the max, as the
     # first tap equal to it (the one the rule keeps, ties to the first), by selects that LLVM
     # vectorizes: tracking it inside the max's chain kept this loop scalar, 5-10x slower. A row
     # whose max is NaN is redone with the rule's last-NaN-wins.
     planes, h, w = x.shape
     oh_, ow_ = out.shape[1], out.shape[2]
-    for t in range(first, planes, step):
+    for t in range(planes * block // blocks, planes * (block + 1) // blocks):
         for oh in range(oh_):
             r0 = x[t, 2 * oh]
             r1 = x[t, 2 * oh + 1]
@@ -81,9 +81,9 @@ def _max_pool2x2_forward(x, out, indices, first, step):
 
 
 @thread_slices()
-def _max_pool2d_backward(grad_out, indices, grad_in, first, step):
+def _max_pool2d_backward(grad_out, indices, grad_in, block, blocks):
     planes, p_ = grad_out.shape
-    for t in range(first, planes, step):
+    for t in range(planes * block // blocks, planes * (block + 1) // blocks):
         dst = grad_in[t]
         dst[:] = 0
         g = grad_out[t]
