@@ -15,8 +15,8 @@ DEFAULT_LAYOUTS = [
     ((256, 1024, 1), "serial"),
     ((512, 1024, 1), "rows"),
     ((1000, 37, 61), "rows"),
-    ((128, 16, 784), "rows"),
-    ((64, 64, 1024), "channels"),
+    ((128, 16, 784), "channels"),
+    ((64, 64, 196), "rows"),
     ((64, 8, 300), "serial"),
 ]
 # Small shapes on every layout, with the thresholds of SMALL (kept small so the numpy

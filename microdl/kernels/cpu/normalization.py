@@ -33,11 +33,10 @@ from ._normalization_layouts import (ALL, ELEMENTWISE, MERGE, SUMS, backward_cha
 # NOTE: waking a second thread costs tens of microseconds on these VMs: measured in training
 # steps (forward + backward), one thread wins below ~0.5M values.
 TINY_ELEMENTS = 1 << 19
-# NOTE: measured as a CNN step uses BatchNorm (fused ReLU, forward + backward, 3 alternating
-# rounds), rows were as fast as channels or faster at 14x14 and 28x28 planes ((64, 64, 196),
-# (64, 32, 784), (128, 16, 784)) and channels ~5% faster at 32x32 ((64, 64, 1024)); a CNN on
-# 28x28 images then compiles only the rows kernels (~2 s less of a first-ever step).
-PLANE_MIN = 1024
+# NOTE: channels read each channel from memory once, rows twice (statistics, then the elementwise
+# pass): at (128, 16, 784) channels took 435 us forward and 712 us backward against rows' 515 and
+# 765 (4 alternating rounds, one process); at 14x14 and 8x8 planes rows won by 15-40%.
+PLANE_MIN = 256
 CHUNK_ELEMENTS = 1 << 15
 
 # NOTE: with no ReLU, forward clamps at -inf and backward masks dy where dy itself is <= -inf:
