@@ -305,6 +305,13 @@ def _merge(partial):
                 total[c] += row[c]
 
 
+@_inline
+def _block_rows(N, nchunks, chunk_rows, block, blocks):
+    """Rows [lo, hi) of the chunks of block ``block`` of ``blocks``."""
+    lo = nchunks * block // blocks * chunk_rows
+    return lo, max(lo, min(N, nchunks * (block + 1) // blocks * chunk_rows))
+
+
 # Phases of a rows kernel, as bit flags: SUMS (per-chunk partial sums into partial[:, b]) and
 # ELEMENTWISE (normalize, or dx) run over the chunks of one of ``blocks`` equal blocks (``block``)
 # and are what normalization.py spreads over threads; MERGE (the chunks' sums added in chunk order, then the
@@ -333,11 +340,9 @@ def train_rows(x3, weight, bias, y3, mean, invstd, running_mean, running_var, mo
         for c in range(C):
             _forward_constants(c, weight, bias, mean, invstd, consts)
     if phase & ELEMENTWISE:
-        y2 = y3.reshape((N, C * S))
-        for b in range(nchunks * block // blocks, nchunks * (block + 1) // blocks):
-            lo = b * chunk_rows
-            _chunk_normalize(x2, y2, lo, min(chunk_rows, N - lo), S, consts[0], consts[1],
-                            consts[2], floor)
+        lo, hi = _block_rows(N, nchunks, chunk_rows, block, blocks)
+        _chunk_normalize(x2, y3.reshape((N, C * S)), lo, hi - lo, S, consts[0], consts[1],
+                         consts[2], floor)
 
 
 @_rows_kernel
@@ -349,13 +354,9 @@ def eval_rows(x3, weight, bias, running_mean, running_var, y3, mean, invstd, eps
             _running_stats(c, running_mean, running_var, eps, mean, invstd)
             _forward_constants(c, weight, bias, mean, invstd, consts)
     if phase & ELEMENTWISE:
-        x2 = x3.reshape((N, C * S))
-        y2 = y3.reshape((N, C * S))
-        nchunks = partial.shape[1]
-        for b in range(nchunks * block // blocks, nchunks * (block + 1) // blocks):
-            lo = b * chunk_rows
-            _chunk_normalize(x2, y2, lo, min(chunk_rows, N - lo), S, consts[0], consts[1],
-                            consts[2], floor)
+        lo, hi = _block_rows(N, partial.shape[1], chunk_rows, block, blocks)
+        _chunk_normalize(x3.reshape((N, C * S)), y3.reshape((N, C * S)), lo, hi - lo, S,
+                         consts[0], consts[1], consts[2], floor)
 
 
 @_rows_kernel
@@ -377,11 +378,9 @@ def backward_rows(x3, g3, y3, floor, weight, mean, invstd, gx3, grad_weight, gra
             _backward_constants(c, partial[0, 0, c], partial[1, 0, c], weight, mean, invstd, N * S,
                                 training, grad_weight, grad_bias, consts)
     if phase & ELEMENTWISE:
-        gx2 = gx3.reshape((N, C * S))
-        for b in range(nchunks * block // blocks, nchunks * (block + 1) // blocks):
-            lo = b * chunk_rows
-            _chunk_dx(x2, g2, y2, floor, gx2, lo, min(chunk_rows, N - lo), S, consts[0], consts[1],
-                     consts[2], consts[3])
+        lo, hi = _block_rows(N, nchunks, chunk_rows, block, blocks)
+        _chunk_dx(x2, g2, y2, floor, gx3.reshape((N, C * S)), lo, hi - lo, S, consts[0],
+                  consts[1], consts[2], consts[3])
 
 
 # ---- "channels" layout: the channels of block ``block`` of ``blocks``, x3 (N, C, S) with large S -
