@@ -16,7 +16,8 @@ DEFAULT_LAYOUTS = [
     ((512, 1024, 1), "rows"),
     ((1000, 37, 61), "rows"),
     ((128, 16, 784), "channels"),
-    ((64, 64, 196), "rows"),
+    ((64, 64, 196), "channels"),
+    ((256, 256, 64), "rows"),
     ((64, 8, 300), "serial"),
 ]
 # Small shapes on every layout, with the thresholds of SMALL (kept small so the numpy

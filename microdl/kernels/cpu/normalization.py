@@ -34,9 +34,12 @@ from ._normalization_layouts import (ALL, ELEMENTWISE, MERGE, SUMS, backward_cha
 # steps (forward + backward), one thread wins below ~0.5M values.
 TINY_ELEMENTS = 1 << 19
 # NOTE: channels read each channel from memory once, rows twice (statistics, then the elementwise
-# pass): at (128, 16, 784) channels took 435 us forward and 712 us backward against rows' 515 and
-# 765 (4 alternating rounds, one process); at 14x14 and 8x8 planes rows won by 15-40%.
-PLANE_MIN = 256
+# pass), but a channel of short planes is a stream of short runs far apart. Measured forward /
+# backward, alone, 4 alternating rounds in one process (us): (128, 16, 784) channels 435 / 712,
+# rows 515 / 765; (64, 64, 196) 280 / 445 against 360-560 / 510-680; (128, 128, 100) about even;
+# (256, 256, 64) 2600 / 5900 against 2000 / 3400. A CNN on 28x28 images (28x28 and 14x14 maps)
+# then also compiles only the channels kernels.
+PLANE_MIN = 128
 CHUNK_ELEMENTS = 1 << 15
 
 # NOTE: with no ReLU, forward clamps at -inf and backward masks dy where dy itself is <= -inf:
