@@ -81,14 +81,19 @@ def conv2d_backward(x, cols, weight, grad_out, grad_x, grad_weight, grad_bias, s
 
 def im2col(x, cols, kernel_size, stride, padding, dilation):
     k, n, oh, ow = cols.shape
-    _im2col.run(cols.size, x, _rows(cols, (k, n, oh * ow)), oh, ow, *kernel_size, *stride,
-                *padding, *dilation)
+    # one zero-padded plane copy (``shifted``, below) per block of threads
+    shifted = np.empty((_blas.shares(), kernel_size[1] * (x.shape[2] + 2 * padding[0]) * ow),
+                       x.dtype)
+    _im2col.run(cols.size, x, _rows(cols, (k, n, oh * ow)), shifted, oh, ow, *kernel_size,
+                *stride, *padding, *dilation)
 
 
 def col2im(cols, grad_in, kernel_size, stride, padding, dilation):
     k, n, oh, ow = cols.shape
-    _col2im.run(cols.size, np.ascontiguousarray(cols).reshape(k, n, oh * ow), grad_in, oh, ow,
-                *kernel_size, *stride, *padding, *dilation)
+    shifted = np.empty((_blas.shares(), kernel_size[1] * (grad_in.shape[2] + 2 * padding[0]) * ow),
+                       cols.dtype)
+    _col2im.run(cols.size, np.ascontiguousarray(cols).reshape(k, n, oh * ow), grad_in, shifted,
+                oh, ow, *kernel_size, *stride, *padding, *dilation)
 
 
 def cols_to_output(y_cols, bias, out):
@@ -99,8 +104,10 @@ def cols_to_output(y_cols, bias, out):
 
 def output_grad_to_cols(grad_out, grad_cols, grad_bias):
     n, cout = grad_out.shape[:2]
-    _output_grad_to_cols.run(grad_out.size, np.ascontiguousarray(grad_out).reshape(n, cout, -1),
-                             _rows(grad_cols, (cout, n, -1)), grad_bias)
+    grad_out = np.ascontiguousarray(grad_out).reshape(n, cout, -1)
+    sums = np.empty((_blas.shares(), grad_out.shape[2]))  # float64 partial sums, per block
+    _output_grad_to_cols.run(grad_out.size, grad_out, _rows(grad_cols, (cout, n, -1)), grad_bias,
+                             sums)
 
 
 def _rows(array, shape):
@@ -290,13 +297,15 @@ def _blocked_backward(x, g, w2, grad_x, grad_weight, grad_bias, geometry):
 
 
 # ---- numba loops ---------------------------------------------------------------------------------
-# Every loop runs over an axis whose iterations own disjoint outputs (``prange``; im2col in
-# thread slices, see ``_jit.ThreadSlices``): im2col and col2im over (c, n) input planes (col2im
-# accumulates the taps of one plane in private copies of that plane, which stay in L1), the
-# output reorder over (n, co), the gradient reorder and bias sum over co. Inner loops are zero-based over slices (``range(lo, hi)`` indexing compiled to
-# gathers here).
+# Every loop runs over an axis whose iterations own disjoint outputs: im2col and col2im over
+# (c, n) input planes (col2im accumulates the taps of one plane in private copies of that plane,
+# which stay in L1), the output reorder over (n, co), the gradient reorder and bias sum over co.
+# All but the output reorder are thread slices (``_jit.ThreadSlices``: one serial build, one
+# block of iterations per thread) whose scratch the wrappers pass in, one row per block: no
+# allocation inside a kernel (the allocation code was ~0.3 s of a first-ever compile). Inner
+# loops are zero-based over slices (``range(lo, hi)`` indexing compiled to gathers here).
 
-@njit(cache=True, error_model="numpy")
+@njit(inline="always", cache=True, error_model="numpy")
 def _shift_bounds(off, sw, w, ow_):
     """Output columns [lo, hi) whose input column ow * sw + off lies inside [0, w)."""
     lo = 0 if off >= 0 else (sw - 1 - off) // sw
@@ -312,14 +321,18 @@ def _shift_bounds(off, sw, w, ow_):
 # consecutive stretches of the same cols rows.
 
 @thread_slices()
-def _im2col(x, cols, oh_, ow_, kh, kw, sh, sw, ph, pw, dh, dw, block, blocks):
+def _im2col(x, cols, scratch, oh_, ow_, kh, kw, sh, sw, ph, pw, dh, dw, block, blocks):
     n_, c_, h, w = x.shape
     hp, p_ = h + 2 * ph, oh_ * ow_
+    # NOTE: zeroed once: every plane writes the same positions of it (the padding stays 0), and
+    # a buffer from the caller spares the kernel an allocation (~0.3 s of its first compile)
+    shifted = scratch[block]
+    for k in range(shifted.size):
+        shifted[k] = 0
     for t in range(n_ * c_ * block // blocks, n_ * c_ * (block + 1) // blocks):
         c = t // n_
         n = t - c * n_
         src = x[n, c]
-        shifted = np.zeros(kw * hp * ow_, x.dtype)
         for j in range(kw):
             lo, hi = _shift_bounds(j * dw - pw, sw, w, ow_)
             for ih in range(h):
@@ -344,15 +357,17 @@ def _im2col(x, cols, oh_, ow_, kh, kw, sh, sw, ph, pw, dh, dw, block, blocks):
                         seg[k] = part[k]
 
 
-@serial_and_parallel()
-def _col2im(cols, grad_in, oh_, ow_, kh, kw, sh, sw, ph, pw, dh, dw):
+@thread_slices()
+def _col2im(cols, grad_in, scratch, oh_, ow_, kh, kw, sh, sw, ph, pw, dh, dw, block, blocks):
     n_, c_, h, w = grad_in.shape
     hp, p_ = h + 2 * ph, oh_ * ow_
-    for t in prange(n_ * c_):
+    shifted = scratch[block]
+    for t in range(n_ * c_ * block // blocks, n_ * c_ * (block + 1) // blocks):
         c = t // n_
         n = t - c * n_
-        # Each iteration owns plane (n, c): taps accumulate in its private shifted copies.
-        shifted = np.zeros(kw * hp * ow_, cols.dtype)
+        # Each iteration owns plane (n, c): taps accumulate in the block's shifted copies.
+        for k in range(shifted.size):
+            shifted[k] = 0
         for i in range(kh):
             for j in range(kw):
                 src = cols[(c * kh + i) * kw + j, n]
@@ -392,13 +407,15 @@ def _cols_to_output(y_cols, bias, out):
             dst[p] = src[p] + b
 
 
-@serial_and_parallel()
-def _output_grad_to_cols(grad_out, grad_cols, grad_bias):
+@thread_slices()
+def _output_grad_to_cols(grad_out, grad_cols, grad_bias, scratch, block, blocks):
     n_, cout, p_ = grad_out.shape
-    for co in prange(cout):
+    acc = scratch[block]
+    for co in range(cout * block // blocks, cout * (block + 1) // blocks):
         # NOTE: one float64 partial sum per position keeps the inner loop free of a serial
         # dependence (it vectorizes); the positions are summed once at the end.
-        acc = np.zeros(p_, np.float64)
+        for p in range(p_):
+            acc[p] = 0.0
         for n in range(n_):
             src = grad_out[n, co]
             dst = grad_cols[co, n]
@@ -406,4 +423,7 @@ def _output_grad_to_cols(grad_out, grad_cols, grad_bias):
                 v = src[p]
                 dst[p] = v
                 acc[p] += v
-        grad_bias[co] = acc.sum()
+        total = 0.0
+        for p in range(p_):
+            total += acc[p]
+        grad_bias[co] = total
