@@ -19,8 +19,11 @@ from ._blas import in_block
 PARALLEL_MIN_ELEMENTS = 1 << 16
 
 
-def _renamed(fn, name):
-    copy = types.FunctionType(fn.__code__.replace(co_name=name), fn.__globals__, name,
+def _renamed(fn, name, names=None):
+    """A copy of fn called name (numba's cache keeps copies apart by name); ``names`` rebinds
+    some of the globals it calls (BatchNorm's rows kernels bind their loops this way)."""
+    scope = fn.__globals__ if names is None else dict(fn.__globals__, **names)
+    copy = types.FunctionType(fn.__code__.replace(co_name=name), scope, name,
                               fn.__defaults__, fn.__closure__)
     copy.__qualname__ = name
     copy.__module__ = fn.__module__
@@ -58,8 +61,9 @@ class ThreadSlices:
     blocks)``, compiled once, serially. ``run(n, *args)`` calls it whole (block 0 of 1) when
     n < threshold or inside a block of microdl's threads, else one block per thread of
     microdl's (``_blas.run_blocks``). Contiguous blocks, as prange's static schedule: with
-    iterations dealt out in turn, the max-pool kernels ran 30-60% slower (two threads writing
-    the two ends of cache lines that 14x14 planes share, and shorter streams).
+    iterations dealt out in turn, the max-pool kernels ran 30-70% slower in the CNN step (likely
+    the two threads writing the two ends of cache lines that 14x14 planes share, and shorter
+    streams).
 
     Why not a prange twin (SerialAndParallel): numba compiles a prange loop as a parallel build
     of its own, which took 1-2.5 s per kernel of a first-ever CNN step on a 2-core machine; this

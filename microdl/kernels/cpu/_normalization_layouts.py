@@ -15,13 +15,13 @@ scratch), compiled once per dtype. normalization.py spreads a large input over m
 itself (``_blas.run_blocks``), each thread calling the kernel on its own slice of the channels or
 chunks (``block`` of ``blocks`` equal blocks). Why not prange: numba compiles each prange body as a
 parallel build of its own, and the BatchNorm builds a CNN step needed took 15 of the 23 s of a
-first-ever step on a 2-core machine; a serial kernel here compiles in under a second.
+first-ever step on a 2-core machine; a serial kernel is compiled once, in about a second.
 """
-
-import types
 
 import numpy as np
 from numba import njit
+
+from ._jit import _renamed
 
 _FLAGS = dict(cache=True, error_model="numpy", fastmath={"reassoc"})
 # NOTE: the per-channel helpers inline at numba's IR level, so each layout compiles them as if
@@ -278,25 +278,14 @@ class _rows_kernel:
     S == 1 ones) and ``planes`` (bound to the S > 1 ones)."""
 
     def __init__(self, fn):
-        self.features = _kernel(_rebound(fn, fn.__name__ + "_features", _FEATURES))
-        self.planes = _kernel(_rebound(fn, fn.__name__ + "_planes", {}))
-
-
-def _rebound(fn, name, names):
-    """A copy of fn called name (numba's cache keeps copies apart by name) whose globals map
-    names to other functions."""
-    copy = types.FunctionType(fn.__code__.replace(co_name=name), dict(fn.__globals__, **names),
-                              name, fn.__defaults__, fn.__closure__)
-    copy.__qualname__ = name
-    copy.__module__ = fn.__module__
-    return copy
+        self.features = _kernel(_renamed(fn, fn.__name__ + "_features", _FEATURES))
+        self.planes = _kernel(_renamed(fn, fn.__name__ + "_planes"))
 
 
 @_inline
 def _merge(partial):
     """partial[i, 0] = the sum of partial[i, b] over the chunks b, added in chunk order (never by
-    thread). NOTE: a loop of its own, so that the per-channel loops after it vectorize (with the
-    sum over chunks nested inside them, the statistics took 36 us instead of 3 at C = 1024)."""
+    thread), for the per-channel loops that follow."""
     for i in range(2):
         total = partial[i, 0]
         for b in range(1, partial.shape[1]):
