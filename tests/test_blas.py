@@ -135,3 +135,39 @@ def test_thread_slices_run_every_iteration_once(threshold):
         hits = np.zeros(size, np.int64)
         kernel.run(size, hits)
         np.testing.assert_array_equal(hits, np.ones(size, np.int64))
+
+
+def test_an_interrupt_while_waiting_is_raised_after_the_block_finishes(two_shares):
+    import time
+
+    worker = _blas._setup()["pool"].workers[0]
+    real = worker._done
+
+    class InterruptedOnce:  # a Ctrl-C arriving while the caller waits for the worker
+        calls = 0
+
+        def acquire(self):
+            InterruptedOnce.calls += 1
+            if InterruptedOnce.calls == 1:
+                raise KeyboardInterrupt
+            return real.acquire()
+
+        def release(self):
+            real.release()
+
+    finished = []
+
+    def block(i):
+        if i == 1:  # the worker's block
+            time.sleep(0.05)
+            finished.append(i)
+        return i
+
+    worker._done = InterruptedOnce()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            _blas.run_blocks(block, 2)
+    finally:
+        worker._done = real
+    assert finished == [1]  # raised only once the worker's block was done
+    assert _blas.run_blocks(lambda i: -i, 2) == [0, -1]  # and no stale result is left behind

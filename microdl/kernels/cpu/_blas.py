@@ -173,9 +173,14 @@ class _Workers:
                 started.append(worker)
             results = dict(_run_share(work, 0, count, parts))
         finally:
-            shares = [worker.wait() for worker in started]  # every block done before returning
-        for share in shares:
-            results.update(share)
+            # every block has finished before this call returns or raises, even on Ctrl-C
+            outcomes = [worker.wait() for worker in started]
+        for (ok, value), interrupt in outcomes:
+            if interrupt is not None:
+                raise interrupt
+            if not ok:
+                raise value
+            results.update(value)
         return [results[i] for i in range(count)]
 
     def shutdown(self):
@@ -208,12 +213,18 @@ class _Worker:
         self._go.release()
 
     def wait(self):
-        self._done.acquire()
-        ok, value = self._result
-        self._result = None
-        if not ok:
-            raise value
-        return value
+        """((ok, share or error), interrupt) once the started block has finished: an exception
+        raised while waiting (KeyboardInterrupt) is handed back, not raised, so the wait goes on
+        and a block never outlives its call (nor leaves a result for the next one)."""
+        interrupt = None
+        while True:
+            try:
+                self._done.acquire()
+                break
+            except BaseException as error:
+                interrupt = error
+        outcome, self._result = self._result, None
+        return outcome, interrupt
 
     def stop(self):
         self._task = None
