@@ -2,7 +2,8 @@
 
 The kernel-level check is in tests/kernels/test_normalization_kernels.py; this one runs whole
 training steps (MLP with BatchNorm and Dropout, SGD with momentum, shuffled batches) through
-fit, with every parallel kernel forced onto its parallel build so that the thread count matters.
+fit, with every parallel kernel forced onto its parallel build (or its blocks on microdl's
+threads) so that the thread count matters.
 """
 
 import importlib
@@ -11,7 +12,7 @@ import numba
 import pytest
 from training_setup import Run, assert_bitwise_equal
 
-from microdl.kernels.cpu import _jit
+from microdl.kernels.cpu import _blas, _jit
 from microdl.kernels.cpu import normalization as bn_kernels
 
 
@@ -22,20 +23,29 @@ def parallel_everywhere(monkeypatch):
     for family in ("activation", "softmax", "optim", "pool", "conv"):
         module = importlib.import_module(f"microdl.kernels.cpu.{family}")
         for value in vars(module).values():
-            if isinstance(value, _jit.SerialAndParallel):
+            if isinstance(value, (_jit.SerialAndParallel, _jit.ThreadSlices)):
                 monkeypatch.setattr(value, "threshold", 0)
     monkeypatch.setattr(bn_kernels, "TINY_ELEMENTS", 0)
     monkeypatch.setattr(bn_kernels, "CHUNK_ELEMENTS", 64)
 
 
 def train(threads, seed=11, epochs=3):
-    previous = numba.get_num_threads()
+    """fit with numba on ``threads`` threads and microdl's own pool (BatchNorm, im2col, pooling
+    blocks) made anew for that count, as a fresh process with NUMBA_NUM_THREADS=threads."""
+    previous, saved = numba.get_num_threads(), dict(_blas._state)
     numba.set_num_threads(threads)
+    _blas._state.clear()
     try:
+        assert _blas.shares() == threads
         run = Run(seed=seed, shuffle_seed=4, batch_size=8)  # 8 steps an epoch
         history = run.fit(epochs)
         return run.weights(), history.step_loss
     finally:
+        made = _blas._state.get("pool")
+        if made is not None and made is not saved.get("pool"):
+            made.shutdown()
+        _blas._state.clear()
+        _blas._state.update(saved)
         numba.set_num_threads(previous)
 
 
