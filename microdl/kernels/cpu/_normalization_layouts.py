@@ -97,7 +97,7 @@ def _backward_constants(c, dbeta, dxm, weight, mean, invstd, m, training, grad_w
 # - features (S == 1, BatchNorm1d): along the row with per-channel arrays, so the loops vectorize
 #   over C (four rows at a time in the sums, to store the accumulators a quarter as often);
 # - planes (S > 1): run by run, each channel's S values in one inner loop.
-# acc1, acc2 are the chunk's own rows of part; consts is (4, C): each constant a contiguous
+# acc1, acc2 are the chunk's own rows of partial; consts is (4, C): each constant a contiguous
 # per-channel array for these loops.
 
 @_inline
