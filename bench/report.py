@@ -142,30 +142,27 @@ def kernel_line(row, columns):
     return "| " + " | ".join(cells) + " |"
 
 
+def _table(header, lines):
+    """A markdown table: the header's cells, its rule, one line of cells per row."""
+    return "\n".join(["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+                     + ["| " + " | ".join(str(c) for c in cells) + " |" for cells in lines])
+
+
 def startup_table(rows):
-    lines = ["| start-up | wall time | where | kernels compiled |", "|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r['name']} | {fmt_time(r['numba'])} | {r['detail']} | "
-                     f"{r['compiled']} |")
-    return "\n".join(lines)
+    return _table(["start-up", "wall time", "where", "kernels compiled"],
+                  [[r["name"], fmt_time(r["numba"]), r["detail"], r["compiled"]] for r in rows])
 
 
 def threads_table(rows):
-    lines = ["| workload | setting | microdl | PyTorch | vs first row of its group |",
-             "|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r['name'].removeprefix('threads: ')} | {r['shape']} | "
-                     f"{fmt_time(r.get('numba'))} | {fmt_time(r.get('torch'))} | "
-                     f"{fmt_ratio(r.get('vs_base'))} |")
-    return "\n".join(lines)
+    return _table(["workload", "setting", "microdl", "PyTorch", "vs first row of its group"],
+                  [[r["name"].removeprefix("threads: "), r["shape"], fmt_time(r.get("numba")),
+                    fmt_time(r.get("torch")), fmt_ratio(r.get("vs_base"))] for r in rows])
 
 
 def breakdown_table(rows):
-    lines = ["| part of the step | time per step | share | |", "|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r['shape']} | {fmt_time(r['numba'])} | {100 * r['share']:.0f}% | "
-                     f"{r['detail']} |")
-    return "\n".join(lines)
+    return _table(["part of the step", "time per step", "share", ""],
+                  [[r["shape"], fmt_time(r["numba"]), f"{100 * r['share']:.0f}%", r["detail"]]
+                   for r in rows])
 
 
 def limits_line(report):

@@ -245,6 +245,21 @@ def _feature_dx(x2, g2, y2, floor, dx2, lo, rows, S, mean, a, k, c0):
 
 
 @_inline
+def _dx_run(xr, gr, yr, dr, floor, a, k, mu, c0, zero):
+    """dr = a * g + k * (xr - mu) + c0 over one run of a channel's values, g = gr masked to 0
+    where yr <= floor; the x term left out where k is 0 (eval mode), so dr stays finite where x
+    is not (see _feature_dx). The planes rows loop and the channels layout share it."""
+    if k == 0:
+        for s in range(dr.size):
+            g = zero if yr[s] <= floor else gr[s]
+            dr[s] = a * g + c0
+    else:
+        for s in range(dr.size):
+            g = zero if yr[s] <= floor else gr[s]
+            dr[s] = a * g + k * (xr[s] - mu) + c0
+
+
+@_inline
 def _plane_dx(x2, g2, y2, floor, dx2, lo, rows, S, mean, a, k, c0):
     """_feature_dx for S > 1 (the x term skipped per channel where its k is 0)."""
     zero = dx2.dtype.type(0)
@@ -254,15 +269,7 @@ def _plane_dx(x2, g2, y2, floor, dx2, lo, rows, S, mean, a, k, c0):
             xr = x2[r, c * S:(c + 1) * S]
             gr = g2[r, c * S:(c + 1) * S]
             yr = y2[r, c * S:(c + 1) * S]
-            dr = dx2[r, c * S:(c + 1) * S]
-            if kc == 0:
-                for s in range(S):
-                    g = zero if yr[s] <= floor else gr[s]
-                    dr[s] = ac * g + cc
-            else:
-                for s in range(S):
-                    g = zero if yr[s] <= floor else gr[s]
-                    dr[s] = ac * g + kc * (xr[s] - mu) + cc
+            _dx_run(xr, gr, yr, dx2[r, c * S:(c + 1) * S], floor, ac, kc, mu, cc, zero)
 
 
 # The names the rows kernels call, bound to the S > 1 loops here; _rows_kernel compiles each
@@ -470,12 +477,4 @@ def backward_channels(x3, g3, y3, floor, weight, mean, invstd, gx3, grad_weight,
             xr = x3[n, c]
             gr = g3[n, c]
             yr = y3[n, c]
-            dr = gx3[n, c]
-            if k_x == 0:  # eval mode: dx = a * dy, finite where x is not (see _feature_dx)
-                for s in range(S):
-                    g = zero if yr[s] <= floor else gr[s]
-                    dr[s] = a_x * g + c_x
-            else:
-                for s in range(S):
-                    g = zero if yr[s] <= floor else gr[s]
-                    dr[s] = a_x * g + k_x * (xr[s] - mu_x) + c_x
+            _dx_run(xr, gr, yr, gx3[n, c], floor, a_x, k_x, mu_x, c_x, zero)
