@@ -1,6 +1,6 @@
 """Conv kernels: the numpy reference against naive loops, every other set against the reference.
 
-The numba set runs its three layouts (per sample, blocked, whole cols), the cuda set runs in
+The numba set runs its four layouts (per sample, Winograd, blocked, whole cols), the cuda set runs in
 numba's simulator (tests/conftest.py sets NUMBA_ENABLE_CUDASIM=1) with shrunk launches, on tiny
 shapes."""
 
@@ -182,18 +182,26 @@ CONVS = [
     ((2, 4, 6, 5), 6, (3, 3), (2, 1), (1, 2), (2, 1), 2),
     ((2, 2, 4, 4), 3, (1, 1), (2, 2), (0, 0), (1, 1), 1),
     ((3, 4, 4, 3), 4, (2, 2), (1, 1), (1, 1), (1, 1), 4),
+    # 3x3, stride 1 (Winograd's): odd and even sizes, padding 0, 1 and 2, a 1x1 output
+    ((2, 4, 5, 6), 3, (3, 3), (1, 1), (1, 1), (1, 1), 1),
+    ((2, 5, 7, 7), 6, (3, 3), (1, 1), (0, 0), (1, 1), 1),
+    ((3, 4, 3, 4), 5, (3, 3), (1, 1), (2, 2), (1, 1), 1),
+    ((2, 4, 3, 3), 2, (3, 3), (1, 1), (0, 0), (1, 1), 1),
 ]
-LAYOUTS = ["per_sample", "blocked", "whole"]
+LAYOUTS = ["per_sample", "winograd", "blocked", "whole"]
 SETS_AND_LAYOUTS = [("numba", layout) for layout in LAYOUTS] + [
     pytest.param("cuda", None, marks=pytest.mark.cuda)]
 
 
 def take_layout(monkeypatch, layout):
     """Make the numba kernels choose ``layout`` for small test batches (two sample blocks);
-    groups > 1 always take the whole layout."""
+    groups > 1 always take the whole layout, and Winograd only 3x3 convolutions of stride 1
+    (the others take the blocked layout then)."""
     monkeypatch.setattr(cpu, "SAMPLE_BLOCKS", 2)
     monkeypatch.setattr(cpu, "PER_SAMPLE_MAX_TAPS", 10 ** 9 if layout == "per_sample" else 0)
-    monkeypatch.setattr(cpu, "BLOCKED_MIN_COLUMNS", 1 if layout == "blocked" else 10 ** 9)
+    monkeypatch.setattr(cpu, "WINOGRAD", layout == "winograd")
+    monkeypatch.setattr(cpu, "BLOCKED_MIN_COLUMNS", 1 if layout in ("blocked", "winograd")
+                        else 10 ** 9)
     monkeypatch.setattr(_blas, "manages_blas", lambda: True)
 
 
@@ -298,3 +306,64 @@ def test_numba_kernels_take_non_contiguous_inputs(layout, monkeypatch):
     for e, a in zip(expected, [out] + grads):
         np.testing.assert_allclose(a, e, rtol=1e-4, atol=1e-4)
 
+
+
+def test_winograd_cases_take_the_winograd_layout(monkeypatch):
+    """The 3x3 stride-1 cases above do run Winograd's passes (and nothing else does)."""
+    take_layout(monkeypatch, "winograd")
+    chosen = [cpu._layout(conv[0][0], conv[0][1] * 9, out_hw(conv[0], *conv[2:3], *conv[3:6]),
+                          conv[6], conv[2:6]) for conv in CONVS]
+    winograd = [conv[2] == (3, 3) and conv[3] == (1, 1) and conv[5] == (1, 1) and conv[6] == 1
+                for conv in CONVS]
+    assert [c == "winograd" for c in chosen] == winograd and sum(winograd) == 4
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_winograd_passes_match_the_matrix_definitions(dtype):
+    """Each pass against its definition with B^T, G, A^T as matrices (numpy einsum on
+    explicit 4x4 windows and 2x2 blocks), at an odd output size and padding 2."""
+    from microdl.kernels.cpu import _winograd as wg
+
+    bt = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], dtype)
+    at = np.array([[1, 1, 1, 0], [0, 1, -1, -1]], dtype)
+    rng = np.random.default_rng(8)
+    n, c, h, w, pad = 3, 2, 4, 5, 2
+    oh, ow = h + 2 * pad - 2, w + 2 * pad - 2
+    th, tw = wg.tiles((oh, ow))
+    x = rng.standard_normal((n, c, h, w)).astype(dtype)
+    padded = np.zeros((n, c, 2 * th + 2, 2 * tw + 2), dtype)
+    padded[:, :, pad:pad + h, pad:pad + w] = x
+    windows = np.stack([np.stack([padded[:, :, 2 * i:2 * i + 4, 2 * j:2 * j + 4]
+                                  for j in range(tw)], 2) for i in range(th)], 2)
+    expected_v = np.einsum("ab,ncijbd,ed->aecinj", bt, windows, bt).reshape(16, c, th, n * tw)
+    v = np.full(wg.tile_rows(c, n, (oh, ow)), np.nan, dtype)
+    wg.input_tiles(x, v, wg.scratch(n, (oh, ow), dtype), pad, pad)
+    np.testing.assert_allclose(wg.as_matrices(v, c).reshape(expected_v.shape), expected_v,
+                               rtol=1e-6, atol=1e-6)
+    # output: y = A^T m A per tile, cut to (OH, OW), plus the bias
+    k = 3
+    m = np.full(wg.tile_rows(k, n, (oh, ow)), np.nan, dtype)
+    tiles16 = rng.standard_normal((4, 4, k, th, n, tw)).astype(dtype)
+    wg.as_matrices(m, k)[...] = tiles16.reshape(16, k, -1)
+    bias = rng.standard_normal(k).astype(dtype)
+    blocks = np.einsum("ai,ijkrnt,bj->nkratb", at, tiles16, at).reshape(n, k, 2 * th, 2 * tw)
+    out = np.full((n, k, oh, ow), np.nan, dtype)
+    wg.output_tiles(m, bias, out, wg.scratch(n, (oh, ow), dtype))
+    np.testing.assert_allclose(out, blocks[:, :, :oh, :ow] + bias[:, None, None], rtol=1e-6,
+                               atol=1e-6)
+    # the backward passes are the adjoints: <dm, output pass^T(g)> = <output pass(dm), g>
+    g = rng.standard_normal((n, k, oh, ow)).astype(dtype)
+    dm = np.full_like(m, np.nan)
+    wg.output_grad_tiles(g, dm, wg.scratch(n, (oh, ow), dtype))
+    np.testing.assert_allclose(np.sum(wg.as_matrices(dm, k) * wg.as_matrices(m, k)),
+                               np.sum((out - bias[:, None, None]) * g), rtol=1e-5)
+    dv = rng.standard_normal(v.shape).astype(dtype)
+    gx = np.full_like(x, np.nan)
+    wg.input_grad_tiles(dv, gx, wg.scratch(n, (oh, ow), dtype), pad, pad)
+    np.testing.assert_allclose(np.sum(gx * x), np.sum(wg.as_matrices(dv, c) *
+                                                      wg.as_matrices(v, c)), rtol=1e-5)
+    # weight_grad is weight_transform's adjoint
+    wt = rng.standard_normal((k, c, 3, 3)).astype(dtype)
+    du = rng.standard_normal((16, k, c)).astype(dtype)
+    np.testing.assert_allclose(np.sum(wg.weight_transform(wt) * du),
+                               np.sum(wt * wg.weight_grad(du)), rtol=1e-5)

@@ -188,6 +188,7 @@ def test_per_sample_layout_is_taken_and_agrees_with_the_batched_one(monkeypatch,
     b = rng.standard_normal(5).astype(np.float32)
     g = rng.standard_normal((16, 5, 12, 12)).astype(np.float32)
     results = {}
+    monkeypatch.setattr(cpu_conv, "WINOGRAD", False)  # the batched layout here: whole cols
     for limit in (32, 0):
         monkeypatch.setattr(cpu_conv, "PER_SAMPLE_MAX_TAPS", limit)
         tx, tw, tb = (tensor(a, requires_grad=True) for a in (x, w, b))
@@ -219,45 +220,57 @@ def test_per_sample_gradients_do_not_depend_on_the_thread_count(monkeypatch, rng
         np.testing.assert_array_equal(one, other)
 
 
-def _layouts_agree(monkeypatch, layouts_taken, x, w, b, g, need_x=True):
-    """Outputs and gradients of the blocked layout next to the one-product one (each run
-    asserts that forward and backward took its layout)."""
+def _layouts_agree(monkeypatch, layouts_taken, x, w, b, g, need_x=True, layout="blocked"):
+    """Outputs and gradients of the blocked (or Winograd) layout next to the one-product one
+    (each run asserts that forward and backward took its layout)."""
     monkeypatch.setattr(_blas, "manages_blas", lambda: True)
     results = {}
-    for blocked in (True, False):
+    for chosen in (layout, "whole"):
         monkeypatch.setattr(cpu_conv, "PER_SAMPLE_MAX_TAPS", 0)
-        monkeypatch.setattr(cpu_conv, "BLOCKED_MIN_COLUMNS", 1 if blocked else 10 ** 9)
+        monkeypatch.setattr(cpu_conv, "WINOGRAD", chosen == "winograd")
+        monkeypatch.setattr(cpu_conv, "BLOCKED_MIN_COLUMNS", 1 if chosen == "blocked" else 10 ** 9)
         tx = tensor(x, requires_grad=need_x)
         tw, tb = (None if a is None else tensor(a, requires_grad=True) for a in (w, b))
         layouts_taken.clear()
         y = F.conv2d(tx, tw, tb, padding=1)
         y.backward(g)
-        assert layouts_taken == ["blocked" if blocked else "whole"] * 2
-        results[blocked] = [y.array] + [t.grad.array for t in (tx, tw, tb)
-                                       if t is not None and t.requires_grad]
-    for one, other in zip(results[True], results[False]):
+        assert layouts_taken == [chosen] * 2
+        results[chosen] = [y.array] + [t.grad.array for t in (tx, tw, tb)
+                                      if t is not None and t.requires_grad]
+    for one, other in zip(results[layout], results["whole"]):
         np.testing.assert_allclose(one, other, rtol=1e-4, atol=1e-4)
-    return results[True]
+    return results[layout]
 
 
+@pytest.mark.parametrize("layout", ["blocked", "winograd"])
 @pytest.mark.parametrize("with_bias, need_x", [(True, True), (False, True), (True, False)])
-def test_blocked_layout_is_taken_and_agrees_with_the_batched_one(monkeypatch, rng, with_bias,
-                                                                  need_x, layouts_taken):
+def test_blocked_layouts_are_taken_and_agree_with_the_batched_one(monkeypatch, rng, with_bias,
+                                                                   need_x, layout, layouts_taken):
     # 11 samples in 8 blocks (of one or two), 36 taps: the CNN's second layer, shrunk
     x = rng.standard_normal((11, 4, 9, 7)).astype(np.float32)
     w = rng.standard_normal((5, 4, 3, 3)).astype(np.float32)
     b = rng.standard_normal(5).astype(np.float32) if with_bias else None
     g = rng.standard_normal((11, 5, 9, 7)).astype(np.float32)
-    _layouts_agree(monkeypatch, layouts_taken, x, w, b, g, need_x)
+    _layouts_agree(monkeypatch, layouts_taken, x, w, b, g, need_x, layout)
 
 
-def test_blocked_layout_is_the_default_for_a_cnns_second_layer():
-    wide = cpu_conv._layout(64, 32 * 9, (14, 14), 1)
-    assert wide == ("blocked" if _blas.manages_blas() else "whole")
-    assert cpu_conv._layout(64, 32 * 9, (14, 14), 2) == "whole"  # groups: a product per group
-    assert cpu_conv._layout(64, 9, (14, 14), 1) == "per_sample"  # few taps
-    assert cpu_conv._layout(64, 32 * 9, (4, 4), 1) == "whole"  # 128 columns a block
-    assert cpu_conv._layout(4, 9, (28, 28), 1) == "whole"  # fewer samples than blocks
+def _geometry(kernel=3, stride=1, padding=1, dilation=1):
+    return (kernel, kernel), (stride, stride), (padding, padding), (dilation, dilation)
+
+
+def test_winograd_is_the_default_for_a_cnns_second_layer_and_blocked_for_other_kernels():
+    managed = _blas.manages_blas()
+    second = cpu_conv._layout(64, 32 * 9, (14, 14), 1, _geometry())
+    assert second == ("winograd" if managed else "whole")
+    assert cpu_conv._layout(64, 32 * 9, (14, 14), 2, _geometry()) == "whole"  # groups
+    assert cpu_conv._layout(64, 9, (14, 14), 1, _geometry()) == "per_sample"  # few taps
+    assert cpu_conv._layout(4, 9, (28, 28), 1, _geometry()) == "whole"  # fewer samples
+    # not 3x3 of stride 1: the blocked layout, on wide enough products
+    for geometry in (_geometry(stride=2), _geometry(dilation=2), _geometry(kernel=5)):
+        taps = 32 * geometry[0][0] ** 2
+        assert cpu_conv._layout(64, taps, (14, 14), 1, geometry) == \
+            ("blocked" if managed else "whole")
+        assert cpu_conv._layout(64, taps, (4, 4), 1, geometry) == "whole"  # 128 columns
 
 
 @pytest.fixture
@@ -287,12 +300,14 @@ def blas_setup_per_thread_count():
 
 @pytest.mark.skipif(__import__("numba").config.NUMBA_NUM_THREADS < 2,
                     reason="numba has a single thread")
-def test_blocked_results_do_not_depend_on_the_thread_count(monkeypatch, rng,
+@pytest.mark.parametrize("layout", ["blocked", "winograd"])
+def test_blocked_results_do_not_depend_on_the_thread_count(monkeypatch, rng, layout,
                                                            blas_setup_per_thread_count,
                                                            layouts_taken):
     """One numba thread (blocks one after another, products whole) and two (blocks on two
     threads, products split): the same layout and the same bits, when microdl manages BLAS."""
     monkeypatch.setattr(cpu_conv, "BLOCKED_MIN_COLUMNS", 1)
+    monkeypatch.setattr(cpu_conv, "WINOGRAD", layout == "winograd")
     x = rng.standard_normal((16, 4, 10, 10)).astype(np.float32)
     w = rng.standard_normal((3, 4, 3, 3)).astype(np.float32)
     b = rng.standard_normal(3).astype(np.float32)
@@ -305,7 +320,7 @@ def test_blocked_results_do_not_depend_on_the_thread_count(monkeypatch, rng,
         layouts_taken.clear()
         y = F.conv2d(tx, tw, tb, padding=1)
         y.backward(g)
-        assert layouts_taken == ["blocked" if _blas.manages_blas() else "whole"] * 2
+        assert layouts_taken == [layout if _blas.manages_blas() else "whole"] * 2
         results[threads] = [y.array.copy()] + [t.grad.array.copy() for t in (tx, tw, tb)]
     for one, two in zip(results[1], results[2]):
         np.testing.assert_array_equal(one, two)

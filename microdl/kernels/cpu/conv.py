@@ -25,7 +25,7 @@ import numpy as np
 from numba import njit, prange
 
 from ... import _buffers
-from . import _blas
+from . import _blas, _winograd
 from ._jit import serial_and_parallel, thread_slices
 
 # The layouts' thresholds (why these values: at each layout below). Settings are read at every
@@ -33,15 +33,22 @@ from ._jit import serial_and_parallel, thread_slices
 PER_SAMPLE_MAX_TAPS = 32
 SAMPLE_BLOCKS = 8
 BLOCKED_MIN_COLUMNS = 1024
+WINOGRAD = True
 
 
-def _layout(n, taps, out_hw, groups):
-    """"per_sample", "blocked" or "whole" for N samples, taps = C_in * kh * kw, (OH, OW)."""
+def _layout(n, taps, out_hw, groups, geometry):
+    """"per_sample", "winograd", "blocked" or "whole" for N samples, taps = C_in * kh * kw,
+    (OH, OW) and geometry = (kernel_size, stride, padding, dilation)."""
     if groups == 1 and n >= SAMPLE_BLOCKS:
         if taps <= PER_SAMPLE_MAX_TAPS:
             return "per_sample"
-        if (n // SAMPLE_BLOCKS * out_hw[0] * out_hw[1] >= BLOCKED_MIN_COLUMNS
-                and _blas.manages_blas()):
+        if not _blas.manages_blas():
+            return "whole"
+        kernel_size, stride, _, dilation = geometry
+        if (WINOGRAD and tuple(kernel_size) == (3, 3) and tuple(stride) == (1, 1)
+                and tuple(dilation) == (1, 1)):
+            return "winograd"
+        if n // SAMPLE_BLOCKS * out_hw[0] * out_hw[1] >= BLOCKED_MIN_COLUMNS:
             return "blocked"
     return "whole"
 
@@ -52,7 +59,10 @@ def conv2d_forward(x, weight, bias, out, cols, stride, padding, dilation, groups
     x = np.ascontiguousarray(x)
     geometry = (weight.shape[2:], stride, padding, dilation)
     w2 = weight.reshape(len(weight), -1)
-    layout = _layout(len(x), len(cols), out.shape[2:], groups)
+    layout = _layout(len(x), len(cols), out.shape[2:], groups, geometry)
+    if layout == "winograd":
+        _winograd_forward(x, weight, bias, out, padding)
+        return
     if layout == "blocked":
         _blocked_forward(x, w2, bias, out, geometry)
         return
@@ -69,9 +79,11 @@ def conv2d_backward(x, cols, weight, grad_out, grad_x, grad_weight, grad_bias, s
     g = np.ascontiguousarray(grad_out, dtype=weight.dtype)
     geometry = (weight.shape[2:], stride, padding, dilation)
     w2 = weight.reshape(len(weight), -1)
-    layout = _layout(len(g), w2.shape[1] * groups, g.shape[2:], groups)
+    layout = _layout(len(g), w2.shape[1] * groups, g.shape[2:], groups, geometry)
     outputs = (grad_x, grad_weight, grad_bias)
-    if layout == "blocked":
+    if layout == "winograd":
+        _winograd_backward(x, g, weight, *outputs, padding)
+    elif layout == "blocked":
         _blocked_backward(x, g, w2, *outputs, geometry)
     elif layout == "per_sample":
         _per_sample_backward(cols, g, w2, *outputs, geometry)
@@ -294,6 +306,79 @@ def _blocked_backward(x, g, w2, grad_x, grad_weight, grad_bias, geometry):
         np.copyto(_rows(grad_weight, w2.shape), sum(p[0] for p in partials))
     if grad_bias is not None:
         np.copyto(grad_bias, sum(p[1].astype(np.float64) for p in partials))
+
+
+# ---- winograd ----------------------------------------------------------------------------------
+# For 3x3 convolutions of stride 1 with many taps: Winograd's F(2x2, 3x3) (``_winograd``: the
+# math and its passes) does the products of forward, dx and dW with 2.25x fewer multiply-adds
+# than im2col's, as 16 products per block of samples. Blocks of samples as in the blocked layout
+# (each block's transformed tiles stay in its thread's scratch), and backward transforms x again
+# for dW instead of keeping the tiles (4x the size of x) from forward.
+
+def _tile_buffers(channels, n, out_hw, dtype):
+    """One flat V or M buffer (``_winograd.tile_rows``) per thread of run_blocks, for a block."""
+    return _share_buffers(1, n, math.prod(_winograd.tile_rows(channels, 1, out_hw)), dtype)
+
+
+def _tile_block(buffers, i, channels, count, out_hw):
+    """Block i's V or M: its thread's buffer as the (16, row length) array for ``count``
+    images."""
+    shape = _winograd.tile_rows(channels, count, out_hw)
+    return buffers[i % len(buffers)][:math.prod(shape)].reshape(shape)
+
+
+def _winograd_forward(x, weight, bias, out, padding):
+    n, (cout, cin), out_hw = len(x), weight.shape[:2], out.shape[2:]
+    u = _winograd.weight_transform(weight)
+    v_buffers = _tile_buffers(cin, n, out_hw, x.dtype)
+    m_buffers = _tile_buffers(cout, n, out_hw, x.dtype)
+    b = _bias_or_zeros(bias, u[0]).astype(out.dtype, copy=False)
+
+    def block(i):
+        rows = _sample_block(i, n)
+        count = rows.stop - rows.start
+        plane = _winograd.scratch(count, out_hw, x.dtype)
+        v = _tile_block(v_buffers, i, cin, count, out_hw)
+        _winograd.input_tiles(x[rows], v, plane, *padding)
+        m = _tile_block(m_buffers, i, cout, count, out_hw)
+        np.matmul(u, _winograd.as_matrices(v, cin), out=_winograd.as_matrices(m, cout))
+        _winograd.output_tiles(m, b, out[rows], plane)
+
+    _blas.run_blocks(block, SAMPLE_BLOCKS)
+
+
+def _winograd_backward(x, g, weight, grad_x, grad_weight, grad_bias, padding):
+    n, (cout, cin), out_hw = len(g), weight.shape[:2], g.shape[2:]
+    dm_buffers = _tile_buffers(cout, n, out_hw, g.dtype)
+    v_buffers = None if grad_weight is None else _tile_buffers(cin, n, out_hw, g.dtype)
+    dv_buffers = None if grad_x is None else _tile_buffers(cin, n, out_hw, g.dtype)
+    u_t = None if grad_x is None else _winograd.weight_transform(weight).transpose(0, 2, 1)
+    x = None if grad_weight is None else np.ascontiguousarray(x)
+
+    def block(i):
+        rows = _sample_block(i, n)
+        count = rows.stop - rows.start
+        plane = _winograd.scratch(count, out_hw, g.dtype)
+        dm = _tile_block(dm_buffers, i, cout, count, out_hw)
+        _winograd.output_grad_tiles(g[rows], dm, plane)
+        dm2 = _winograd.as_matrices(dm, cout)
+        db = dm2[5].sum(axis=1, dtype=np.float64)  # dm[5]: each tile's sum of g
+        du = None
+        if v_buffers is not None:
+            v = _tile_block(v_buffers, i, cin, count, out_hw)
+            _winograd.input_tiles(x[rows], v, plane, *padding)
+            du = np.matmul(dm2, _winograd.as_matrices(v, cin).transpose(0, 2, 1))
+        if dv_buffers is not None:
+            dv = _tile_block(dv_buffers, i, cin, count, out_hw)
+            np.matmul(u_t, dm2, out=_winograd.as_matrices(dv, cin))
+            _winograd.input_grad_tiles(dv, grad_x[rows], plane, *padding)
+        return du, db
+
+    partials = _blas.run_blocks(block, SAMPLE_BLOCKS)
+    if grad_weight is not None:
+        np.copyto(grad_weight, _winograd.weight_grad(sum(p[0] for p in partials)))
+    if grad_bias is not None:
+        np.copyto(grad_bias, sum(p[1] for p in partials))
 
 
 # ---- numba loops ---------------------------------------------------------------------------------
