@@ -19,13 +19,18 @@ transposed: dM = A dY A^T per tile (``output_grad_tiles``), dU[e] = dM[e] @ V[e]
 dW = G^T dU G (``weight_grad``), dV[e] = U[e]^T @ dM[e] and dx = the sum over the overlapping
 windows of B dV B^T (``input_grad_tiles``).
 
-Layouts: V and M are (16, channels, N * TH, TW) for TH x TW tiles per image, so the products
-run over contiguous (channels, N * TH * TW) matrices and each tile row is a contiguous run.
-The passes keep each padded plane as its even and odd columns (``planes``: a (2, 2 * TH + 2,
-TW + 1) scratch per thread): the window columns 2t, 2t+1, 2t+2, 2t+3 of tile t are then
-even[t], odd[t], even[t+1], odd[t+1], and every inner loop runs over t with unit stride
-(it vectorizes). The plain specification of the result is numpy_ref/conv.py.
+Layouts: V and M hold [e, c, th, n * TW + t] for the TH x TW tiles of N images (``tile_rows``),
+so the products run over contiguous (channels, tiles) matrices, and every pass's arithmetic runs
+over the n * TW + t of one tile row of all N images at once, with unit stride (it vectorizes;
+one image's tile row is only 4-7 tiles long on 8x8-14x14 images). In between, ``scratch``
+rows hold what a tile row needs, spread: for padded image row r, rows[r, s, n * TW + t] is
+its column 2t (s = 0), 2t + 2 (s = 1), 2t + 1 (s = 2) or 2t + 3 (s = 3) of image n. Moving
+values between images and the scratch goes through index maps (``Maps``), one flat loop per
+channel: short loops per image row cost more than the arithmetic did. The plain specification
+of the result is numpy_ref/conv.py.
 """
+
+import functools
 
 import numpy as np
 from numba import njit
@@ -61,7 +66,57 @@ def as_matrices(buffer, channels):
 def scratch(n, out_hw, dtype):
     """One thread's scratch for the passes over N images: (2 TH + 2, 4, N * TW) spread rows."""
     th, tw = tiles(out_hw)
-    return np.zeros((2 * th + 2, 4, n * tw), dtype)
+    return np.empty((2 * th + 2, 4, n * tw), dtype)
+
+
+# Window slot s holds padded column 2t + _SLOT_COLUMN[s]: even left, even right, odd left, odd
+# right (so the two uses of an even column, by tile t and by tile t - 1, sit side by side).
+_SLOT_COLUMN = np.array([0, 2, 1, 3])
+
+
+class Maps:
+    """Where values move between N images and the scratch rows, for one geometry (int32 maps,
+    -1 where nothing moves):
+
+    - ``spread[j]``: the x index (in the N images of channel 0: n * C * H * W + r * W + w) of
+      scratch value j (flat (2 TH + 2, 4, N * TW)), or -1 for the padding;
+    - ``gather``: (3, N * H * W): for each x position (its index as in spread), the one or two
+      scratch values that hold it (input_grad_tiles sums them);
+    - ``scatter[j]``: the output index (relative to output row 2th of channel k of image 0:
+      n * K * OH * OW + a * OW + 2t + b) of the tile-row output slot j = (2a + b) * N * TW +
+      n * TW + t, or -1 where the tiles overhang the output's columns.
+    """
+
+    def __init__(self, n, channels_in, channels_out, in_hw, out_hw, padding):
+        (h, w), (oh, ow), (ph, pw) = in_hw, out_hw, padding
+        th, tw = tiles(out_hw)
+        r, slot, image, t = np.ix_(np.arange(2 * th + 2), np.arange(4), np.arange(n),
+                                   np.arange(tw))
+        row, col = r - ph, 2 * t + _SLOT_COLUMN[slot] - pw
+        source = image * channels_in * h * w + row * w + col
+        inside = np.broadcast_to((row >= 0) & (row < h) & (col >= 0) & (col < w), source.shape)
+        self.spread = np.where(inside, source, -1).astype(np.int32).reshape(-1)
+        # each x position is in the slot of its column's left use, its right use, or both
+        holders = np.flatnonzero(inside)
+        holders = holders[np.argsort(source.reshape(-1)[holders], kind="stable")]
+        targets = source.reshape(-1)[holders]
+        first = np.ones(len(targets), bool)
+        first[1:] = targets[1:] != targets[:-1]
+        starts = np.flatnonzero(first)
+        second = np.full(len(starts), -1)
+        twice = np.diff(np.append(starts, len(targets))) == 2
+        second[twice] = holders[starts[twice] + 1]
+        self.gather = np.stack([targets[starts], holders[starts], second]).astype(np.int32)
+        a, parity, image, t = np.ix_(np.arange(2), np.arange(2), np.arange(n), np.arange(tw))
+        col = 2 * t + parity
+        target = image * channels_out * oh * ow + a * ow + col
+        self.scatter = np.where(col < ow, target, -1).astype(np.int32).reshape(-1)
+
+
+@functools.lru_cache(maxsize=32)
+def maps(n, channels_in, channels_out, in_hw, out_hw, padding):
+    """The Maps of a geometry (made once per geometry and block size)."""
+    return Maps(n, channels_in, channels_out, in_hw, out_hw, padding)
 
 
 # (G g G^T)[i, j] = sum over a, b of G[i, a] G[j, b] g[a, b]: with the filters' 9 taps as rows,
@@ -89,61 +144,18 @@ def weight_grad(du):
 _BT_ROWS = ((0, 2, -1.0), (1, 2, 1.0), (2, 1, -1.0), (1, 3, -1.0))
 
 
-@njit(inline="always", cache=True)
-def _columns(width, shift, parity, tw):
-    """For the padded columns q = 2u + parity of an image row ``width`` long padded by
-    ``shift`` on the left: the image column of u = 0 (2u + that is u's column), the first and
-    the end of the u inside the image, clipped to the tiles' left (u < TW) and right (u >= 1)
-    uses."""
-    first = max(0, (shift - parity + 1) >> 1)
-    end = (width - 1 + shift - parity) // 2 + 1
-    return parity - shift, first, min(end, tw), max(first, 1), end
-
-
 @njit(cache=True, error_model="numpy", nogil=True)
-def _spread_plane(plane, rows, n, tw, ph, pw):
-    """Spread one image plane (padded by ph rows, pw columns) into ``rows`` (R, 4, N * TW):
-    tile t of image n finds its window's padded columns 2t, 2t+1, 2t+2, 2t+3 at [0], [2], [1],
-    [3] of rows[r, :, n * TW + t] (even left, even right, odd left, odd right)."""
-    base = n * tw
-    for parity in range(2):
-        offset, first, left_end, right_first, end = _columns(plane.shape[1], pw, parity, tw)
-        for r in range(plane.shape[0]):
-            src, left, right = plane[r], rows[r + ph, 2 * parity], rows[r + ph, 2 * parity + 1]
-            for u in range(first, left_end):
-                left[base + u] = src[2 * u + offset]
-            for u in range(right_first, end):
-                right[base + u - 1] = src[2 * u + offset]
-
-
-@njit(cache=True, error_model="numpy", nogil=True)
-def _gather_plane(rows, plane, n, tw, ph, pw):
-    """plane[r, w] = the sum of what ``rows`` holds for padded row r + ph, column w + pw of
-    image n: _spread_plane's adjoint."""
-    base = n * tw
-    for parity in range(2):
-        offset, first, left_end, right_first, end = _columns(plane.shape[1], pw, parity, tw)
-        for r in range(plane.shape[0]):
-            dst, left, right = plane[r], rows[r + ph, 2 * parity], rows[r + ph, 2 * parity + 1]
-            for u in range(first, left_end):
-                dst[2 * u + offset] = left[base + u]
-            for u in range(right_first, left_end):
-                dst[2 * u + offset] += right[base + u - 1]
-            for u in range(max(right_first, left_end), end):
-                dst[2 * u + offset] = right[base + u - 1]
-
-
-@njit(cache=True, error_model="numpy", nogil=True)
-def input_tiles(x, v, rows, ph, pw):
+def input_tiles(x, v, rows, spread):
     """v[4i + j, c, th, n * TW + t] = (B^T d B)[i, j], d the 4x4 window at rows 2th, columns
-    2t of x[n, c] padded by (ph, pw) with zeros; ``rows``: a scratch from ``scratch``."""
-    n_, c_, h, _ = x.shape
+    2t of x[n, c] padded with zeros; ``rows`` a scratch, ``spread`` its Maps.spread."""
+    n_, c_, h, w = x.shape
     th_, ntw = (rows.shape[0] - 2) // 2, rows.shape[2]
-    tw_ = ntw // n_
-    rows[:, :, :] = 0  # the padding stays zero: every channel writes the same positions
+    flat_x, flat_rows = x.reshape(x.size), rows.reshape(rows.size)
     for c in range(c_):
-        for n in range(n_):
-            _spread_plane(x[n, c], rows, n, tw_, ph, pw)
+        at_c = c * h * w
+        for j in range(spread.size):
+            source = spread[j]
+            flat_rows[j] = flat_x[at_c + source] if source >= 0 else 0
         for th in range(th_):
             win, at = rows[2 * th:2 * th + 4], (c * th_ + th) * ntw
             # NOTE: one loop per row of B^T, each writing 4 of the 16 outputs: LLVM vectorizes
@@ -164,14 +176,15 @@ def input_tiles(x, v, rows, ph, pw):
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
-def output_tiles(m, bias, out, rows):
+def output_tiles(m, bias, out, rows, scatter):
     """out[n, k, 2th + a, 2t + b] = (A^T m A)[a, b] + bias[k], m the 4x4 tile
     m[:, k, th, n * TW + t] (where the tiles overhang the output, their extra values are
-    dropped)."""
+    dropped); ``scatter``: Maps.scatter."""
     n_, k_, oh, ow = out.shape
     th_, ntw = (rows.shape[0] - 2) // 2, rows.shape[2]
-    tw_ = ntw // n_
-    y = rows[0]  # (4, N * TW): rows 2th and 2th + 1, each at even and odd columns
+    flat_out = out.reshape(out.size)
+    y = rows[0]  # (4, N * TW): output rows 2th and 2th + 1, each at even and odd columns
+    flat_y = y.reshape(y.size)
     for k in range(k_):
         b = bias[k]
         for th in range(th_):
@@ -189,39 +202,29 @@ def output_tiles(m, bias, out, rows):
                 s2 = m[6, q] - m[10, q] - m[14, q]
                 s3 = m[7, q] - m[11, q] - m[15, q]
                 y[2, p], y[3, p] = s0 + s1 + s2 + b, s1 - s2 - s3 + b
-            for a in range(min(2, oh - 2 * th)):
-                for n in range(n_):
-                    row, base = out[n, k, 2 * th + a], n * tw_
-                    for w in range(ow):
-                        row[w] = y[2 * a + (w & 1), base + (w >> 1)]
+            at_out = (k * oh + 2 * th) * ow
+            for j in range(ntw * (4 if 2 * th + 1 < oh else 2)):  # an odd OH: one row left
+                target = scatter[j]
+                if target >= 0:
+                    flat_out[at_out + target] = flat_y[j]
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
-def output_grad_tiles(g, dm, rows):
+def output_grad_tiles(g, dm, rows, scatter):
     """dm[:, k, th, n * TW + t] = A y A^T (4x4) for y the 2x2 block of g[n, k] at rows 2th,
-    columns 2t (zeros where it overhangs g). (dm[5] = y's sum: summed over the tiles, it gives
-    the bias gradient.)"""
+    columns 2t (zeros where it overhangs g); ``scatter``: Maps.scatter. (dm[5] = y's sum:
+    summed over the tiles, it gives the bias gradient.)"""
     n_, k_, oh, ow = g.shape
     th_, ntw = (rows.shape[0] - 2) // 2, rows.shape[2]
-    tw_ = ntw // n_
-    # rows 2th and 2th + 1 of g, their even columns at y[0] and y[2], odd ones at y[1] and
-    # y[3]; the column an odd OW leaves stays zero
-    y = rows[0]
-    y[:, :] = 0
+    flat_g = g.reshape(g.size)
+    y = rows[0]  # (4, N * TW): rows 2th and 2th + 1 of g, each at even and odd columns
+    flat_y = y.reshape(y.size)
     for k in range(k_):
         for th in range(th_):
-            for a in range(2):
-                even, odd = y[2 * a], y[2 * a + 1]
-                if 2 * th + a == oh:  # the row an odd OH leaves
-                    even[:] = 0
-                    odd[:] = 0
-                    continue
-                for n in range(n_):
-                    src, base = g[n, k, 2 * th + a], n * tw_
-                    for t in range((ow + 1) >> 1):
-                        even[base + t] = src[2 * t]
-                    for t in range(ow >> 1):
-                        odd[base + t] = src[2 * t + 1]
+            at_g, inside = (k * oh + 2 * th) * ow, ntw * (4 if 2 * th + 1 < oh else 2)
+            for j in range(4 * ntw):
+                source = scatter[j]
+                flat_y[j] = flat_g[at_g + source] if source >= 0 and j < inside else 0
             # A's rows over the block's rows (y0, y0 + y1, y0 - y1, -y1), then A^T over the
             # columns (e, e + o, e - o, -o), one loop per row of A (as in input_tiles)
             at = (k * th_ + th) * ntw
@@ -243,7 +246,7 @@ def _a_columns(dm, i, q, even, odd):
 
 @njit(inline="always", cache=True)
 def _b_columns(win, i, p, v0, v1, v2, v3):
-    """Window row i, columns 2t .. 2t + 3 (at [0], [2], [1], [3]) += (v0 .. v3) B^T."""
+    """Window row i, columns 2t .. 2t + 3 (slots 0, 2, 1, 3) += (v0 .. v3) B^T."""
     win[i, 0, p] += v0
     win[i, 2, p] += v1 - v2 + v3
     win[i, 1, p] += v1 + v2 - v0
@@ -251,12 +254,14 @@ def _b_columns(win, i, p, v0, v1, v2, v3):
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
-def input_grad_tiles(dv, grad_x, rows, ph, pw):
+def input_grad_tiles(dv, grad_x, rows, gather):
     """grad_x[n, c] = the sum over tiles of B dv B^T (4x4, dv[:, c, th, n * TW + t]) placed at
-    the window's rows 2th, columns 2t of the padded plane, the padding cut off."""
-    n_, c_, h, _ = grad_x.shape
+    the window's rows 2th, columns 2t of the padded plane, the padding cut off; ``gather``:
+    Maps.gather."""
+    n_, c_, h, w = grad_x.shape
     th_, ntw = (rows.shape[0] - 2) // 2, rows.shape[2]
-    tw_ = ntw // n_
+    flat_x, flat_rows = grad_x.reshape(grad_x.size), rows.reshape(rows.size)
+    targets, firsts, seconds = gather[0], gather[1], gather[2]
     for c in range(c_):
         rows[:, :, :] = 0
         for th in range(th_):
@@ -280,5 +285,10 @@ def input_grad_tiles(dv, grad_x, rows, ph, pw):
             for p in range(ntw):
                 q = at + p
                 _b_columns(win, 3, p, -dv[12, q], -dv[13, q], -dv[14, q], -dv[15, q])
-        for n in range(n_):
-            _gather_plane(rows, grad_x[n, c], n, tw_, ph, pw)
+        at_c = c * h * w
+        for j in range(targets.size):
+            second = seconds[j]
+            total = flat_rows[firsts[j]]
+            if second >= 0:
+                total += flat_rows[second]
+            flat_x[at_c + targets[j]] = total

@@ -337,18 +337,20 @@ def _winograd_forward(x, weight, bias, out, padding):
     def block(i):
         rows = _sample_block(i, n)
         count = rows.stop - rows.start
-        plane = _winograd.scratch(count, out_hw, x.dtype)
+        maps = _winograd.maps(count, cin, cout, x.shape[2:], out_hw, tuple(padding))
+        scratch = _winograd.scratch(count, out_hw, x.dtype)
         v = _tile_block(v_buffers, i, cin, count, out_hw)
-        _winograd.input_tiles(x[rows], v, plane, *padding)
+        _winograd.input_tiles(x[rows], v, scratch, maps.spread)
         m = _tile_block(m_buffers, i, cout, count, out_hw)
         np.matmul(u, _winograd.as_matrices(v, cin), out=_winograd.as_matrices(m, cout))
-        _winograd.output_tiles(m, b, out[rows], plane)
+        _winograd.output_tiles(m, b, out[rows], scratch, maps.scatter)
 
     _blas.run_blocks(block, SAMPLE_BLOCKS)
 
 
 def _winograd_backward(x, g, weight, grad_x, grad_weight, grad_bias, padding):
     n, (cout, cin), out_hw = len(g), weight.shape[:2], g.shape[2:]
+    in_hw = tuple(o + 2 - 2 * p for o, p in zip(out_hw, padding))  # 3x3, stride 1
     dm_buffers = _tile_buffers(cout, n, out_hw, g.dtype)
     v_buffers = None if grad_weight is None else _tile_buffers(cin, n, out_hw, g.dtype)
     dv_buffers = None if grad_x is None else _tile_buffers(cin, n, out_hw, g.dtype)
@@ -358,20 +360,21 @@ def _winograd_backward(x, g, weight, grad_x, grad_weight, grad_bias, padding):
     def block(i):
         rows = _sample_block(i, n)
         count = rows.stop - rows.start
-        plane = _winograd.scratch(count, out_hw, g.dtype)
+        maps = _winograd.maps(count, cin, cout, in_hw, out_hw, tuple(padding))
+        scratch = _winograd.scratch(count, out_hw, g.dtype)
         dm = _tile_block(dm_buffers, i, cout, count, out_hw)
-        _winograd.output_grad_tiles(g[rows], dm, plane)
+        _winograd.output_grad_tiles(g[rows], dm, scratch, maps.scatter)
         dm2 = _winograd.as_matrices(dm, cout)
         db = dm2[5].sum(axis=1, dtype=np.float64)  # dm[5]: each tile's sum of g
         du = None
         if v_buffers is not None:
             v = _tile_block(v_buffers, i, cin, count, out_hw)
-            _winograd.input_tiles(x[rows], v, plane, *padding)
+            _winograd.input_tiles(x[rows], v, scratch, maps.spread)
             du = np.matmul(dm2, _winograd.as_matrices(v, cin).transpose(0, 2, 1))
         if dv_buffers is not None:
             dv = _tile_block(dv_buffers, i, cin, count, out_hw)
             np.matmul(u_t, dm2, out=_winograd.as_matrices(dv, cin))
-            _winograd.input_grad_tiles(dv, grad_x[rows], plane, *padding)
+            _winograd.input_grad_tiles(dv, grad_x[rows], scratch, maps.gather)
         return du, db
 
     partials = _blas.run_blocks(block, SAMPLE_BLOCKS)
