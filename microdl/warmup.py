@@ -238,9 +238,17 @@ def _conv(dtype, module):
     y_cols, out = _rand((cout, n, h, w), dtype), np.empty((n, cout, h, w), dtype)
     weight, hyper = _rand((cout, cin, k, k), dtype), geometry[1:] + (1,)  # (groups 1)
     grads = (np.empty_like(x), np.empty_like(weight), np.empty(cout, dtype))
+    # a CNN's second layer, shrunk: a batch of 8 with 36 taps takes Winograd's layout (where
+    # microdl manages the BLAS; the blocked one, on the same kernels as above, otherwise)
+    wide_x, wide_weight = _rand((8, 4, 4, 4), dtype), _rand((cout, 4, k, k), dtype)
+    wide_cols, wide_out = np.empty((4 * k * k, 8, 4, 4), dtype), np.empty((8, cout, 4, 4), dtype)
+    wide_grads = (np.empty_like(wide_x), np.empty_like(wide_weight), np.empty(cout, dtype))
     return {
-        "conv2d_forward": [(x, weight, None, out, cols) + hyper],
-        "conv2d_backward": [(x, cols, weight, out) + grads + hyper],
+        "conv2d_forward": [(x, weight, None, out, cols) + hyper,
+                           (wide_x, wide_weight, None, wide_out, wide_cols) + hyper],
+        "conv2d_backward": [(x, cols, weight, out) + grads + hyper,
+                            (wide_x, wide_cols, wide_weight, _rand(wide_out.shape, dtype))
+                            + wide_grads + hyper],
         "im2col": [(x, cols) + geometry],
         "col2im": [(_rand(cols.shape, dtype), np.empty_like(x)) + geometry],
         "cols_to_output": [(y_cols, np.zeros(cout, dtype), out)],

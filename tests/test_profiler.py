@@ -123,7 +123,8 @@ def test_kernels_on_microdls_worker_threads_nest_per_thread(monkeypatch):
         pytest.skip("no OpenBLAS found or one thread only: blocks never leave this thread")
     monkeypatch.setattr(cpu_conv, "BLOCKED_MIN_COLUMNS", 1)
     monkeypatch.setattr(cpu_conv, "WINOGRAD", False)
-    assert cpu_conv._layout(16, 4 * 9, (6, 6), 1, ((3, 3), (1, 1), (1, 1), (1, 1))) == "blocked"
+    assert cpu_conv._layout(16, 4 * 9, (6, 6), 1, ((3, 3), (1, 1), (1, 1), (1, 1)),
+                             np.float32) == "blocked"
     rng = np.random.default_rng(0)
     x = tensor(rng.standard_normal((16, 4, 6, 6)).astype(np.float32), requires_grad=True)
     w = tensor(rng.standard_normal((3, 4, 3, 3)).astype(np.float32), requires_grad=True)

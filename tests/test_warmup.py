@@ -107,3 +107,22 @@ def test_fit_says_so_once_on_a_first_run(monkeypatch, capsys):
     fit(model, nn.CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), loader, 1,
         progress=False)  # progress=False prints nothing at all
     assert warmup.FIRST_RUN_MESSAGE not in capsys.readouterr().err
+
+
+def test_conv_examples_reach_the_winograd_layout(monkeypatch):
+    """Winograd's passes live in a private module: the conv examples must take its layout."""
+    from microdl.kernels.cpu import _blas
+    from microdl.kernels.cpu import conv
+
+    monkeypatch.setattr(_blas, "manages_blas", lambda: True)
+    taken = []
+    choose = conv._layout
+    monkeypatch.setattr(conv, "_layout", lambda *args: taken.append(choose(*args)) or taken[-1])
+    monkeypatch.setattr(conv, "_winograd_forward", lambda *args: None)
+    monkeypatch.setattr(conv, "_winograd_backward", lambda *args: None)
+    calls = warmup.examples("conv", np.float32, conv)
+    for name in ("conv2d_forward", "conv2d_backward"):
+        for args in calls[name]:
+            if len(args[0]) >= conv.SAMPLE_BLOCKS:
+                getattr(conv, name)(*args)
+    assert taken == ["winograd", "winograd"]

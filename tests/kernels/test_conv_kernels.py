@@ -312,7 +312,7 @@ def test_winograd_cases_take_the_winograd_layout(monkeypatch):
     """The 3x3 stride-1 cases above do run Winograd's passes (and nothing else does)."""
     take_layout(monkeypatch, "winograd")
     chosen = [cpu._layout(conv[0][0], conv[0][1] * 9, out_hw(conv[0], *conv[2:3], *conv[3:6]),
-                          conv[6], conv[2:6]) for conv in CONVS]
+                          conv[6], conv[2:6], np.float32) for conv in CONVS]
     winograd = [conv[2] == (3, 3) and conv[3] == (1, 1) and conv[5] == (1, 1) and conv[6] == 1
                 for conv in CONVS]
     assert [c == "winograd" for c in chosen] == winograd and sum(winograd) == 4

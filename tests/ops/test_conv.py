@@ -260,17 +260,33 @@ def _geometry(kernel=3, stride=1, padding=1, dilation=1):
 
 def test_winograd_is_the_default_for_a_cnns_second_layer_and_blocked_for_other_kernels():
     managed = _blas.manages_blas()
-    second = cpu_conv._layout(64, 32 * 9, (14, 14), 1, _geometry())
-    assert second == ("winograd" if managed else "whole")
-    assert cpu_conv._layout(64, 32 * 9, (14, 14), 2, _geometry()) == "whole"  # groups
-    assert cpu_conv._layout(64, 9, (14, 14), 1, _geometry()) == "per_sample"  # few taps
-    assert cpu_conv._layout(4, 9, (28, 28), 1, _geometry()) == "whole"  # fewer samples
-    # not 3x3 of stride 1: the blocked layout, on wide enough products
+
+    def layout(n, taps, out_hw, groups=1, geometry=_geometry(), dtype=np.float32):
+        return cpu_conv._layout(n, taps, out_hw, groups, geometry, np.dtype(dtype))
+
+    assert layout(64, 32 * 9, (14, 14)) == ("winograd" if managed else "whole")
+    assert layout(64, 32 * 9, (14, 14), groups=2) == "whole"  # a product per group
+    assert layout(64, 9, (14, 14)) == "per_sample"  # few taps
+    assert layout(4, 9, (28, 28)) == "whole"  # fewer samples than blocks
+    # not 3x3 of stride 1, or integers: the blocked layout, on wide enough products
+    blocked = "blocked" if managed else "whole"
+    assert layout(64, 32 * 9, (14, 14), dtype=np.int64) == blocked
     for geometry in (_geometry(stride=2), _geometry(dilation=2), _geometry(kernel=5)):
         taps = 32 * geometry[0][0] ** 2
-        assert cpu_conv._layout(64, taps, (14, 14), 1, geometry) == \
-            ("blocked" if managed else "whole")
-        assert cpu_conv._layout(64, taps, (4, 4), 1, geometry) == "whole"  # 128 columns
+        assert layout(64, taps, (14, 14), geometry=geometry) == blocked
+        assert layout(64, taps, (4, 4), geometry=geometry) == "whole"  # 128 columns a block
+
+
+def test_integer_convolutions_stay_exact_where_floats_take_winograd(layouts_taken):
+    rng = np.random.default_rng(9)
+    x = rng.integers(-50, 50, (8, 4, 5, 5))
+    w = rng.integers(-50, 50, (3, 4, 3, 3))
+    y = F.conv2d(tensor(x), tensor(w), padding=1)
+    assert "winograd" not in layouts_taken
+    padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    expected = sum(np.einsum("nchw,kc->nkhw", padded[:, :, i:i + 5, j:j + 5], w[:, :, i, j])
+                   for i in range(3) for j in range(3))
+    np.testing.assert_array_equal(y.array, expected)
 
 
 @pytest.fixture

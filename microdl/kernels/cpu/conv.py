@@ -36,17 +36,19 @@ BLOCKED_MIN_COLUMNS = 1024
 WINOGRAD = True
 
 
-def _layout(n, taps, out_hw, groups, geometry):
+def _layout(n, taps, out_hw, groups, geometry, dtype):
     """"per_sample", "winograd", "blocked" or "whole" for N samples, taps = C_in * kh * kw,
-    (OH, OW) and geometry = (kernel_size, stride, padding, dilation)."""
+    (OH, OW), geometry = (kernel_size, stride, padding, dilation) and the arrays' dtype."""
     if groups == 1 and n >= SAMPLE_BLOCKS:
         if taps <= PER_SAMPLE_MAX_TAPS:
             return "per_sample"
         if not _blas.manages_blas():
             return "whole"
         kernel_size, stride, _, dilation = geometry
+        # NOTE: float32 and float64 only: G's halves would truncate in integers, and float16's
+        # products are numpy's slow loops anyway
         if (WINOGRAD and tuple(kernel_size) == (3, 3) and tuple(stride) == (1, 1)
-                and tuple(dilation) == (1, 1)):
+                and tuple(dilation) == (1, 1) and dtype in (np.float32, np.float64)):
             return "winograd"
         if n // SAMPLE_BLOCKS * out_hw[0] * out_hw[1] >= BLOCKED_MIN_COLUMNS:
             return "blocked"
@@ -59,7 +61,7 @@ def conv2d_forward(x, weight, bias, out, cols, stride, padding, dilation, groups
     x = np.ascontiguousarray(x)
     geometry = (weight.shape[2:], stride, padding, dilation)
     w2 = weight.reshape(len(weight), -1)
-    layout = _layout(len(x), len(cols), out.shape[2:], groups, geometry)
+    layout = _layout(len(x), len(cols), out.shape[2:], groups, geometry, x.dtype)
     if layout == "winograd":
         _winograd_forward(x, weight, bias, out, padding)
         return
@@ -79,7 +81,7 @@ def conv2d_backward(x, cols, weight, grad_out, grad_x, grad_weight, grad_bias, s
     g = np.ascontiguousarray(grad_out, dtype=weight.dtype)
     geometry = (weight.shape[2:], stride, padding, dilation)
     w2 = weight.reshape(len(weight), -1)
-    layout = _layout(len(g), w2.shape[1] * groups, g.shape[2:], groups, geometry)
+    layout = _layout(len(g), w2.shape[1] * groups, g.shape[2:], groups, geometry, g.dtype)
     outputs = (grad_x, grad_weight, grad_bias)
     if layout == "winograd":
         _winograd_backward(x, g, weight, *outputs, padding)
