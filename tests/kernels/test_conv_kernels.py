@@ -339,7 +339,7 @@ def test_winograd_passes_match_the_matrix_definitions(dtype):
     k = 3
     maps = wg.maps(n, c, k, (h, w), (oh, ow), (pad, pad))
     v = np.full(wg.tile_rows(c, n, (oh, ow)), np.nan, dtype)
-    wg.input_tiles(x, v, wg.scratch(n, (oh, ow), dtype), maps.spread)
+    wg.input_tiles(x.reshape(-1), x.shape, v, *wg.scratch(n, (oh, ow), dtype), maps.spread)
     np.testing.assert_allclose(wg.as_matrices(v, c).reshape(expected_v.shape), expected_v,
                                rtol=1e-6, atol=1e-6)
     # output: y = A^T m A per tile, cut to (OH, OW), plus the bias
@@ -349,18 +349,21 @@ def test_winograd_passes_match_the_matrix_definitions(dtype):
     bias = rng.standard_normal(k).astype(dtype)
     blocks = np.einsum("ai,ijkrnt,bj->nkratb", at, tiles16, at).reshape(n, k, 2 * th, 2 * tw)
     out = np.full((n, k, oh, ow), np.nan, dtype)
-    wg.output_tiles(m, bias, out, wg.scratch(n, (oh, ow), dtype), maps.scatter)
+    wg.output_tiles(m, bias, out.reshape(-1), out.shape, *wg.scratch(n, (oh, ow), dtype),
+                    maps.scatter)
     np.testing.assert_allclose(out, blocks[:, :, :oh, :ow] + bias[:, None, None], rtol=1e-6,
                                atol=1e-6)
     # the backward passes are the adjoints: <dm, output pass^T(g)> = <output pass(dm), g>
     g = rng.standard_normal((n, k, oh, ow)).astype(dtype)
     dm = np.full_like(m, np.nan)
-    wg.output_grad_tiles(g, dm, wg.scratch(n, (oh, ow), dtype), maps.scatter)
+    wg.output_grad_tiles(g.reshape(-1), g.shape, dm, *wg.scratch(n, (oh, ow), dtype),
+                         maps.scatter)
     np.testing.assert_allclose(np.sum(wg.as_matrices(dm, k) * wg.as_matrices(m, k)),
                                np.sum((out - bias[:, None, None]) * g), rtol=1e-5)
     dv = rng.standard_normal(v.shape).astype(dtype)
     gx = np.full_like(x, np.nan)
-    wg.input_grad_tiles(dv, gx, wg.scratch(n, (oh, ow), dtype), maps.gather)
+    wg.input_grad_tiles(dv, gx.reshape(-1), gx.shape, *wg.scratch(n, (oh, ow), dtype),
+                        maps.gather)
     np.testing.assert_allclose(np.sum(gx * x), np.sum(wg.as_matrices(dv, c) *
                                                       wg.as_matrices(v, c)), rtol=1e-5)
     # weight_grad is weight_transform's adjoint

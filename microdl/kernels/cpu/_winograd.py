@@ -64,9 +64,12 @@ def as_matrices(buffer, channels):
 
 
 def scratch(n, out_hw, dtype):
-    """One thread's scratch for the passes over N images: (2 TH + 2, 4, N * TW) spread rows."""
+    """One thread's scratch for the passes over N images: (2 TH + 2, 4, N * TW) spread rows,
+    and the same memory flat (the passes take both: a reshape inside a numba function cost
+    ~0.07 s of each first-ever compile)."""
     th, tw = tiles(out_hw)
-    return np.empty((2 * th + 2, 4, n * tw), dtype)
+    rows = np.empty((2 * th + 2, 4, n * tw), dtype)
+    return rows, rows.reshape(-1)
 
 
 # Window slot s holds padded column 2t + _SLOT_COLUMN[s]: even left, even right, odd left, odd
@@ -145,17 +148,17 @@ _BT_ROWS = ((0, 2, -1.0), (1, 2, 1.0), (2, 1, -1.0), (1, 3, -1.0))
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
-def input_tiles(x, v, rows, spread):
+def input_tiles(x, shape, v, rows, flat_rows, spread):
     """v[4i + j, c, th, n * TW + t] = (B^T d B)[i, j], d the 4x4 window at rows 2th, columns
-    2t of x[n, c] padded with zeros; ``rows`` a scratch, ``spread`` its Maps.spread."""
-    n_, c_, h, w = x.shape
+    2t of x[n, c] padded with zeros; x flat of ``shape`` (N, C, H, W), ``rows, flat_rows`` a
+    scratch, ``spread`` its Maps.spread."""
+    _, c_, h, w = shape
     th_, ntw = (rows.shape[0] - 2) // 2, rows.shape[2]
-    flat_x, flat_rows = x.reshape(x.size), rows.reshape(rows.size)
     for c in range(c_):
         at_c = c * h * w
         for j in range(spread.size):
             source = spread[j]
-            flat_rows[j] = flat_x[at_c + source] if source >= 0 else 0
+            flat_rows[j] = x[at_c + source] if source >= 0 else 0
         for th in range(th_):
             win, at = rows[2 * th:2 * th + 4], (c * th_ + th) * ntw
             # NOTE: one loop per row of B^T, each writing 4 of the 16 outputs: LLVM vectorizes
@@ -176,15 +179,13 @@ def input_tiles(x, v, rows, spread):
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
-def output_tiles(m, bias, out, rows, scatter):
+def output_tiles(m, bias, out, shape, rows, flat_rows, scatter):
     """out[n, k, 2th + a, 2t + b] = (A^T m A)[a, b] + bias[k], m the 4x4 tile
     m[:, k, th, n * TW + t] (where the tiles overhang the output, their extra values are
-    dropped); ``scatter``: Maps.scatter."""
-    n_, k_, oh, ow = out.shape
+    dropped); out flat of ``shape`` (N, K, OH, OW), ``scatter``: Maps.scatter."""
+    _, k_, oh, ow = shape
     th_, ntw = (rows.shape[0] - 2) // 2, rows.shape[2]
-    flat_out = out.reshape(out.size)
     y = rows[0]  # (4, N * TW): output rows 2th and 2th + 1, each at even and odd columns
-    flat_y = y.reshape(y.size)
     for k in range(k_):
         b = bias[k]
         for th in range(th_):
@@ -206,25 +207,23 @@ def output_tiles(m, bias, out, rows, scatter):
             for j in range(ntw * (4 if 2 * th + 1 < oh else 2)):  # an odd OH: one row left
                 target = scatter[j]
                 if target >= 0:
-                    flat_out[at_out + target] = flat_y[j]
+                    out[at_out + target] = flat_rows[j]
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
-def output_grad_tiles(g, dm, rows, scatter):
+def output_grad_tiles(g, shape, dm, rows, flat_rows, scatter):
     """dm[:, k, th, n * TW + t] = A y A^T (4x4) for y the 2x2 block of g[n, k] at rows 2th,
-    columns 2t (zeros where it overhangs g); ``scatter``: Maps.scatter. (dm[5] = y's sum:
-    summed over the tiles, it gives the bias gradient.)"""
-    n_, k_, oh, ow = g.shape
+    columns 2t (zeros where it overhangs g); g flat of ``shape`` (N, K, OH, OW), ``scatter``:
+    Maps.scatter. (dm[5] = y's sum: summed over the tiles, it gives the bias gradient.)"""
+    _, k_, oh, ow = shape
     th_, ntw = (rows.shape[0] - 2) // 2, rows.shape[2]
-    flat_g = g.reshape(g.size)
     y = rows[0]  # (4, N * TW): rows 2th and 2th + 1 of g, each at even and odd columns
-    flat_y = y.reshape(y.size)
     for k in range(k_):
         for th in range(th_):
             at_g, inside = (k * oh + 2 * th) * ow, ntw * (4 if 2 * th + 1 < oh else 2)
             for j in range(4 * ntw):
                 source = scatter[j]
-                flat_y[j] = flat_g[at_g + source] if source >= 0 and j < inside else 0
+                flat_rows[j] = g[at_g + source] if source >= 0 and j < inside else 0
             # A's rows over the block's rows (y0, y0 + y1, y0 - y1, -y1), then A^T over the
             # columns (e, e + o, e - o, -o), one loop per row of A (as in input_tiles)
             at = (k * th_ + th) * ntw
@@ -254,16 +253,16 @@ def _b_columns(win, i, p, v0, v1, v2, v3):
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
-def input_grad_tiles(dv, grad_x, rows, gather):
+def input_grad_tiles(dv, grad_x, shape, rows, flat_rows, gather):
     """grad_x[n, c] = the sum over tiles of B dv B^T (4x4, dv[:, c, th, n * TW + t]) placed at
-    the window's rows 2th, columns 2t of the padded plane, the padding cut off; ``gather``:
-    Maps.gather."""
-    n_, c_, h, w = grad_x.shape
+    the window's rows 2th, columns 2t of the padded plane, the padding cut off; grad_x flat of
+    ``shape`` (N, C, H, W), ``gather``: Maps.gather."""
+    _, c_, h, w = shape
     th_, ntw = (rows.shape[0] - 2) // 2, rows.shape[2]
-    flat_x, flat_rows = grad_x.reshape(grad_x.size), rows.reshape(rows.size)
     targets, firsts, seconds = gather[0], gather[1], gather[2]
     for c in range(c_):
-        rows[:, :, :] = 0
+        for j in range(flat_rows.size):
+            flat_rows[j] = 0
         for th in range(th_):
             win, at = rows[2 * th:2 * th + 4], (c * th_ + th) * ntw
             # B's rows over the tile's rows (v0, v1 - v2 + v3, v1 + v2 - v0, -v3), then B over
@@ -291,4 +290,4 @@ def input_grad_tiles(dv, grad_x, rows, gather):
             total = flat_rows[firsts[j]]
             if second >= 0:
                 total += flat_rows[second]
-            flat_x[at_c + targets[j]] = total
+            grad_x[at_c + targets[j]] = total

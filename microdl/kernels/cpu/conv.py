@@ -342,10 +342,12 @@ def _winograd_forward(x, weight, bias, out, padding):
         maps = _winograd.maps(count, cin, cout, x.shape[2:], out_hw, tuple(padding))
         scratch = _winograd.scratch(count, out_hw, x.dtype)
         v = _tile_block(v_buffers, i, cin, count, out_hw)
-        _winograd.input_tiles(x[rows], v, scratch, maps.spread)
+        x_block, out_block = x[rows], out[rows]
+        _winograd.input_tiles(x_block.reshape(-1), x_block.shape, v, *scratch, maps.spread)
         m = _tile_block(m_buffers, i, cout, count, out_hw)
         np.matmul(u, _winograd.as_matrices(v, cin), out=_winograd.as_matrices(m, cout))
-        _winograd.output_tiles(m, b, out[rows], scratch, maps.scatter)
+        _winograd.output_tiles(m, b, _rows(out_block, (-1,)), out_block.shape, *scratch,
+                               maps.scatter)
 
     _blas.run_blocks(block, SAMPLE_BLOCKS)
 
@@ -365,18 +367,23 @@ def _winograd_backward(x, g, weight, grad_x, grad_weight, grad_bias, padding):
         maps = _winograd.maps(count, cin, cout, in_hw, out_hw, tuple(padding))
         scratch = _winograd.scratch(count, out_hw, g.dtype)
         dm = _tile_block(dm_buffers, i, cout, count, out_hw)
-        _winograd.output_grad_tiles(g[rows], dm, scratch, maps.scatter)
+        g_block = g[rows]
+        _winograd.output_grad_tiles(g_block.reshape(-1), g_block.shape, dm, *scratch,
+                                    maps.scatter)
         dm2 = _winograd.as_matrices(dm, cout)
         db = dm2[5].sum(axis=1, dtype=np.float64)  # dm[5]: each tile's sum of g
         du = None
         if v_buffers is not None:
             v = _tile_block(v_buffers, i, cin, count, out_hw)
-            _winograd.input_tiles(x[rows], v, scratch, maps.spread)
+            x_block = x[rows]
+            _winograd.input_tiles(x_block.reshape(-1), x_block.shape, v, *scratch, maps.spread)
             du = np.matmul(dm2, _winograd.as_matrices(v, cin).transpose(0, 2, 1))
         if dv_buffers is not None:
             dv = _tile_block(dv_buffers, i, cin, count, out_hw)
             np.matmul(u_t, dm2, out=_winograd.as_matrices(dv, cin))
-            _winograd.input_grad_tiles(dv, grad_x[rows], scratch, maps.gather)
+            dx_block = grad_x[rows]
+            _winograd.input_grad_tiles(dv, _rows(dx_block, (-1,)), dx_block.shape, *scratch,
+                                       maps.gather)
         return du, db
 
     partials = _blas.run_blocks(block, SAMPLE_BLOCKS)
