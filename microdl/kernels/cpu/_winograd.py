@@ -79,7 +79,7 @@ _SLOT_COLUMN = np.array([0, 2, 1, 3])
 
 class Maps:
     """Where values move between N images and the scratch rows, for one geometry (int32 maps,
-    -1 where nothing moves):
+    int64 past 2**31 values; -1 where nothing moves):
 
     - ``spread[j]``: the x index (in the N images of channel 0: n * C * H * W + r * W + w) of
       scratch value j (flat (2 TH + 2, 4, N * TW)), or -1 for the padding;
@@ -93,12 +93,15 @@ class Maps:
     def __init__(self, n, channels_in, channels_out, in_hw, out_hw, padding):
         (h, w), (oh, ow), (ph, pw) = in_hw, out_hw, padding
         th, tw = tiles(out_hw)
+        largest = max(n * channels_in * h * w, n * channels_out * oh * ow,
+                      (2 * th + 2) * 4 * n * tw)
+        index = np.int32 if largest < 2 ** 31 else np.int64
         r, slot, image, t = np.ix_(np.arange(2 * th + 2), np.arange(4), np.arange(n),
                                    np.arange(tw))
         row, col = r - ph, 2 * t + _SLOT_COLUMN[slot] - pw
         source = image * channels_in * h * w + row * w + col
         inside = np.broadcast_to((row >= 0) & (row < h) & (col >= 0) & (col < w), source.shape)
-        self.spread = np.where(inside, source, -1).astype(np.int32).reshape(-1)
+        self.spread = np.where(inside, source, -1).astype(index).reshape(-1)
         # each x position is in the slot of its column's left use, its right use, or both
         holders = np.flatnonzero(inside)
         holders = holders[np.argsort(source.reshape(-1)[holders], kind="stable")]
@@ -109,11 +112,11 @@ class Maps:
         second = np.full(len(starts), -1)
         twice = np.diff(np.append(starts, len(targets))) == 2
         second[twice] = holders[starts[twice] + 1]
-        self.gather = np.stack([targets[starts], holders[starts], second]).astype(np.int32)
+        self.gather = np.stack([targets[starts], holders[starts], second]).astype(index)
         a, parity, image, t = np.ix_(np.arange(2), np.arange(2), np.arange(n), np.arange(tw))
         col = 2 * t + parity
         target = image * channels_out * oh * ow + a * ow + col
-        self.scatter = np.where(col < ow, target, -1).astype(np.int32).reshape(-1)
+        self.scatter = np.where(col < ow, target, -1).astype(index).reshape(-1)
 
 
 @functools.lru_cache(maxsize=32)
@@ -162,7 +165,8 @@ def input_tiles(x, shape, v, rows, flat_rows, spread):
         for th in range(th_):
             win, at = rows[2 * th:2 * th + 4], (c * th_ + th) * ntw
             # NOTE: one loop per row of B^T, each writing 4 of the 16 outputs: LLVM vectorizes
-            # a loop only while it has few pointers to check for overlap (16 stores: none)
+            # a loop only while it has few pointers to check for overlap (one loop writing all
+            # 16 stayed scalar, 1.6x slower here)
             for i in range(4):
                 top, bottom, sign = _BT_ROWS[i]
                 sign = v.dtype.type(sign)  # +-1 in x's dtype (a float64 would promote the loop)
