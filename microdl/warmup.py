@@ -212,7 +212,9 @@ def _normalization(dtype, module):
                 (x, x.copy(), x, w, mean, invstd, out, np.empty(c, dtype), np.empty(c, dtype),
                  True))
 
-    tiny = calls(4, 3, 1)  # BatchNorm1d: the rows kernels' features build
+    tiny = calls(4, 3, 1)  # BatchNorm1d on a few values: the small kernels
+    # BatchNorm1d past SMALL_ELEMENTS values (serial): the rows kernels' features build
+    features = calls(getattr(module, "SMALL_ELEMENTS", 0) // 2 + 1, 2, 1)
     planes = calls(2, 3, 4)  # small planes: their planes build
     # NOTE: the per-channel layout runs only for inputs past the module's size thresholds, so
     # one example is that large (2 x 2 x 2**17 values at the defaults: a few MB, milliseconds).
@@ -221,12 +223,12 @@ def _normalization(dtype, module):
             math.ceil(getattr(module, "TINY_ELEMENTS", 0) / (2 * c)))
     large = calls(2, c, s)
     return {
-        "batch_norm_forward_train": [tiny[0], planes[0], large[0]],
+        "batch_norm_forward_train": [tiny[0], features[0], planes[0], large[0]],
         "batch_norm_forward_eval": [tiny[1], planes[1], large[1]],
-        "batch_norm_backward": [tiny[2], planes[2], large[2]],
-        "batch_norm_relu_forward_train": [tiny[0], planes[0], large[0]],
+        "batch_norm_backward": [tiny[2], features[2], planes[2], large[2]],
+        "batch_norm_relu_forward_train": [tiny[0], features[0], planes[0], large[0]],
         "batch_norm_relu_forward_eval": [tiny[1], planes[1], large[1]],
-        "batch_norm_relu_backward": [tiny[3], planes[3], large[3]],
+        "batch_norm_relu_backward": [tiny[3], features[3], planes[3], large[3]],
     }
 
 

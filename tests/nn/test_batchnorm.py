@@ -74,6 +74,7 @@ def test_parallel_layouts_match_pytorch(kind, shape, layout, options, monkeypatc
     from microdl.kernels.cpu import normalization as kernels
 
     monkeypatch.setattr(kernels, "TINY_ELEMENTS", 0)
+    monkeypatch.setattr(kernels, "SMALL_ELEMENTS", 0)
     ncs = (shape[0], shape[1], int(np.prod(shape[2:])))
     assert kernels._layout(np.empty(ncs, np.float32)) == layout
     previous = microdl.get_kernels()

@@ -243,6 +243,7 @@ def output_grad_tiles(g, shape, dm, rows, flat_rows, scatter):
 
 @njit(inline="always", cache=True)
 def _a_columns(dm, i, q, even, odd):
+    """Tile row i of dm at q = (e, o) A^T, for (e, o) row i of A y at the even and odd columns."""
     dm[4 * i, q], dm[4 * i + 1, q], dm[4 * i + 2, q], dm[4 * i + 3, q] = \
         even, even + odd, even - odd, -odd
 

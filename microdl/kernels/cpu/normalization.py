@@ -14,8 +14,10 @@ Layouts:
   its own per-channel partial sums into a (2, chunks, C) scratch array, one call merges them in
   chunk order, then the chunks are normalized, spread again. Chunks depend on the shape only, so
   results are bitwise the same whatever the thread count.
+- "small" (S == 1 and fewer than SMALL_ELEMENTS values, BatchNorm1d on a small batch): a plain
+  kernel per direction, one call (eval takes "serial").
 - "serial" (fewer than TINY_ELEMENTS values): the rows kernel with every phase in one call, all
-  N rows one chunk, so BatchNorm1d on (60, 100) pays for one small call per direction.
+  N rows one chunk.
 
 The kernels are serial numba functions; the threads are microdl's (``_blas.run_blocks``), not a
 numba parallel region (see _normalization_layouts.py for why).
@@ -26,13 +28,14 @@ import numpy as np
 from . import _blas
 # NOTE: imported by name: microdl.warmup compiles the kernels it finds here
 from ._normalization_layouts import (ALL, ELEMENTWISE, MERGE, SUMS, backward_channels,
-                                     backward_rows, eval_channels, eval_rows, train_channels,
-                                     train_rows)
+                                     backward_rows, backward_small, eval_channels, eval_rows,
+                                     train_channels, train_rows, train_small)
 
 # Layout thresholds (read by _layout at each call, so tests can change them).
 # NOTE: waking a second thread costs tens of microseconds on these VMs: measured in training
 # steps (forward + backward), one thread wins below ~0.5M values.
 TINY_ELEMENTS = 1 << 19
+SMALL_ELEMENTS = 1 << 15
 # NOTE: channels read each channel from memory once, rows twice (statistics, then the elementwise
 # pass), but a channel of short planes is a stream of short runs far apart. Measured forward /
 # backward, alone, 4 alternating rounds in one process (us): (128, 16, 784) channels 435 / 712,
@@ -41,6 +44,11 @@ TINY_ELEMENTS = 1 << 19
 # then also compiles only the channels kernels.
 PLANE_MIN = 128
 CHUNK_ELEMENTS = 1 << 15
+
+# The small kernels, with the positions (in _run's x, *args) of the (N, C, 1) arrays they take
+# as (N, C): x and y forward; x, dy, the ReLU's output and dx backward.
+_TRAIN_SMALL = (train_small, (0, 3))
+_BACKWARD_SMALL = (backward_small, (0, 1, 2, 7))
 
 # NOTE: with no ReLU, forward clamps at -inf and backward masks dy where dy itself is <= -inf:
 # neither changes a value (NaN included).
@@ -51,7 +59,7 @@ def batch_norm_forward_train(x, weight, bias, out, mean, invstd, running_mean, r
                              momentum, eps):
     """See numpy_ref: batch statistics, fused normalize + affine, running statistics."""
     _run(train_rows, train_channels, x, weight, bias, out, mean, invstd, running_mean,
-         running_var, float(momentum), float(eps), _NO_RELU)
+         running_var, float(momentum), float(eps), _NO_RELU, small=_TRAIN_SMALL)
 
 
 def batch_norm_forward_eval(x, weight, bias, running_mean, running_var, out, mean, invstd, eps):
@@ -64,7 +72,7 @@ def batch_norm_backward(x, grad_out, weight, mean, invstd, grad_in, grad_weight,
                         training):
     """See numpy_ref: one pass for sum(dy) and sum(dy * (x - mean)), one pass for dx."""
     _run(backward_rows, backward_channels, x, grad_out, grad_out, _NO_RELU, weight, mean, invstd,
-         grad_in, grad_weight, grad_bias, bool(training))
+         grad_in, grad_weight, grad_bias, bool(training), small=_BACKWARD_SMALL)
 
 
 # ---- BatchNorm followed by ReLU, fused: the BatchNorm output is never written -----------------
@@ -76,7 +84,7 @@ def batch_norm_relu_forward_train(x, weight, bias, out, mean, invstd, running_me
                                   momentum, eps):
     """See numpy_ref: out = max(batch_norm(x), 0)."""
     _run(train_rows, train_channels, x, weight, bias, out, mean, invstd, running_mean,
-         running_var, float(momentum), float(eps), 0.0)
+         running_var, float(momentum), float(eps), 0.0, small=_TRAIN_SMALL)
 
 
 def batch_norm_relu_forward_eval(x, weight, bias, running_mean, running_var, out, mean, invstd,
@@ -90,14 +98,17 @@ def batch_norm_relu_backward(x, out, grad_out, weight, mean, invstd, grad_in, gr
                              grad_bias, training):
     """See numpy_ref: batch_norm_backward of dy * (out > 0)."""
     _run(backward_rows, backward_channels, x, grad_out, out, 0.0, weight, mean, invstd, grad_in,
-         grad_weight, grad_bias, bool(training))
+         grad_weight, grad_bias, bool(training), small=_BACKWARD_SMALL)
 
 
 # ---- the choice of layout ------------------------------------------------------------------------
 
 def _layout(x):
-    """"serial", "channels" or "rows" for an (N, C, S) array (module settings read per call)."""
+    """"small", "serial", "channels" or "rows" for an (N, C, S) array (module settings read per
+    call)."""
     N, C, S = x.shape
+    if S == 1 and N * C < SMALL_ELEMENTS:
+        return "small"
     if N * C * S < TINY_ELEMENTS:
         return "serial"
     if S >= PLANE_MIN and C >= 2:
@@ -105,13 +116,27 @@ def _layout(x):
     return "rows"
 
 
-def _run(rows, channels, x, *args, phases=(SUMS, MERGE, ELEMENTWISE)):
-    """Call the layout _layout(x) picks with (x, *args, consts, ...): channels kernels on one
-    block of the channels per thread; rows kernels phase by phase, the spread ones (SUMS,
-    ELEMENTWISE) on one block of the chunks per thread, MERGE once in this thread."""
+def _run(rows, channels, x, *args, phases=(SUMS, MERGE, ELEMENTWISE), small=None):
+    """Call the layout _layout(x) picks with (x, *args, consts, ...): the small kernel (if the
+    direction has one) on (N, C) views of the (N, C, 1) arrays; channels kernels on one block of
+    the channels per thread; rows kernels phase by phase, the spread ones (SUMS, ELEMENTWISE) on
+    one block of the chunks per thread, MERGE once in this thread."""
     N, C, S = x.shape
     consts = np.empty((4, C), x.dtype)  # forward uses 3 rows, backward 4
     layout = _layout(x)
+    if layout == "small":
+        if small is not None:
+            kernel, shaped = small
+            views = [x, *args]
+            for i in shaped:
+                # NOTE: (N, C) views only: an output reshaped to a copy would lose the writes
+                if not views[i].flags.c_contiguous:
+                    break
+                views[i] = views[i].reshape(N, C)
+            else:
+                kernel(*views, consts, np.empty((2, C)))
+                return
+        layout = "serial"
     if layout == "channels":
         _spread(lambda block, blocks: channels(x, *args, consts, block, blocks))
         return
