@@ -214,7 +214,7 @@ def _normalization(dtype, module):
 
     tiny = calls(4, 3, 1)  # BatchNorm1d on a few values: the small kernels
     # BatchNorm1d past SMALL_ELEMENTS values (serial): the rows kernels' features build
-    features = calls(getattr(module, "SMALL_ELEMENTS", 0) // 2 + 1, 2, 1)
+    features = calls(getattr(module, "SMALL_ELEMENTS", 2) // 2 + 1, 2, 1)
     planes = calls(2, 3, 4)  # small planes: their planes build
     # NOTE: the per-channel layout runs only for inputs past the module's size thresholds, so
     # one example is that large (2 x 2 x 2**17 values at the defaults: a few MB, milliseconds).
