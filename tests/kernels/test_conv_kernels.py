@@ -182,11 +182,12 @@ CONVS = [
     ((2, 4, 6, 5), 6, (3, 3), (2, 1), (1, 2), (2, 1), 2),
     ((2, 2, 4, 4), 3, (1, 1), (2, 2), (0, 0), (1, 1), 1),
     ((3, 4, 4, 3), 4, (2, 2), (1, 1), (1, 1), (1, 1), 4),
-    # 3x3, stride 1 (Winograd's): odd and even sizes, padding 0, 1 and 2, a 1x1 output
+    # 3x3, stride 1 (Winograd's): odd and even sizes, padding 0, 1, 2 and (2, 0), a 1x1 output
     ((2, 4, 5, 6), 3, (3, 3), (1, 1), (1, 1), (1, 1), 1),
     ((2, 5, 7, 7), 6, (3, 3), (1, 1), (0, 0), (1, 1), 1),
     ((3, 4, 3, 4), 5, (3, 3), (1, 1), (2, 2), (1, 1), 1),
     ((2, 4, 3, 3), 2, (3, 3), (1, 1), (0, 0), (1, 1), 1),
+    ((2, 3, 6, 5), 4, (3, 3), (1, 1), (2, 0), (1, 1), 1),
 ]
 LAYOUTS = ["per_sample", "winograd", "blocked", "whole"]
 SETS_AND_LAYOUTS = [("numba", layout) for layout in LAYOUTS] + [
@@ -315,7 +316,7 @@ def test_winograd_cases_take_the_winograd_layout(monkeypatch):
                           conv[6], conv[2:6], np.float32) for conv in CONVS]
     winograd = [conv[2] == (3, 3) and conv[3] == (1, 1) and conv[5] == (1, 1) and conv[6] == 1
                 for conv in CONVS]
-    assert [c == "winograd" for c in chosen] == winograd and sum(winograd) == 4
+    assert [c == "winograd" for c in chosen] == winograd and sum(winograd) == 5
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
