@@ -6,17 +6,20 @@ passes around them (im2col, col2im and the reorders) are numba loops, at the end
 Large scratch arrays come from ``microdl._buffers``, so a training step does not page-fault
 tens of MiB of fresh memory.
 
-conv2d_forward and conv2d_backward pick one of three layouts from the shapes (``_layout``; the
+conv2d_forward and conv2d_backward pick one of four layouts from the shapes (``_layout``; the
 same shapes give both the same choice, so backward finds what its forward left in cols):
 
 - per sample, for few taps (C_in * kh * kw <= PER_SAMPLE_MAX_TAPS), as in a first layer;
-- blocked, for many taps on wide enough images, as in a CNN's second layer: cols never exist
-  whole, forward leaves ``cols`` unwritten and backward rebuilds them from x, a block at a time;
+- Winograd's F(2x2, 3x3) for other 3x3 convolutions of stride 1 (float32 and float64), as in a
+  CNN's second layer: its passes are in ``_winograd``; forward leaves ``cols`` unwritten;
+- blocked, for other many-tap convolutions on wide enough images: cols never exist whole,
+  forward leaves ``cols`` unwritten and backward rebuilds them from x, a block at a time;
 - whole cols otherwise (groups > 1, small batches): numpy_ref's products, split over threads.
 
-Each is described where it is defined. All three split the samples into SAMPLE_BLOCKS fixed
-blocks (or a product into fixed parts) and add partial dW and db in block order, so results do
-not depend on the thread count.
+Winograd's and the blocked layouts need microdl to manage the BLAS (single-threaded calls on its
+own threads); otherwise those convolutions take the whole layout. Each layout is described where
+it is defined. All split the samples into SAMPLE_BLOCKS fixed blocks (or a product into fixed
+parts) and add partial dW and db in block order, so results do not depend on the thread count.
 """
 
 import math
