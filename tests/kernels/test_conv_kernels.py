@@ -1,8 +1,8 @@
 """Conv kernels: the numpy reference against naive loops, every other set against the reference.
 
-The numba set runs its four layouts (per sample, Winograd, blocked, whole cols), the cuda set runs in
-numba's simulator (tests/conftest.py sets NUMBA_ENABLE_CUDASIM=1) with shrunk launches, on tiny
-shapes."""
+The numba set runs its four layouts (per sample, Winograd, blocked, whole cols), the cuda set
+runs in numba's simulator (tests/conftest.py sets NUMBA_ENABLE_CUDASIM=1) with shrunk launches,
+on tiny shapes."""
 
 import sys
 

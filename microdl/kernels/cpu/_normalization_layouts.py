@@ -310,8 +310,8 @@ def _block_rows(N, nchunks, chunk_rows, block, blocks):
 
 # Phases of a rows kernel, as bit flags: SUMS (per-chunk partial sums into partial[:, b]) and
 # ELEMENTWISE (normalize, or dx) run over the chunks of one of ``blocks`` equal blocks (``block``)
-# and are what normalization.py spreads over threads; MERGE (the chunks' sums added in chunk order, then the
-# per-channel helpers) runs once, between them. A serial call runs ALL three.
+# and are what normalization.py spreads over threads; MERGE (the chunks' sums added in chunk
+# order, then the per-channel helpers) runs once, between them. A serial call runs ALL three.
 SUMS, MERGE, ELEMENTWISE = 1, 2, 4
 ALL = SUMS | MERGE | ELEMENTWISE
 
