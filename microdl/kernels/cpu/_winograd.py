@@ -63,13 +63,20 @@ def as_matrices(buffer, channels):
     return buffer[:, :length].reshape(16, channels, -1)
 
 
-def scratch(n, out_hw, dtype):
+def scratch_size(n, out_hw):
+    """How many values ``scratch`` takes for N images."""
+    th, tw = tiles(out_hw)
+    return (2 * th + 2) * 4 * n * tw
+
+
+def scratch(n, out_hw, dtype, buffer=None):
     """One thread's scratch for the passes over N images: (2 TH + 2, 4, N * TW) spread rows,
     and the same memory flat (the passes take both: a reshape inside a numba function cost
-    ~0.07 s of each first-ever compile)."""
+    ~0.07 s of each first-ever compile); carved from the front of a flat ``buffer`` if given."""
     th, tw = tiles(out_hw)
-    rows = np.empty((2 * th + 2, 4, n * tw), dtype)
-    return rows, rows.reshape(-1)
+    flat = np.empty(scratch_size(n, out_hw), dtype) if buffer is None else \
+        buffer[:scratch_size(n, out_hw)]
+    return flat.reshape(2 * th + 2, 4, n * tw), flat
 
 
 # Window slot s holds padded column 2t + _SLOT_COLUMN[s]: even left, even right, odd left, odd

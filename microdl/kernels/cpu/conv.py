@@ -325,6 +325,12 @@ def _tile_buffers(channels, n, out_hw, dtype):
     return _share_buffers(1, n, math.prod(_winograd.tile_rows(channels, 1, out_hw)), dtype)
 
 
+def _scratch_buffers(n, out_hw, dtype):
+    """One flat ``_winograd.scratch`` buffer per thread of run_blocks (pooled: on large images
+    it is MBs, which a fresh array would page-fault every call)."""
+    return _share_buffers(1, n, _winograd.scratch_size(1, out_hw), dtype)
+
+
 def _tile_block(buffers, i, channels, count, out_hw):
     """Block i's V or M: its thread's buffer as the (16, row length) array for ``count``
     images."""
@@ -337,13 +343,15 @@ def _winograd_forward(x, weight, bias, out, padding):
     u = _winograd.weight_transform(weight)
     v_buffers = _tile_buffers(cin, n, out_hw, x.dtype)
     m_buffers = _tile_buffers(cout, n, out_hw, x.dtype)
+    scratch_buffers = _scratch_buffers(n, out_hw, x.dtype)
     b = _bias_or_zeros(bias, u[0]).astype(out.dtype, copy=False)
 
     def block(i):
         rows = _sample_block(i, n)
         count = rows.stop - rows.start
         maps = _winograd.maps(count, cin, cout, x.shape[2:], out_hw, tuple(padding))
-        scratch = _winograd.scratch(count, out_hw, x.dtype)
+        scratch = _winograd.scratch(count, out_hw, x.dtype,
+                                    scratch_buffers[i % len(scratch_buffers)])
         v = _tile_block(v_buffers, i, cin, count, out_hw)
         x_block, out_block = x[rows], out[rows]
         _winograd.input_tiles(x_block.reshape(-1), x_block.shape, v, *scratch, maps.spread)
@@ -361,6 +369,7 @@ def _winograd_backward(x, g, weight, grad_x, grad_weight, grad_bias, padding):
     dm_buffers = _tile_buffers(cout, n, out_hw, g.dtype)
     v_buffers = None if grad_weight is None else _tile_buffers(cin, n, out_hw, g.dtype)
     dv_buffers = None if grad_x is None else _tile_buffers(cin, n, out_hw, g.dtype)
+    scratch_buffers = _scratch_buffers(n, out_hw, g.dtype)
     u_t = None if grad_x is None else _winograd.weight_transform(weight).transpose(0, 2, 1)
     x = None if grad_weight is None else np.ascontiguousarray(x)
 
@@ -368,7 +377,8 @@ def _winograd_backward(x, g, weight, grad_x, grad_weight, grad_bias, padding):
         rows = _sample_block(i, n)
         count = rows.stop - rows.start
         maps = _winograd.maps(count, cin, cout, in_hw, out_hw, tuple(padding))
-        scratch = _winograd.scratch(count, out_hw, g.dtype)
+        scratch = _winograd.scratch(count, out_hw, g.dtype,
+                                    scratch_buffers[i % len(scratch_buffers)])
         dm = _tile_block(dm_buffers, i, cout, count, out_hw)
         g_block = g[rows]
         _winograd.output_grad_tiles(g_block.reshape(-1), g_block.shape, dm, *scratch,
