@@ -334,8 +334,7 @@ def _scratch_buffers(n, out_hw, dtype):
 def _tile_block(buffers, i, channels, count, out_hw):
     """Block i's V or M: its thread's buffer as the (16, row length) array for ``count``
     images."""
-    shape = _winograd.tile_rows(channels, count, out_hw)
-    return buffers[i % len(buffers)][:math.prod(shape)].reshape(shape)
+    return _in_share(buffers, i, _winograd.tile_rows(channels, count, out_hw))
 
 
 def _winograd_forward(x, weight, bias, out, padding):
