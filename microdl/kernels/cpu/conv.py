@@ -138,6 +138,15 @@ def _bias_or_zeros(bias, w2):
     return np.zeros(len(w2), w2.dtype) if bias is None else bias
 
 
+def _row_sums(a):
+    """a's sums over its last axis, in float64. In BLAS's dtypes they are a product with ones,
+    rounded like dW's products: numpy's sum with a float64 accumulator casts as it goes, and it
+    took 0.63 ms against 0.13 ms on a 64x32x28x28 dy (a third of a first layer's backward)."""
+    if a.dtype in (np.float32, np.float64):
+        return np.matmul(a, np.ones(a.shape[-1], a.dtype)).astype(np.float64)
+    return a.sum(axis=-1, dtype=np.float64)
+
+
 def _sample_block(i, n):
     return slice(n * i // SAMPLE_BLOCKS, n * (i + 1) // SAMPLE_BLOCKS)
 
@@ -221,7 +230,7 @@ def _per_sample_backward(cols, g, w2, grad_x, grad_weight, grad_bias, geometry):
             np.matmul(w2.T, g3[rows], out=dcols[rows])
         dw = None if cols3 is None else \
             np.matmul(g3[rows], cols3[rows].transpose(0, 2, 1)).sum(axis=0)
-        db = None if grad_bias is None else g3[rows].sum(axis=2, dtype=np.float64).sum(axis=0)
+        db = None if grad_bias is None else _row_sums(g3[rows]).sum(axis=0)
         return dw, db
 
     partials = _blas.run_blocks(block, SAMPLE_BLOCKS)
@@ -383,7 +392,7 @@ def _winograd_backward(x, g, weight, grad_x, grad_weight, grad_bias, padding):
         _winograd.output_grad_tiles(g_block.reshape(-1), g_block.shape, dm, *scratch,
                                     maps.scatter)
         dm2 = _winograd.as_matrices(dm, cout)
-        db = dm2[5].sum(axis=1, dtype=np.float64)  # dm[5]: each tile's sum of g
+        db = _row_sums(dm2[5])  # dm[5]: each tile's sum of g
         du = None
         if v_buffers is not None:
             v = _tile_block(v_buffers, i, cin, count, out_hw)
