@@ -26,6 +26,54 @@ def test_activations_propagate_nan_and_survive_extremes(name):
     np.testing.assert_array_equal(out[1:], np.array(EXTREMES[name], np.float32))
 
 
+def _ulps(values, exact):
+    """|values - exact| in units of the float32 spacing at exact (the smallest subnormal's at
+    0)."""
+    spacing = np.spacing(np.abs(exact.astype(np.float32))).astype(np.float64)
+    spacing[spacing == 0] = np.spacing(np.float32(0))
+    return np.abs(values.astype(np.float64) - exact) / spacing
+
+
+def test_float32_exp_is_within_one_ulp_down_to_where_it_rounds_to_zero():
+    from numba import njit
+
+    from microdl.kernels.cpu.activation import _exp_nonpositive
+
+    @njit
+    def exps(ts, out):
+        for i in range(ts.size):
+            out[i] = _exp_nonpositive(ts[i])
+
+    t = np.concatenate([np.linspace(-110, 0, 400_001, dtype=np.float32),
+                        np.array([-0.0, -1e-30, -87.33, -103.9, -104, -np.inf], np.float32)])
+    out = np.empty_like(t)
+    exps(t, out)
+    exact = np.exp(t.astype(np.float64))
+    assert _ulps(out, exact).max() < 1
+    assert out[-1] == 0 and out[-6] == 1
+
+
+def test_float32_sigmoid_is_within_three_ulps_over_the_whole_range():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([np.linspace(-110, 110, 400_001, dtype=np.float32),
+                        rng.standard_normal(100_000).astype(np.float32) * 4,
+                        np.array([0, -0.0, 1e-30, -1e-30, -88.7, -100, -103.9], np.float32)])
+    out = np.empty_like(x)
+    cpu_act.sigmoid_forward(x, out)
+    exact = 1 / (1 + np.exp(-x.astype(np.float64)))
+    assert _ulps(out, exact).max() < 3
+    # the subnormal outputs round once (sigmoid(-100) = 3.7835e-44, sigmoid(-103.9) = 1 * 2^-149)
+    assert out[-2] == np.float32(3.7835059e-44) and out[-1] == np.spacing(np.float32(0))
+
+
+def test_float32_sigmoid_in_blocks_on_threads_is_the_serial_result():
+    x = np.random.default_rng(1).standard_normal(1 << 18).astype(np.float32) * 8
+    whole, spread = np.empty_like(x), np.empty_like(x)
+    cpu_act._sigmoid_float32.serial(x, whole, 0, 1)
+    cpu_act.sigmoid_forward(x, spread)
+    np.testing.assert_array_equal(whole, spread)
+
+
 def test_softmax_is_stable_for_huge_logits():
     x = np.array([[1000.0, 0.0, -1000.0]], np.float32)
     out = np.empty_like(x)
