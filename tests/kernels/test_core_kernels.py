@@ -66,6 +66,22 @@ def test_float32_sigmoid_is_within_three_ulps_over_the_whole_range():
     assert out[-2] == np.float32(3.7835059e-44) and out[-1] == np.spacing(np.float32(0))
 
 
+def test_float32_tanh_is_within_two_ulps_and_keeps_the_sign_of_zero():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([np.linspace(-12, 12, 400_001, dtype=np.float32),
+                        np.logspace(-40, 1, 20_000).astype(np.float32),
+                        rng.standard_normal(100_000).astype(np.float32) * 0.01,
+                        np.array([0.625, np.nextafter(np.float32(0.625), np.float32(0))],
+                                 np.float32)])
+    x = np.concatenate([x, -x])
+    out = np.empty_like(x)
+    cpu_act.tanh_forward(x, out)
+    assert _ulps(out, np.tanh(x.astype(np.float64))).max() < 2
+    zeros = np.array([0.0, -0.0], np.float32)
+    cpu_act.tanh_forward(zeros, out[:2])
+    assert list(np.signbit(out[:2])) == [False, True]
+
+
 def test_float32_sigmoid_in_blocks_on_threads_is_the_serial_result():
     x = np.random.default_rng(1).standard_normal(1 << 18).astype(np.float32) * 8
     whole, spread = np.empty_like(x), np.empty_like(x)

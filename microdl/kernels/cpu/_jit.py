@@ -13,7 +13,7 @@ import types
 
 from numba import njit
 
-from ._blas import in_block
+from ._blas import in_block, run_blocks, shares
 
 # Below this many elements a serial loop beats starting two threads (measured in bench/).
 PARALLEL_MIN_ELEMENTS = 1 << 16
@@ -75,8 +75,6 @@ class ThreadSlices:
         self.threshold = threshold
 
     def run(self, n, *args):
-        from ._blas import run_blocks, shares
-
         blocks = 1 if n < self.threshold else shares()
         if blocks == 1:
             self.serial(*args, 0, 1)
@@ -111,8 +109,6 @@ BLOCK_ELEMENTS = 1 << 15
 
 def in_blocks(work, size, row_length=1):
     """Call ``work(lo, hi)`` over [0, size) in blocks of whole rows, on microdl's threads."""
-    from ._blas import run_blocks
-
     rows = size // row_length
     per_block = max(1, BLOCK_ELEMENTS // row_length)
     count = -(-rows // per_block)

@@ -1,11 +1,11 @@
 """Numba twins of numpy_ref/activation.py: one fused loop per kernel over flat arrays.
 
 Transcendentals are the exception: numba's math.exp and math.tanh are scalar libm calls here (no
-SVML with this LLVM), 10-40x slower than numpy's SIMD ufuncs, so tanh, and sigmoid in float64,
-run numpy's exp/tanh into the caller's buffer and fuse the remaining arithmetic into one numba
-pass; large arrays go in L2-sized blocks over microdl's threads (``in_blocks``). Float32 sigmoid
-is one numba loop with its own exp (``_exp_nonpositive``), which LLVM vectorizes: numpy's float32
-exp ran at ~1.3 ns a value here, the whole loop runs at ~0.9.
+SVML with this LLVM), 10-40x slower than numpy's SIMD ufuncs. In float32, sigmoid and tanh are
+each one numba loop with an exp of its own (``_exp_nonpositive``), which LLVM vectorizes: numpy's
+float32 exp ran at ~1.3 ns a value here, the whole sigmoid loop at ~0.9. Other dtypes run numpy's
+exp/tanh into the caller's buffer and fuse the remaining arithmetic into one numba pass; large
+arrays go in L2-sized blocks over microdl's threads (``in_blocks``).
 """
 
 import math
@@ -139,6 +139,29 @@ def _sigmoid_float32(x, out, block, blocks):
         os_[i] = v if v != v else y
 
 
+# tanh: an odd polynomial below |x| = 0.625 (Cephes' tanhf), where (1 - e) / (1 + e) with
+# e = exp(-2|x|) would lose bits to cancellation; that quotient from there on.
+_TANH_POLY = tuple(np.float32(c) for c in (-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2,
+                                           1.33314422036e-1, -3.33332819422e-1))
+_TANH_SMALL = np.float32(0.625)
+
+
+@thread_slices()
+def _tanh_float32(x, out, block, blocks):
+    lo, hi = x.size * block // blocks, x.size * (block + 1) // blocks
+    xs, os_ = x[lo:hi], out[lo:hi]
+    one, c0, c1, c2, c3, c4 = np.float32(1), *_TANH_POLY
+    for i in range(xs.size):
+        v = xs[i]
+        a = abs(v)
+        z = v * v
+        small = ((((c0 * z + c1) * z + c2) * z + c3) * z + c4) * z * v + v
+        e = _exp_nonpositive(np.float32(-2) * a)
+        large = (one - e) / (one + e)
+        y = small if a < _TANH_SMALL else (large if v >= 0 else -large)
+        os_[i] = y if a > 0 else v  # tanh(+-0) = +-0 and NaN stays NaN
+
+
 def _sigmoid_block(xf, of):
     np.abs(xf, out=of)
     np.negative(of, out=of)
@@ -161,11 +184,13 @@ def sigmoid_backward(y, grad_out, grad_in):
 
 
 def tanh_forward(x, out):
-    if x.size < BLOCKED_MIN_ELEMENTS:
-        np.tanh(x, out=out)
-        return
     xf, of = flat(x), flat_out(out)
-    in_blocks(lambda lo, hi: np.tanh(xf[lo:hi], out=of[lo:hi]), x.size)
+    if x.dtype == np.float32:
+        _tanh_float32.run(x.size, xf, of)
+    elif x.size < BLOCKED_MIN_ELEMENTS:
+        np.tanh(x, out=out)
+    else:
+        in_blocks(lambda lo, hi: np.tanh(xf[lo:hi], out=of[lo:hi]), x.size)
 
 
 def tanh_backward(y, grad_out, grad_in):
