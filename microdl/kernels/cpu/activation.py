@@ -2,7 +2,7 @@
 
 Transcendentals are the exception: numba's math.exp and math.tanh are scalar libm calls here (no
 SVML with this LLVM), 10-40x slower than numpy's SIMD ufuncs. In float32, sigmoid and tanh are
-each one numba loop with an exp of its own (``_exp_nonpositive``), which LLVM vectorizes: numpy's
+each one numba loop with an exp of its own (``_expf.exp32``), which LLVM vectorizes: numpy's
 float32 exp ran at ~1.3 ns a value here, the whole sigmoid loop at ~0.9. Other dtypes run numpy's
 exp/tanh into the caller's buffer and fuse the remaining arithmetic into one numba pass; large
 arrays go in L2-sized blocks over microdl's threads (``in_blocks``).
@@ -11,13 +11,12 @@ arrays go in L2-sized blocks over microdl's threads (``in_blocks``).
 import math
 
 import numpy as np
-from llvmlite import ir
-from numba import njit, prange, types
-from numba.extending import intrinsic
+from numba import njit, prange
 
 from ..numpy_ref.activation import (GELU_TANH_BETA, GELU_TANH_KAPPA, HARDSIGMOID_SLOPE,
                                     INV_SQRT_2PI, POINTWISE_OPS, SELU_ALPHA, SELU_SCALE,
                                     SQRT_HALF)
+from ._expf import exp32
 from ._jit import (BLOCKED_MIN_ELEMENTS, flat, flat_out, in_blocks, serial_and_parallel,
                    thread_slices)
 
@@ -85,47 +84,6 @@ def leaky_relu_backward(x, grad_out, grad_in, negative_slope):
                              x.dtype.type(negative_slope))
 
 
-# ---- float32 exp for t <= 0, vectorizable (Cephes' expf: exp(t) = 2^n exp(r)) ---------------
-# n = round(t / ln 2), r = t - n ln 2 in two parts (ln 2's high part has 9 bits, so n * its high
-# part is exact), exp(r) on |r| <= ln 2 / 2 by a degree-7 polynomial. 2^n is built from its
-# exponent bits, biased by 64 more and scaled back by 2^-64 at the end, so that results down to
-# the smallest subnormal round once. Below t = -104, exp(t) rounds to 0 in float32.
-_LOG2E = np.float32(1.44269504088896341)
-_LN2_HIGH, _LN2_LOW = np.float32(0.693359375), np.float32(-2.12194440e-4)
-_EXP_POLY = tuple(np.float32(c) for c in (1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3,
-                                          4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1))
-_EXP_FLOOR = np.float32(-104.0)
-_EXTRA_BIAS, _UNBIAS = np.float32(127 + 64), np.float32(2.0 ** -64)
-
-
-@intrinsic
-def _float32_from_exponent(typingctx, biased):
-    """The float32 whose bits are ``biased << 23``: 2^(biased - 127) for biased in 1..254."""
-    if not isinstance(biased, types.Integer):
-        return None
-
-    def codegen(context, builder, signature, args):
-        bits = builder.trunc(args[0], ir.IntType(32)) if biased.bitwidth > 32 else args[0]
-        bits = builder.shl(bits, ir.Constant(bits.type, 23))
-        return builder.bitcast(bits, ir.FloatType())
-
-    return types.float32(biased), codegen
-
-
-@njit(inline="always", cache=True, error_model="numpy")
-def _exp_nonpositive(t):
-    """exp(t) in float32 for t <= 0: measured within 0.98 ulp of the exact value over
-    [-104, 0], where numpy's float32 exp was within 2.4. NaN maps to a finite value, which the
-    caller replaces."""
-    t = _EXP_FLOOR if not t > _EXP_FLOOR else t
-    n = np.floor(t * _LOG2E + np.float32(0.5))
-    r = t - n * _LN2_HIGH - n * _LN2_LOW
-    c0, c1, c2, c3, c4, c5 = _EXP_POLY
-    p = ((((c0 * r + c1) * r + c2) * r + c3) * r + c4) * r + c5
-    p = p * r * r + r + np.float32(1)
-    return p * _float32_from_exponent(np.int32(n + _EXTRA_BIAS)) * _UNBIAS
-
-
 @thread_slices()
 def _sigmoid_float32(x, out, block, blocks):
     # slices, not x[i] over a range from lo: those compile to gathers
@@ -134,7 +92,7 @@ def _sigmoid_float32(x, out, block, blocks):
     one = np.float32(1)
     for i in range(xs.size):
         v = xs[i]
-        z = _exp_nonpositive(-abs(v))
+        z = exp32(-abs(v))
         y = (one if v >= 0 else z) / (one + z)
         os_[i] = v if v != v else y
 
@@ -156,7 +114,7 @@ def _tanh_float32(x, out, block, blocks):
         a = abs(v)
         z = v * v
         small = ((((c0 * z + c1) * z + c2) * z + c3) * z + c4) * z * v + v
-        e = _exp_nonpositive(np.float32(-2) * a)
+        e = exp32(np.float32(-2) * a)
         large = (one - e) / (one + e)
         y = small if a < _TANH_SMALL else (large if v >= 0 else -large)
         os_[i] = y if a > 0 else v  # tanh(+-0) = +-0 and NaN stays NaN
