@@ -138,14 +138,20 @@ def _has_dtype(signature, dtype):
 
 
 def unwarmed(module, dtypes):
-    """Dispatchers of ``module`` with no compiled signature for one of ``dtypes``."""
+    """Dispatchers of ``module`` with no compiled signature for one of ``dtypes``. A family
+    module's ``DTYPE_ONLY`` ({kernel name: dtype names}) names the builds that serve only some
+    dtypes (float32's own sigmoid loop; the numpy-exp pass the other dtypes take instead)."""
     found = dispatchers(module)
     skip = helpers(found)
+    only = getattr(module, "DTYPE_ONLY", {})
     missing = []
     for name, dispatcher in sorted(found.items()):
         if name in skip:
             continue
+        served = only.get(name.split(".")[0])
         for dtype in dtypes:
+            if served is not None and np.dtype(dtype).name not in served:
+                continue
             if not any(_has_dtype(sig, dtype) for sig in dispatcher.signatures):
                 missing.append(f"{module.__name__.rsplit('.', 1)[-1]}.{name} "
                                f"({np.dtype(dtype).name})")
@@ -190,14 +196,19 @@ def _pointwise_ops():
 
 
 def _softmax(dtype, module):
-    x, out = _rand((4, 5), dtype), np.empty((4, 5), dtype)
-    labels, losses = np.zeros(4, np.int64), np.empty(4, dtype)
-    return {
-        "softmax_forward": [(x, out)], "softmax_backward": [(x, x, out)],
-        "log_softmax_forward": [(x, out)], "log_softmax_backward": [(x, x, out)],
-        "cross_entropy_forward": [(x, labels, out, losses)],
-        "cross_entropy_backward": [(x, labels, np.full(4, 0.25, dtype), out)],
-    }
+    # NOTE: 4x5 takes the row kernels; 64x64 reaches the float32 loops (FLOAT32_MIN_ELEMENTS)
+    calls = {name: [] for name in ("softmax_forward", "softmax_backward", "log_softmax_forward",
+                                   "log_softmax_backward", "cross_entropy_forward",
+                                   "cross_entropy_backward")}
+    for rows, cols in ((4, 5), (64, 64)):
+        x, out = -np.abs(_rand((rows, cols), dtype)), np.empty((rows, cols), dtype)
+        labels, losses = np.zeros(rows, np.int64), np.empty(rows, dtype)
+        for name in ("softmax", "log_softmax"):
+            calls[f"{name}_forward"].append((x, out))
+            calls[f"{name}_backward"].append((x, x, out))
+        calls["cross_entropy_forward"].append((x, labels, out, losses))
+        calls["cross_entropy_backward"].append((x, labels, np.full(rows, 0.25, dtype), out))
+    return calls
 
 
 def _normalization(dtype, module):

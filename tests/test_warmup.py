@@ -65,6 +65,29 @@ def test_unwarmed_lists_what_no_call_has_compiled_for_a_dtype():
     assert warmup.unwarmed(module, DTYPES) == ["fake_kernels.double (float64)"]
 
 
+def test_unwarmed_skips_the_dtypes_a_build_does_not_serve():
+    module = types.ModuleType("fake_kernels")
+
+    def double(x, out):
+        for i in range(x.size):
+            out[i] = 2 * x[i]
+
+    double.__module__ = module.__name__
+    module.double = njit(double)
+    module.DTYPE_ONLY = {"double": ("float32",)}
+    assert warmup.unwarmed(module, DTYPES) == ["fake_kernels.double (float32)"]
+    x = np.ones(3, np.float32)
+    module.double(x, np.empty_like(x))
+    assert warmup.unwarmed(module, DTYPES) == []
+
+
+@pytest.mark.parametrize("family", ["activation", "softmax"])
+def test_warm_up_reaches_every_build_of_the_families_with_float32_loops(family):
+    # their float32-only builds and the builds only other dtypes take (DTYPE_ONLY)
+    report = warmup.warm_family(family, DTYPES)
+    assert report["problems"] == []
+
+
 def test_warm_up_command_on_one_family(capsys):
     assert warmup.main(["--only", "^optim$", "--dtype", "float32"]) == 0
     out = capsys.readouterr().out

@@ -97,3 +97,32 @@ def test_softmax_is_stable_for_huge_logits():
     out = np.empty_like(x)
     cpu_sm.log_softmax_forward(x, out)
     np.testing.assert_allclose(out, [[0, -1000, -2000]], atol=1e-3)
+
+
+def test_float32_softmax_family_matches_the_reference_on_infinite_and_nan_rows(monkeypatch):
+    from microdl.backend import kernel_module
+
+    cpu_sm_module = kernel_module("numba", "softmax")
+    ref = kernel_module("numpy", "softmax")
+    monkeypatch.setattr(cpu_sm_module, "FLOAT32_MIN_ELEMENTS", 0)  # the float32 path, tiny rows
+    x = np.array([[-np.inf, 0, 1, 2], [np.inf, 0, 1, 2], [np.nan, 0, 1, 2], [-np.inf] * 4,
+                  [1e30, -1e30, 0, 1], [0, 0, 0, 0], [-100, -90, 3, 88]], np.float32)
+    labels = np.array([3, 0, 1, 2, 0, 1, 3])
+    grads = np.linspace(0.5, 2, 7).astype(np.float32)
+    calls = {"softmax_forward": lambda k, out: k.softmax_forward(x, out),
+             "log_softmax_forward": lambda k, out: k.log_softmax_forward(x, out),
+             "cross_entropy_backward": lambda k, out: k.cross_entropy_backward(
+                 np.clip(x - 90, -np.inf, 0), labels, grads, out),
+             "log_softmax_backward": lambda k, out: k.log_softmax_backward(
+                 np.clip(x - 90, -np.inf, 0), x, out)}
+    with np.errstate(all="ignore"):
+        for name, call in calls.items():
+            got, want = np.empty_like(x), np.empty_like(x)
+            call(cpu_sm_module, got)
+            call(ref, want)
+            np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7, err_msg=name)
+        losses, want_losses = np.empty(7, np.float32), np.empty(7, np.float32)
+        cpu_sm_module.cross_entropy_forward(x, labels, np.empty_like(x), losses)
+        ref.cross_entropy_forward(x, labels, np.empty_like(x), want_losses)
+    np.testing.assert_allclose(losses, want_losses, rtol=1e-6)
+

@@ -21,6 +21,11 @@ from ._jit import (BLOCKED_MIN_ELEMENTS, flat, flat_out, in_blocks, serial_and_p
                    thread_slices)
 
 
+# Builds that serve only some dtypes (microdl.warmup checks the others for none of these)
+DTYPE_ONLY = {"_sigmoid_float32": ("float32",), "_tanh_float32": ("float32",),
+              "_sigmoid_from_exp": ("float64", "float16")}
+
+
 @serial_and_parallel()
 def _relu_forward(x, out):
     for i in prange(x.size):
