@@ -198,7 +198,9 @@ def markdown(report, image=None):
                      + breakdown_table(by_family["breakdown"]))
     if by_family.get("startup"):
         parts.append("Start-up: a fresh process runs `import microdl`, builds the MLP+BN "
-                     "and takes its first SGD step (target: 1.0 s with a warm cache).\n\n"
+                     "and takes its first SGD step (target: 1.0 s with a warm cache); the CNN "
+                     "rows do the same with the CNN step's model, on an empty cache (target: "
+                     "its first step within 5 s).\n\n"
                      + startup_table(by_family["startup"]))
     if by_family.get("threads"):
         parts.append("Threads: median step times, each setting in a fresh process.\n\n"

@@ -1,5 +1,8 @@
 """Start-up: ``import microdl`` + building the MLP+BN + its first SGD step, in a fresh process.
 
+(The same for bench/train.py's CNN on an empty cache, once in one process and once with the
+helper process that compiles ahead on a first run, ``microdl.warmup.compile_ahead``.)
+
 ``python -m bench.startup [--runs N] [--json PATH]`` starts a child process with
 ``NUMBA_CACHE_DIR`` set to an empty temporary folder (cold: every kernel the step needs is
 compiled, the first-ever start of microdl on a machine), then more children with the same folder
@@ -65,7 +68,44 @@ print(json.dumps({"import": t_import - t0, "model": t_model - t_import,
 """
 
 
-def run_child(cache_dir, extra_env=None):
+# The CNN of bench/train.py: its first step on an empty cache, timed in the child. With
+# AHEAD = True the child first starts the helper process that compiles ahead, as fit and the
+# examples do on a first run (microdl.warmup.compile_ahead).
+CNN_CHILD = r"""
+import json, sys, time
+t0 = time.perf_counter()
+import numpy as np
+import microdl
+import microdl.functional as F
+import microdl.nn as nn
+from microdl import warmup
+from microdl.optim import SGD
+from bench.train import _cnn_layers
+t_import = time.perf_counter()
+if AHEAD:
+    warmup.compile_ahead()
+microdl.manual_seed(0)
+model = _cnn_layers(nn)
+opt = SGD(model.parameters(), lr=0.05, momentum=0.9)
+rng = np.random.default_rng(0)
+x = microdl.from_numpy(rng.random((64, 1, 28, 28), dtype=np.float32))
+y = rng.integers(0, 10, 64)
+t_model = time.perf_counter()
+opt.zero_grad()
+F.cross_entropy(model(x), y).backward()
+opt.step()
+t_step = time.perf_counter()
+kernel_modules = [m for name, m in list(sys.modules.items())
+                  if name.startswith("microdl.kernels.cpu.") and not name.endswith("._jit")]
+compiled = sum(sum(d.stats.cache_misses.values())
+               for m in kernel_modules for d in warmup.dispatchers(m).values())
+print(json.dumps({"import": t_import - t0, "model": t_model - t_import,
+                  "first_step": t_step - t_model, "in_process": t_step - t0,
+                  "compiled": compiled}))
+"""
+
+
+def run_child(cache_dir, extra_env=None, code=CHILD):
     """One fresh process; its phases in seconds plus "wall" (process start to exit)."""
     env = dict(os.environ, **(extra_env or {}))
     # NOTE: as a user's Python runs: it caches modules' bytecode. Some sandboxes set
@@ -76,7 +116,7 @@ def run_child(cache_dir, extra_env=None):
         env["NUMBA_CACHE_DIR"] = str(cache_dir)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=env, cwd=ROOT)
     wall = time.perf_counter() - start
     if done.returncode != 0:
@@ -109,10 +149,25 @@ def measure(runs=WARM_RUNS, with_warmup=False):
     return result
 
 
-def _row(title, phases):
+def measure_cnn():
+    """The CNN's first step in a fresh process on an empty cache: without, then with the helper
+    that compiles ahead (each its own empty cache)."""
+    result = {}
+    for label, ahead in (("alone", False), ("helper", True)):
+        with tempfile.TemporaryDirectory(prefix="microdl-cnn-") as tmp:
+            result[label] = run_child(tmp, {AHEAD_SWITCH: "1"},
+                                      CNN_CHILD.replace("AHEAD", str(ahead), 1))
+    return result
+
+
+AHEAD_SWITCH = "MICRODL_COMPILE_AHEAD"
+CNN_SHAPE = "import + CNN + 1st step"
+
+
+def _row(title, phases, shape="import + MLP+BN + 1st step"):
     detail = ", ".join(f"{k} {phases[k] * 1e3:.0f} ms" for k in ("import", "first_step"))
     return {"family": "startup", "name": f"start-up, {title}",
-            "shape": "import + MLP+BN + 1st step", "numba": phases["wall"],
+            "shape": shape, "numba": phases["wall"],
             "compiled": phases["compiled"], "detail": detail, "phases": phases}
 
 
@@ -122,22 +177,29 @@ def _titles(quick):
                                               "processes)"])
 
 
+CNN_TITLES = ("CNN, cold numba cache, one process",
+              "CNN, cold numba cache, helper compiling ahead (fit and the examples start it)")
+
+
 def names(quick=False, torch=None):
     """The texts ``--only`` is matched against: the family, and each row's "name shape"."""
-    return ["startup"] + [f"start-up, {t} import + MLP+BN + 1st step" for t in _titles(quick)]
+    return (["startup"] + [f"start-up, {t} import + MLP+BN + 1st step" for t in _titles(quick)]
+            + ([] if quick else [f"start-up, {t} {CNN_SHAPE}" for t in CNN_TITLES]))
 
 
 def rows(quick=False, seconds=None, torch=None, only=None):
     """Bench rows: whole-process wall times, cold and warm (``quick``: one process on this
     machine's own numba cache, whatever state it is in; the row says how many kernels it
-    compiled)."""
+    compiled); and the CNN's first step on an empty cache, with and without the helper."""
     titles = _titles(quick)
     if only is not None and not any(re.search(only, key) for key in names(quick)):
         return []
     if quick:
         return [_row(titles[0], run_child(None))]
-    result = measure(WARM_RUNS)
-    return [_row(titles[0], result["cold"]), _row(titles[1], result["warm"])]
+    result, cnn = measure(WARM_RUNS), measure_cnn()
+    return [_row(titles[0], result["cold"]), _row(titles[1], result["warm"]),
+            _row(CNN_TITLES[0], cnn["alone"], CNN_SHAPE),
+            _row(CNN_TITLES[1], cnn["helper"], CNN_SHAPE)]
 
 
 def main(argv=None):

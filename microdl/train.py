@@ -196,8 +196,9 @@ def fit(model, loss_fn, optimizer, train_loader, epochs=1, *, val_loader=None, s
     if resume is not None and checkpoint is not None \
             and Path(resume).resolve() == checkpoint.resolve():
         saved_epoch = first_epoch - 1
-    if progress and first_epoch <= epochs:
-        warmup.announce_first_run()
+    if first_epoch <= epochs:
+        # on a first run (nothing compiled yet): the notice, and a second process compiling ahead
+        warmup.announce_first_run() if progress else warmup.compile_ahead()
     for epoch in range(first_epoch, epochs + 1):
         try:
             with _maybe_profile(profile and epoch == first_epoch, epoch):

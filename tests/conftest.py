@@ -5,6 +5,9 @@ import sys
 # simulator unless MICRODL_TEST_REAL_CUDA=1 asks for the GPU.
 if os.environ.get("MICRODL_TEST_REAL_CUDA") != "1":
     os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
+# No helper process compiling ahead when a test's fit or example meets an empty cache: the
+# tests that need one turn it on themselves (test_warmup.py).
+os.environ.setdefault("MICRODL_COMPILE_AHEAD", "0")
 
 import numpy as np
 import pytest

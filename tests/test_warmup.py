@@ -1,7 +1,10 @@
 """``python -m microdl.warmup`` reaches every CPU kernel (checked without compiling them all)."""
 
 import importlib
+import os
+import sys
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -130,6 +133,54 @@ def test_fit_says_so_once_on_a_first_run(monkeypatch, capsys):
     fit(model, nn.CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), loader, 1,
         progress=False)  # progress=False prints nothing at all
     assert warmup.FIRST_RUN_MESSAGE not in capsys.readouterr().err
+
+
+def test_a_first_run_starts_one_helper_compiling_ahead(monkeypatch, capsys):
+    import subprocess
+
+    started = []
+
+    class FakeProcess:
+        def __init__(self, command, **kwargs):
+            started.append((command, kwargs))
+
+        def poll(self):
+            return 0
+
+    monkeypatch.setattr(subprocess, "Popen", FakeProcess)
+    monkeypatch.setattr(warmup, "_helpers", [])
+    monkeypatch.delenv(warmup.AHEAD_SWITCH, raising=False)
+    monkeypatch.setattr(warmup, "compiled_before", lambda: True)
+    assert warmup.compile_ahead() is None and not warmup.announce_first_run()
+    monkeypatch.setattr(warmup, "compiled_before", lambda: False)
+    assert warmup.announce_first_run(sys.stdout)
+    assert isinstance(warmup.compile_ahead(), FakeProcess)
+    (command, kwargs), _ = started
+    assert command[1:] == ["-m", "microdl.warmup", "--ahead"]
+    assert kwargs["stdout"] is subprocess.DEVNULL and kwargs["stderr"] is subprocess.DEVNULL
+    package_root = str(Path(warmup.__file__).resolve().parents[1])
+    assert kwargs["env"]["PYTHONPATH"].split(os.pathsep)[0] == package_root
+    monkeypatch.setenv(warmup.AHEAD_SWITCH, "0")
+    assert warmup.compile_ahead(check=False) is None and len(started) == 2
+
+
+def test_the_helper_compiles_its_plan_into_the_cache(tmp_path):
+    # a fresh process on an empty cache runs the helper's work on a one-kernel plan; a second
+    # one then finds that kernel's float32 build in the cache (it compiles nothing)
+    import os
+    import subprocess
+
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    ahead = ("from microdl import warmup; "
+             "warmup.run_ahead([('optim', 'sgd_update_')])")
+    subprocess.run([sys.executable, "-c", ahead], env=env, check=True)
+    check = ("import numpy as np; from microdl.kernels.cpu import optim; "
+             "p = np.ones(3, np.float32); optim.sgd_update_(p, p.copy(), None, 0.1, 0, 0, 0, "
+             "False, False); print(sum(optim._sgd.serial.stats.cache_misses.values()), "
+             "sum(optim._sgd.serial.stats.cache_hits.values()))")
+    out = subprocess.run([sys.executable, "-c", check], env=env, check=True,
+                         capture_output=True, text=True).stdout.split()
+    assert out == ["0", "1"]
 
 
 def test_conv_examples_reach_the_winograd_layout(monkeypatch):
