@@ -104,9 +104,12 @@ def compile_ahead(check=True):
     package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         filter(None, [package_root, os.environ.get("PYTHONPATH")])))
-    helper = subprocess.Popen([sys.executable, "-m", "microdl.warmup", "--ahead"], env=env,
-                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    try:
+        helper = subprocess.Popen([sys.executable, "-m", "microdl.warmup", "--ahead"], env=env,
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+    except OSError:  # no interpreter to start (an embedded Python): the step compiles alone
+        return None
     if not _helpers:
         atexit.register(_stop_helpers)
     _helpers.append(helper)
@@ -116,10 +119,15 @@ def compile_ahead(check=True):
 def _stop_helpers():
     # NOTE: numba writes each cache file under a temporary name and renames it, so stopping the
     # helper mid-compile leaves no half-written file
+    import subprocess
+
     for helper in _helpers:
         if helper.poll() is None:
             helper.terminate()
-            helper.wait()
+            try:
+                helper.wait(timeout=5)
+            except subprocess.TimeoutExpired:  # never hang this process's exit
+                helper.kill()
 
 
 def run_ahead(plan=AHEAD_PLAN):

@@ -162,6 +162,13 @@ def test_a_first_run_starts_one_helper_compiling_ahead(monkeypatch, capsys):
     assert kwargs["env"]["PYTHONPATH"].split(os.pathsep)[0] == package_root
     monkeypatch.setenv(warmup.AHEAD_SWITCH, "0")
     assert warmup.compile_ahead(check=False) is None and len(started) == 2
+    monkeypatch.delenv(warmup.AHEAD_SWITCH)
+
+    def no_interpreter(command, **kwargs):
+        raise FileNotFoundError(command[0])
+
+    monkeypatch.setattr(subprocess, "Popen", no_interpreter)
+    assert warmup.compile_ahead(check=False) is None  # training goes on without a helper
 
 
 def test_the_helper_compiles_its_plan_into_the_cache(tmp_path):
