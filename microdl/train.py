@@ -198,7 +198,10 @@ def fit(model, loss_fn, optimizer, train_loader, epochs=1, *, val_loader=None, s
         saved_epoch = first_epoch - 1
     if first_epoch <= epochs:
         # on a first run (nothing compiled yet): the notice, and a second process compiling ahead
-        warmup.announce_first_run() if progress else warmup.compile_ahead()
+        if progress:
+            warmup.announce_first_run(model=model)
+        else:
+            warmup.compile_ahead(model=model)
     for epoch in range(first_epoch, epochs + 1):
         try:
             with _maybe_profile(profile and epoch == first_epoch, epoch):

@@ -56,14 +56,14 @@ def compiled_before():
     return False
 
 
-def announce_first_run(stream=None):
+def announce_first_run(stream=None, model=None):
     """When nothing is compiled yet: print FIRST_RUN_MESSAGE (to stderr by default), so a user
     does not take the first steps' pause for a hang, and start compiling ahead in a second
-    process (``compile_ahead``). Returns whether it printed."""
+    process (``compile_ahead``, for ``model`` when given). Returns whether it printed."""
     if compiled_before():
         return False
     print(FIRST_RUN_MESSAGE, file=stream if stream is not None else sys.stderr, flush=True)
-    compile_ahead(check=False)
+    compile_ahead(check=False, model=model)
     return True
 
 
@@ -89,25 +89,41 @@ AHEAD_PLAN = (("conv", "conv2d_backward"), ("normalization", "batch_norm_relu_ba
 
 # MICRODL_COMPILE_AHEAD=0 turns the helper off (the test suite does).
 AHEAD_SWITCH = "MICRODL_COMPILE_AHEAD"
+# The families a model's modules need (by class name prefix); every step has a loss and an
+# optimizer (cross-entropy's kernels are the softmax family's).
+MODULE_FAMILIES = (("Conv", "conv"), ("BatchNorm", "normalization"), ("MaxPool", "pool"),
+                   ("ReLU", "activation"), ("Sigmoid", "activation"), ("Tanh", "activation"))
 _helpers = []
 
 
-def compile_ahead(check=True):
-    """Start ``python -m microdl.warmup --ahead`` in the background (its output discarded),
-    unless MICRODL_COMPILE_AHEAD is 0, or ``check`` and something is compiled already; the
-    process is stopped when this one exits. Returns it, or None."""
+def families_of(model):
+    """The AHEAD_PLAN families ``model``'s training step needs."""
+    found = {"softmax", "optim"}
+    for module in model.modules():
+        name = type(module).__name__
+        found.update(family for prefix, family in MODULE_FAMILIES if name.startswith(prefix))
+    return found
+
+
+def compile_ahead(check=True, model=None):
+    """Start ``python -m microdl.warmup --ahead`` in the background (its output discarded), for
+    ``model``'s families when given, unless MICRODL_COMPILE_AHEAD is 0, or ``check`` and
+    something is compiled already; the process is stopped when this one exits. Returns it, or
+    None."""
     if os.environ.get(AHEAD_SWITCH, "1") == "0" or (check and compiled_before()):
         return None
     import subprocess
 
+    command = [sys.executable, "-m", "microdl.warmup", "--ahead"]
+    if model is not None:
+        command += ["--only", "^(" + "|".join(sorted(families_of(model))) + ")$"]
     # the helper imports this same microdl, wherever it was imported from
     package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         filter(None, [package_root, os.environ.get("PYTHONPATH")])))
     try:
-        helper = subprocess.Popen([sys.executable, "-m", "microdl.warmup", "--ahead"], env=env,
-                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
+        helper = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     except OSError:  # no interpreter to start (an embedded Python): the step compiles alone
         return None
     if not _helpers:
@@ -130,11 +146,12 @@ def _stop_helpers():
                 helper.kill()
 
 
-def run_ahead(plan=AHEAD_PLAN):
-    """The helper's work: AHEAD_PLAN's kernels, float32, at a lower priority where the OS has
-    one."""
+def run_ahead(plan=AHEAD_PLAN, only=None):
+    """The helper's work: AHEAD_PLAN's kernels (of the families matching the regular expression
+    ``only``), float32, at a lower priority where the OS has one."""
     if hasattr(os, "nice"):
         os.nice(10)
+    plan = [(family, name) for family, name in plan if not only or re.search(only, family)]
     for last in (True, False):
         for family, name in plan:
             module = importlib.import_module(f"{PACKAGE}.{family}")
@@ -512,7 +529,7 @@ def main(argv=None):
                              "process a first run starts; float32)")
     args = parser.parse_args(argv)
     if args.ahead:
-        run_ahead()
+        run_ahead(only=args.only)
         return 0
     import numba
 

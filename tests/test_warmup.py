@@ -160,8 +160,14 @@ def test_a_first_run_starts_one_helper_compiling_ahead(monkeypatch, capsys):
     assert kwargs["stdout"] is subprocess.DEVNULL and kwargs["stderr"] is subprocess.DEVNULL
     package_root = str(Path(warmup.__file__).resolve().parents[1])
     assert kwargs["env"]["PYTHONPATH"].split(os.pathsep)[0] == package_root
+    from microdl import nn
+
+    mlp = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3), nn.Sigmoid(), nn.Linear(3, 2))
+    warmup.compile_ahead(check=False, model=mlp)
+    command = started[-1][0]
+    assert command[-2:] == ["--only", "^(activation|normalization|optim|softmax)$"]
     monkeypatch.setenv(warmup.AHEAD_SWITCH, "0")
-    assert warmup.compile_ahead(check=False) is None and len(started) == 2
+    assert warmup.compile_ahead(check=False) is None and len(started) == 3
     monkeypatch.delenv(warmup.AHEAD_SWITCH)
 
     def no_interpreter(command, **kwargs):
