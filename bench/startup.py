@@ -69,8 +69,8 @@ print(json.dumps({"import": t_import - t0, "model": t_model - t_import,
 
 
 # The CNN of bench/train.py: its first step on an empty cache, timed in the child. With
-# AHEAD = True the child first starts the helper process that compiles ahead, as fit and the
-# examples do on a first run (microdl.warmup.compile_ahead).
+# AHEAD = True the child starts the helper process that compiles ahead for the model, as fit
+# does on a first run (microdl.warmup.compile_ahead).
 CNN_CHILD = r"""
 import json, sys, time
 t0 = time.perf_counter()
@@ -82,10 +82,10 @@ from microdl import warmup
 from microdl.optim import SGD
 from bench.train import _cnn_layers
 t_import = time.perf_counter()
-if AHEAD:
-    warmup.compile_ahead()
 microdl.manual_seed(0)
 model = _cnn_layers(nn)
+if AHEAD:
+    warmup.compile_ahead(model=model)
 opt = SGD(model.parameters(), lr=0.05, momentum=0.9)
 rng = np.random.default_rng(0)
 x = microdl.from_numpy(rng.random((64, 1, 28, 28), dtype=np.float32))
@@ -178,7 +178,7 @@ def _titles(quick):
 
 
 CNN_TITLES = ("CNN, cold numba cache, one process",
-              "CNN, cold numba cache, helper compiling ahead (fit and the examples start it)")
+              "CNN, cold numba cache, helper compiling ahead (as fit starts it)")
 
 
 def names(quick=False, torch=None):

@@ -126,10 +126,12 @@ def test_fit_says_so_once_on_a_first_run(monkeypatch, capsys):
     loader = DataLoader(TensorDataset(np.zeros((4, 3), np.float32), np.zeros(4, np.int64)),
                         batch_size=2)
     for compiled, expected in ((False, 1), (True, 0)):
+        monkeypatch.setattr(warmup, "_announced", [])  # (an earlier test's fit may have said it)
         monkeypatch.setattr(warmup, "compiled_before", lambda compiled=compiled: compiled)
         fit(model, nn.CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), loader, 2)
         assert capsys.readouterr().err.count(warmup.FIRST_RUN_MESSAGE) == expected
     monkeypatch.setattr(warmup, "compiled_before", lambda: False)
+    monkeypatch.setattr(warmup, "_announced", [])
     fit(model, nn.CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), loader, 1,
         progress=False)  # progress=False prints nothing at all
     assert warmup.FIRST_RUN_MESSAGE not in capsys.readouterr().err
@@ -147,27 +149,31 @@ def test_a_first_run_starts_one_helper_compiling_ahead(monkeypatch, capsys):
         def poll(self):
             return 0
 
-    monkeypatch.setattr(subprocess, "Popen", FakeProcess)
-    monkeypatch.setattr(warmup, "_helpers", [])
-    monkeypatch.delenv(warmup.AHEAD_SWITCH, raising=False)
-    monkeypatch.setattr(warmup, "compiled_before", lambda: True)
-    assert warmup.compile_ahead() is None and not warmup.announce_first_run()
-    monkeypatch.setattr(warmup, "compiled_before", lambda: False)
-    assert warmup.announce_first_run(sys.stdout)
-    assert isinstance(warmup.compile_ahead(), FakeProcess)
-    (command, kwargs), _ = started
-    assert command[1:] == ["-m", "microdl.warmup", "--ahead"]
-    assert kwargs["stdout"] is subprocess.DEVNULL and kwargs["stderr"] is subprocess.DEVNULL
-    package_root = str(Path(warmup.__file__).resolve().parents[1])
-    assert kwargs["env"]["PYTHONPATH"].split(os.pathsep)[0] == package_root
     from microdl import nn
 
     mlp = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3), nn.Sigmoid(), nn.Linear(3, 2))
-    warmup.compile_ahead(check=False, model=mlp)
-    command = started[-1][0]
-    assert command[-2:] == ["--only", "^(activation|normalization|optim|softmax)$"]
+    monkeypatch.setattr(subprocess, "Popen", FakeProcess)
+    monkeypatch.setattr(warmup, "_helpers", [])
+    monkeypatch.setattr(warmup, "_announced", [])
+    monkeypatch.delenv(warmup.AHEAD_SWITCH, raising=False)
+    monkeypatch.setattr(warmup, "compiled_before", lambda: True)
+    assert warmup.compile_ahead() is None and not warmup.announce_first_run(model=mlp)
+    monkeypatch.setattr(warmup, "compiled_before", lambda: False)
+    assert warmup.announce_first_run(sys.stdout) and not started  # no model: the notice only
+    assert not warmup.announce_first_run(sys.stdout, model=mlp)  # the notice once a process
+    (command, kwargs), = started
+    assert command[1:] == ["-m", "microdl.warmup", "--ahead", "--only",
+                           "^(activation|normalization|optim|softmax)$"]
+    assert kwargs["stdout"] is subprocess.DEVNULL and kwargs["stderr"] is subprocess.DEVNULL
+    package_root = str(Path(warmup.__file__).resolve().parents[1])
+    assert kwargs["env"]["PYTHONPATH"].split(os.pathsep)[0] == package_root
+    assert warmup.compile_ahead() is None  # one helper a process
+    monkeypatch.setattr(warmup, "_helpers", [])
+    assert isinstance(warmup.compile_ahead(), FakeProcess)
+    assert started[-1][0][1:] == ["-m", "microdl.warmup", "--ahead"]  # no model: the whole plan
+    monkeypatch.setattr(warmup, "_helpers", [])
     monkeypatch.setenv(warmup.AHEAD_SWITCH, "0")
-    assert warmup.compile_ahead(check=False) is None and len(started) == 3
+    assert warmup.compile_ahead(check=False) is None and len(started) == 2
     monkeypatch.delenv(warmup.AHEAD_SWITCH)
 
     def no_interpreter(command, **kwargs):
