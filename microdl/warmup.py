@@ -14,6 +14,9 @@ without an example, or a compiled function that none of this reached, is reporte
 command exit with status 1 (a test runs that check, so a new kernel cannot be missed).
 The cache goes where numba puts it: ``__pycache__`` next to the kernel files, or
 ``NUMBA_CACHE_DIR``.
+
+``--ahead`` is the helper process that ``fit`` starts on a first run (``compile_ahead``, below):
+float32 only, what a training step needs last first, nothing printed.
 """
 
 import argparse
@@ -37,9 +40,8 @@ DTYPES = {"float32": np.float32, "float64": np.float64}
 
 # Families whose kernels every training step compiles (an activation, BatchNorm).
 STEP_FAMILIES = ("activation", "normalization")
-FIRST_RUN_MESSAGE = ("compiling Numba kernels, first run only (seconds, with a second process "
-                     "helping; later runs load them from the cache; `python -m microdl.warmup` "
-                     "compiles them all ahead)")
+FIRST_RUN_MESSAGE = ("compiling Numba kernels, first run only (seconds; later runs load them "
+                     "from the cache; `python -m microdl.warmup` compiles them all ahead)")
 
 
 def compiled_before():
@@ -85,8 +87,8 @@ def announce_first_run(stream=None, model=None):
 # step (bench/train.py's, empty cache) took 6.9-7.1 s alone and 4.4-4.7 s with the helper; the
 # MLP+BN's 2.95 s and 2.67 s (its helper compiles only the families the model needs).
 
-# (family, kernel), backward kernels first: in float32, the last warm-up example of each (the
-# large one, which takes a CNN's layouts, is last in EXAMPLES), then the others.
+# (family, kernel), backward kernels first: in float32, the last warm-up example of each (for
+# conv, BatchNorm and pooling the large one, which takes a CNN's layouts), then the others.
 AHEAD_PLAN = (("conv", "conv2d_backward"), ("normalization", "batch_norm_relu_backward"),
               ("normalization", "batch_norm_backward"), ("pool", "max_pool2d_backward"),
               ("activation", "sigmoid_backward"), ("activation", "relu_backward"),

@@ -147,12 +147,12 @@ def sigmoid_backward(y, grad_out, grad_in):
 
 
 def tanh_forward(x, out):
-    xf, of = flat(x), flat_out(out)
     if x.dtype == np.float32:
-        _tanh_float32.run(x.size, xf, of)
+        _tanh_float32.run(x.size, flat(x), flat_out(out))
     elif x.size < BLOCKED_MIN_ELEMENTS:
         np.tanh(x, out=out)
     else:
+        xf, of = flat(x), flat_out(out)
         in_blocks(lambda lo, hi: np.tanh(xf[lo:hi], out=of[lo:hi]), x.size)
 
 

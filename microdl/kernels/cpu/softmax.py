@@ -142,7 +142,8 @@ def _softmax32(x, m, out, block, blocks):
     for r in range(rows * block // blocks, rows * (block + 1) // blocks):
         xr, o, mr = x[r], out[r], m[r]
         for c in range(o.size):
-            o[c] = exp32(xr[c] - mr)
+            d = xr[c] - mr
+            o[c] = d if d != d else exp32(d)
         inv = np.float32(1.0 / _sum64(o))
         for c in range(o.size):
             o[c] *= inv
@@ -172,7 +173,8 @@ def _log_softmax_backward32(y, g, gi, block, blocks):
 
 def _float32_rows(kernel, x, *args, scratch=False):
     """``kernel`` on C-contiguous float32 rows x with their maxima (and a scratch row per
-    thread); numpy's max puts NaN where a row has one, so every value of that row is NaN."""
+    thread). A row with a NaN has a NaN maximum, so every value of that row comes out NaN, as
+    in the reference."""
     extra = (np.empty((_blas.shares(), x.shape[1]), np.float32),) if scratch else ()
     kernel.run(x.size, x, x.max(axis=1), *args, *extra)
 
