@@ -27,6 +27,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# The children's count of the kernels their process compiled (numba's cache misses).
+COUNT_COMPILED = r"""
+import sys
+from microdl.warmup import dispatchers
+kernel_modules = [m for name, m in list(sys.modules.items())
+                  if name.startswith("microdl.kernels.cpu.") and not name.endswith("._jit")]
+compiled = sum(sum(d.stats.cache_misses.values())
+               for m in kernel_modules for d in dispatchers(m).values())
+"""
+
 # What the child runs: one timed phase per line, reported as JSON on its last line of output.
 CHILD = r"""
 import json, time
@@ -56,12 +66,7 @@ opt.zero_grad()
 F.cross_entropy(model(x), y).backward()
 opt.step()
 t_second = time.perf_counter()
-import sys
-from microdl.warmup import dispatchers
-kernel_modules = [m for name, m in list(sys.modules.items())
-                  if name.startswith("microdl.kernels.cpu.") and not name.endswith("._jit")]
-compiled = sum(sum(d.stats.cache_misses.values())
-               for m in kernel_modules for d in dispatchers(m).values())
+""" + COUNT_COMPILED + r"""
 print(json.dumps({"import": t_import - t0, "model": t_model - t_import,
                   "first_step": t_step - t_model, "second_step": t_second - t_step,
                   "in_process": t_step - t0, "compiled": compiled}))
@@ -72,7 +77,7 @@ print(json.dumps({"import": t_import - t0, "model": t_model - t_import,
 # AHEAD = True the child starts the helper process that compiles ahead for the model, as fit
 # does on a first run (microdl.warmup.compile_ahead).
 CNN_CHILD = r"""
-import json, sys, time
+import json, time
 t0 = time.perf_counter()
 import numpy as np
 import microdl
@@ -95,10 +100,7 @@ opt.zero_grad()
 F.cross_entropy(model(x), y).backward()
 opt.step()
 t_step = time.perf_counter()
-kernel_modules = [m for name, m in list(sys.modules.items())
-                  if name.startswith("microdl.kernels.cpu.") and not name.endswith("._jit")]
-compiled = sum(sum(d.stats.cache_misses.values())
-               for m in kernel_modules for d in warmup.dispatchers(m).values())
+""" + COUNT_COMPILED + r"""
 print(json.dumps({"import": t_import - t0, "model": t_model - t_import,
                   "first_step": t_step - t_model, "in_process": t_step - t0,
                   "compiled": compiled}))

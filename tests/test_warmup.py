@@ -52,7 +52,8 @@ def test_every_compiled_function_is_found_and_cached_on_disk(family):
         assert type(dispatcher._cache).__name__ != "NullCache", f"{name}: needs cache=True"
 
 
-def test_unwarmed_lists_what_no_call_has_compiled_for_a_dtype():
+def _fake_family():
+    """A kernel module of one jitted kernel, ``double``, compiled for nothing yet."""
     module = types.ModuleType("fake_kernels")
 
     def double(x, out):
@@ -61,6 +62,11 @@ def test_unwarmed_lists_what_no_call_has_compiled_for_a_dtype():
 
     double.__module__ = module.__name__
     module.double = njit(double)
+    return module
+
+
+def test_unwarmed_lists_what_no_call_has_compiled_for_a_dtype():
+    module = _fake_family()
     assert warmup.unwarmed(module, DTYPES) == ["fake_kernels.double (float32)",
                                                "fake_kernels.double (float64)"]
     x = np.ones(3, np.float32)
@@ -69,14 +75,7 @@ def test_unwarmed_lists_what_no_call_has_compiled_for_a_dtype():
 
 
 def test_unwarmed_skips_the_dtypes_a_build_does_not_serve():
-    module = types.ModuleType("fake_kernels")
-
-    def double(x, out):
-        for i in range(x.size):
-            out[i] = 2 * x[i]
-
-    double.__module__ = module.__name__
-    module.double = njit(double)
+    module = _fake_family()
     module.DTYPE_ONLY = {"double": ("float32",)}
     assert warmup.unwarmed(module, DTYPES) == ["fake_kernels.double (float32)"]
     x = np.ones(3, np.float32)

@@ -79,6 +79,8 @@ def test_the_long_run_example_reports_flat_memory(tmp_path):
     assert result.returncode == 0, result.stderr
     figures = json.loads((tmp_path / "long_run_memory.json").read_text())
     assert figures["steps"] == 2000 and len(figures["samples"]["step"]) == 4
-    # a leak of one block a step would show as ~1000 here
-    assert abs(figures["python_blocks_growth_after_warmup"]) < 200
+    # a leak of one block a step would show as ~1000 here; without one the count still moves by
+    # tens to a few hundred blocks (18-334 seen on an empty numba cache, with no kernel compiled
+    # after the warm-up: caches inside numpy and numba)
+    assert abs(figures["python_blocks_growth_after_warmup"]) < 500
     assert (tmp_path / "long_run_memory.png").read_bytes()[:4] == b"\x89PNG"
