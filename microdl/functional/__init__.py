@@ -7,8 +7,8 @@ One module per topic, named after the headings of PyTorch's torch.nn.functional 
   linear_functions.py  linear, bilinear
   convolution.py       conv1d, conv2d, conv_transpose1d/2d, unfold, fold
   pooling.py           max_pool1d/2d, avg_pool1d/2d, adaptive_avg/max_pool2d, max_unpool2d
-  normalization.py     batch_norm (and the fused batch_norm_relu), layer_norm, group_norm,
-                       normalize, and nn.InstanceNorm's helper
+  normalization.py     batch_norm (and the fused batch_norm_relu, batch_norm_sigmoid),
+                       layer_norm, group_norm, normalize, and nn.InstanceNorm's helper
   dropouts.py          dropout, dropout1d/2d/3d, alpha_dropout, feature_alpha_dropout
   attention.py         scaled_dot_product_attention
   sparse.py            embedding, one_hot
@@ -30,7 +30,8 @@ from .linear_functions import bilinear, linear
 from .convolution import conv1d, conv2d, conv_transpose1d, conv_transpose2d, fold, unfold
 from .pooling import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool1d, avg_pool2d,
                       max_pool1d, max_pool2d, max_unpool2d)
-from .normalization import batch_norm, batch_norm_relu, group_norm, layer_norm, normalize
+from .normalization import (batch_norm, batch_norm_relu, batch_norm_sigmoid, group_norm,
+                            layer_norm, normalize)
 from .dropouts import (alpha_dropout, dropout, dropout1d, dropout2d, dropout3d,
                        feature_alpha_dropout)
 from .attention import scaled_dot_product_attention
@@ -61,7 +62,8 @@ __all__ = [
     "fold", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool2d",
     "adaptive_max_pool2d", "max_unpool2d",
     # normalization, dropout, attention
-    "batch_norm", "batch_norm_relu", "layer_norm", "group_norm", "normalize", "dropout",
+    "batch_norm", "batch_norm_relu", "batch_norm_sigmoid", "layer_norm", "group_norm",
+    "normalize", "dropout",
     "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout",
     "scaled_dot_product_attention",
     # sparse, vision, distance

@@ -1,5 +1,6 @@
-"""Normalization: batch_norm (and microdl's fused batch_norm_relu), layer_norm, group_norm,
-the instance norm helper of nn.InstanceNorm, and normalize (vector norms)."""
+"""Normalization: batch_norm (and microdl's fused batch_norm_relu and batch_norm_sigmoid),
+layer_norm, group_norm, the instance norm helper of nn.InstanceNorm, and normalize (vector
+norms)."""
 
 import math
 
@@ -33,7 +34,17 @@ def batch_norm_relu(input, running_mean, running_var, weight=None, bias=None, tr
                        relu=True)
 
 
-def _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps, relu):
+def batch_norm_sigmoid(input, running_mean, running_var, weight=None, bias=None, training=False,
+                       momentum=0.1, eps=1e-5):
+    """sigmoid(batch_norm(...)) with the same arguments, as one op (microdl's own; not in
+    PyTorch): one tape node where the pair makes two. nn.Sequential runs a BatchNorm module
+    followed by a Sigmoid module this way."""
+    return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps,
+                       relu=False, sigmoid=True)
+
+
+def _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps, relu,
+                sigmoid=False):
     if momentum is None:
         raise TypeError("batch_norm: momentum must be a number; for a cumulative average pass "
                         "1 / num_batches_tracked, as nn.BatchNorm does with momentum=None")
@@ -43,7 +54,7 @@ def _batch_norm(input, running_mean, running_var, weight, bias, training, moment
         raise ValueError(f"batch_norm eps must be non-negative, but got {eps}")
     x = input.array if isinstance(input, Tensor) else np.asarray(input)
     if x.size == 0:
-        return _empty_batch_norm(input, weight, bias)
+        return _empty_batch_norm(input, weight, bias)  # (relu and sigmoid of nothing: nothing)
     if x.ndim < 2:
         raise ValueError(f"batch_norm: expected an input with at least 2 dimensions (N, C, ...) "
                          f"(got {x.ndim}D input)")
@@ -81,7 +92,7 @@ def _batch_norm(input, running_mean, running_var, weight, bias, training, moment
         input = input.to(dtype=wide) if isinstance(input, Tensor) else x.astype(wide)
     return _norm.BatchNorm.apply(input, weight, bias, running_mean=running_mean,
                                  running_var=running_var, training=bool(training),
-                                 momentum=momentum, eps=eps, relu=relu)
+                                 momentum=momentum, eps=eps, relu=relu, sigmoid=sigmoid)
 
 
 def _empty_batch_norm(input, weight, bias):

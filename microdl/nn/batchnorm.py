@@ -108,6 +108,11 @@ class _BatchNorm(Module):
         this module when a ReLU module comes right after it."""
         return self._forward(input, F.batch_norm_relu)
 
+    def forward_sigmoid(self, input):
+        """sigmoid(self(input)) as one op (F.batch_norm_sigmoid): what nn.Sequential calls for
+        this module when a Sigmoid module comes right after it."""
+        return self._forward(input, F.batch_norm_sigmoid)
+
     def _forward(self, input, batch_norm):
         if not isinstance(input, Tensor):  # (the check is a call: only when it can fail)
             F._check_input_tensor(input, "batch_norm", arrays_ok=False)

@@ -6,7 +6,7 @@ import operator
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 
-from .activation import ReLU
+from .activation import ReLU, Sigmoid
 from .batchnorm import _BatchNorm
 from .module import Module
 
@@ -26,7 +26,8 @@ class Sequential(Module):
     slices, a slice giving a Sequential), len, iteration, append, insert, extend, pop and del
     as in PyTorch (deleting renumbers the children "0", "1", ...).
 
-    A BatchNorm module followed by a ReLU module runs as ``F.batch_norm_relu`` (fused)."""
+    A BatchNorm module followed by a ReLU module runs as ``F.batch_norm_relu`` (fused), one
+    followed by a Sigmoid module as ``F.batch_norm_sigmoid`` (one op)."""
 
     def __init__(self, *modules):
         super().__init__()
@@ -45,7 +46,8 @@ class Sequential(Module):
 
     def forward(self, input):
         """Each child applied in turn to the previous one's output; a BatchNorm child followed by
-        a ReLU child runs as one fused batch_norm_relu."""
+        a ReLU child runs as one fused batch_norm_relu, by a Sigmoid child as one
+        batch_norm_sigmoid."""
         # NOTE: a BatchNorm module directly followed by a ReLU module runs as one fused op
         # (same values and gradients; the BatchNorm output is never written): in a CNN step
         # that saves a read and a write of each activation, each way.
@@ -54,6 +56,9 @@ class Sequential(Module):
             if pending is not None:
                 if type(module) is ReLU:
                     input, pending = pending.forward_relu(input), None
+                    continue
+                if type(module) is Sigmoid:
+                    input, pending = pending.forward_sigmoid(input), None
                     continue
                 input, pending = pending(input), None
             if isinstance(module, _BatchNorm) and type(module).forward is _BatchNorm.forward:

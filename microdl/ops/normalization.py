@@ -2,7 +2,10 @@
 
 With ``relu=True`` the op is BatchNorm followed by ReLU in one pass each way (y = max(y, 0);
 backward masks dy where y == 0 before the formulas below): what nn.Sequential runs for a
-BatchNorm module directly followed by a ReLU module.
+BatchNorm module directly followed by a ReLU module. With ``sigmoid=True`` it is BatchNorm
+followed by the sigmoid kernels, s = sigmoid(y) and dy = ds * s * (1 - s), as one op: one tape
+node and one module call instead of two (an MLP step of the BatchNorm paper has three such
+pairs).
 
 Training: y = (x - mean) * invstd * weight + bias with the batch's mean and biased variance,
 and the running statistics updated in place by the kernel. Eval: the running statistics.
@@ -32,7 +35,7 @@ class BatchNorm(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean=None, running_var=None, training=False,
-                momentum=0.1, eps=1e-5, relu=False):
+                momentum=0.1, eps=1e-5, relu=False, sigmoid=False):
         dev = backend.for_arrays(x, weight, bias, running_mean, running_var)
         x3, none = _as_ncs(x), absent(dev, x.dtype)
         C = x3.shape[1]
@@ -49,13 +52,17 @@ class BatchNorm(Function):
         else:
             evaluate = kern.batch_norm_relu_forward_eval if relu else kern.batch_norm_forward_eval
             evaluate(x3, w, b, running_mean, running_var, y, mean, invstd, eps)
-        ctx.save_for_backward(x3, w, mean, invstd, y if relu else None)
+        s = None
+        if sigmoid:
+            s = dev.empty(x3.shape, x.dtype)
+            dev.kernels("activation").sigmoid_forward(y, s)
+        ctx.save_for_backward(x3, w, mean, invstd, s, y if relu else None)
         ctx.training = training
-        return y.reshape(x.shape)
+        return (y if s is None else s).reshape(x.shape)
 
     @staticmethod
     def backward(ctx, g):
-        x3, w, mean, invstd, y = ctx.saved
+        x3, w, mean, invstd, s, y = ctx.saved
         dev = backend.for_arrays(x3)
         C, grad_dtype = x3.shape[1], x3.dtype if w.size == 0 else w.dtype
         # NOTE: gx is allocated in the input's shape and the kernel writes through an (N, C, S)
@@ -64,6 +71,10 @@ class BatchNorm(Function):
         gx, gw, gb = dev.empty(g.shape, x3.dtype), dev.empty(C, grad_dtype), \
             dev.empty(C, grad_dtype)
         g3, gx3, kern = _as_ncs(g), gx.reshape(x3.shape), dev.kernels("normalization")
+        if s is not None:  # through the sigmoid first: dy = ds * s * (1 - s)
+            dy = dev.empty(x3.shape, x3.dtype)
+            dev.kernels("activation").sigmoid_backward(s, g3, dy)
+            g3 = dy
         if y is None:
             kern.batch_norm_backward(x3, g3, w, mean, invstd, gx3, gw, gb, ctx.training)
         else:

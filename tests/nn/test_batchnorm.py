@@ -277,14 +277,16 @@ def test_fold_batchnorm_after_conv2d(rng):
                                    rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("activation", [nn.ReLU, nn.Sigmoid])
 @pytest.mark.parametrize("train", [True, False])
 @pytest.mark.parametrize("bn, shape", [(lambda: nn.BatchNorm1d(5), (8, 5)),
                                        (lambda: nn.BatchNorm2d(3), (4, 3, 6, 6))])
-def test_sequential_fuses_batchnorm_then_relu_with_the_same_numbers(bn, shape, train):
+def test_sequential_fuses_batchnorm_then_relu_with_the_same_numbers(bn, shape, train,
+                                                                      activation):
     rng = np.random.default_rng(0)
     microdl.manual_seed(0)
-    fused = nn.Sequential(bn(), nn.ReLU(), nn.Identity())
-    plain = [bn(), nn.ReLU()]
+    fused = nn.Sequential(bn(), activation(), nn.Identity())
+    plain = [bn(), activation()]
     plain[0].load_state_dict(fused[0].state_dict())
     for module in (fused, *plain):
         module.train(train)
@@ -293,7 +295,9 @@ def test_sequential_fuses_batchnorm_then_relu_with_the_same_numbers(bn, shape, t
     xs = [microdl.tensor(x, requires_grad=True) for _ in range(2)]
     y_fused = fused(xs[0])
     y_plain = plain[1](plain[0](xs[1]))
-    assert y_fused._node.ctx.saved_arrays[-1] is not None  # the fused op ran (it keeps y)
+    # the one op ran (it keeps its ReLU's output, or its sigmoid's)
+    assert y_fused._node.function.__name__ == "BatchNorm"
+    assert y_fused._node.ctx.saved_arrays[-1 if activation is nn.ReLU else -2] is not None
     np.testing.assert_allclose(y_fused.array, y_plain.array, rtol=1e-6, atol=1e-6)
     y_fused.backward(g)
     y_plain.backward(g)

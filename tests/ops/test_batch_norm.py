@@ -104,6 +104,22 @@ def test_functional_momentum_none_gets_a_clear_error():
 
 @pytest.mark.parametrize("training", [True, False])
 @pytest.mark.parametrize("shape", [(6, 3), (4, 3, 5), (3, 2, 4, 4)])
+def test_batch_norm_sigmoid_gradcheck(shape, training, kernel_set):
+    rng = np.random.default_rng(7)
+    x = microdl.tensor(rng.standard_normal(shape), requires_grad=True)
+    w = microdl.tensor(rng.uniform(0.5, 1.5, shape[1]), requires_grad=True)
+    b = microdl.tensor(rng.standard_normal(shape[1]) * 0.3, requires_grad=True)
+    rm, rv = rng.standard_normal(shape[1]), rng.uniform(0.5, 2, shape[1])
+    expected = F.sigmoid(F.batch_norm(x, rm.copy(), rv.copy(), w, b, training=training))
+    out = F.batch_norm_sigmoid(x, rm.copy(), rv.copy(), w, b, training=training)
+    np.testing.assert_allclose(out.array, expected.array, rtol=1e-14, atol=1e-15)
+    assert microdl.gradcheck(
+        lambda x, w, b: F.batch_norm_sigmoid(x, rm.copy(), rv.copy(), w, b, training=training),
+        [x, w, b])
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("shape", [(6, 3), (4, 3, 5), (3, 2, 4, 4)])
 def test_batch_norm_relu_gradcheck(shape, training, kernel_set):
     rng = np.random.default_rng(7)
     x = microdl.tensor(rng.standard_normal(shape), requires_grad=True)

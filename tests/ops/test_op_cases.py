@@ -39,6 +39,8 @@ CASES = {
     "batch_norm eval": ([(4, 3, 2), (3,), (3,)], "running statistics: see _expression"),
     "batch_norm_relu train": ([(4, 3, 2), (3,), (3,)], lambda x, w, b: F.batch_norm_relu(
         x, None, None, w, b, training=True)),
+    "batch_norm_sigmoid train": ([(4, 3, 2), (3,), (3,)], lambda x, w, b: F.batch_norm_sigmoid(
+        x, None, None, w, b, training=True)),
     "cast": ([(2, 3)], lambda a: a.float().double() * 3),
     "promotion": ([(2, 3), (3,)], lambda a, b: a.float() * b + a.float() * np.float64(2)),
 }
