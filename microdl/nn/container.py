@@ -51,13 +51,15 @@ class Sequential(Module):
         # NOTE: a BatchNorm module directly followed by a ReLU module runs as one fused op
         # (same values and gradients; the BatchNorm output is never written): in a CNN step
         # that saves a read and a write of each activation, each way.
+        # Modules with hooks run as themselves (their __call__ runs the hooks).
         pending = None  # a BatchNorm whose output nobody has asked for yet
         for module in self._modules.values():
             if pending is not None:
-                if type(module) is ReLU:
+                unhooked = pending._hooks is None and module._hooks is None
+                if type(module) is ReLU and unhooked:
                     input, pending = pending.forward_relu(input), None
                     continue
-                if type(module) is Sigmoid:
+                if type(module) is Sigmoid and unhooked:
                     input, pending = pending.forward_sigmoid(input), None
                     continue
                 input, pending = pending(input), None

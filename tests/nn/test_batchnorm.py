@@ -307,6 +307,19 @@ def test_sequential_fuses_batchnorm_then_relu_with_the_same_numbers(bn, shape, t
     np.testing.assert_array_equal(fused[0].running_mean, plain[0].running_mean)
 
 
+@pytest.mark.parametrize("hooked", [0, 1])
+@pytest.mark.parametrize("activation", [nn.ReLU, nn.Sigmoid])
+def test_sequential_runs_hooked_modules_as_themselves(activation, hooked):
+    seq = nn.Sequential(nn.BatchNorm1d(3), activation())
+    seen = []
+    seq[hooked].register_forward_hook(lambda module, args, out: seen.append(type(module)))
+    x = microdl.tensor(np.random.default_rng(1).standard_normal((5, 3)).astype(np.float32))
+    y = seq(x)
+    assert seen == [type(seq[hooked])]
+    assert y._node.function.__name__ == activation.__name__
+    np.testing.assert_allclose(y.array, seq[1](seq[0](x)).array, rtol=1e-6)
+
+
 def test_sequential_does_not_fuse_a_relu_that_is_not_next():
     seq = nn.Sequential(nn.BatchNorm1d(3), nn.Identity(), nn.ReLU())
     x = microdl.tensor(np.random.default_rng(1).standard_normal((5, 3)).astype(np.float32))
