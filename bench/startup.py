@@ -27,18 +27,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# The children's count of the kernels their process compiled (numba's cache misses).
-COUNT_COMPILED = r"""
-import sys
-from microdl.warmup import dispatchers
-kernel_modules = [m for name, m in list(sys.modules.items())
-                  if name.startswith("microdl.kernels.cpu.") and not name.endswith("._jit")]
-compiled = sum(sum(d.stats.cache_misses.values())
-               for m in kernel_modules for d in dispatchers(m).values())
-"""
-
-# What the child runs: one timed phase per line, reported as JSON on its last line of output.
-CHILD = r"""
+# What a child runs: import, build MODEL (code that sets ``model``), with AHEAD also start the
+# helper that compiles ahead for it (as fit does on a first run, microdl.warmup.compile_ahead),
+# then two SGD steps on a batch of SHAPE; its phases (and the kernels its process compiled,
+# numba's cache misses) as JSON on its last line of output.
+_CHILD = r"""
 import json, time
 t0 = time.perf_counter()
 import numpy as np
@@ -48,14 +41,14 @@ import microdl.nn as nn
 from microdl.optim import SGD
 t_import = time.perf_counter()
 microdl.manual_seed(0)
-layers = []
-for fan_in, fan_out in [(784, 100), (100, 100), (100, 100)]:
-    layers += [nn.Linear(fan_in, fan_out), nn.BatchNorm1d(fan_out), nn.Sigmoid()]
-model = nn.Sequential(*layers, nn.Linear(100, 10))
-opt = SGD(model.parameters(), lr=0.1, momentum=0.9)
+MODEL
+if AHEAD:
+    from microdl import warmup
+    warmup.compile_ahead(model=model)
+opt = SGD(model.parameters(), lr=0.05, momentum=0.9)
 rng = np.random.default_rng(0)
-x = microdl.from_numpy(rng.random((60, 784), dtype=np.float32))
-y = rng.integers(0, 10, 60)
+x = microdl.from_numpy(rng.random(SHAPE, dtype=np.float32))
+y = rng.integers(0, 10, SHAPE[0])
 t_model = time.perf_counter()
 opt.zero_grad()
 loss = F.cross_entropy(model(x), y)
@@ -66,45 +59,33 @@ opt.zero_grad()
 F.cross_entropy(model(x), y).backward()
 opt.step()
 t_second = time.perf_counter()
-""" + COUNT_COMPILED + r"""
+import sys
+from microdl.warmup import dispatchers
+kernel_modules = [m for name, m in list(sys.modules.items())
+                  if name.startswith("microdl.kernels.cpu.") and not name.endswith("._jit")]
+compiled = sum(sum(d.stats.cache_misses.values())
+               for m in kernel_modules for d in dispatchers(m).values())
 print(json.dumps({"import": t_import - t0, "model": t_model - t_import,
                   "first_step": t_step - t_model, "second_step": t_second - t_step,
                   "in_process": t_step - t0, "compiled": compiled}))
 """
 
 
-# The CNN of bench/train.py: its first step on an empty cache, timed in the child. With
-# AHEAD = True the child starts the helper process that compiles ahead for the model, as fit
-# does on a first run (microdl.warmup.compile_ahead).
-CNN_CHILD = r"""
-import json, time
-t0 = time.perf_counter()
-import numpy as np
-import microdl
-import microdl.functional as F
-import microdl.nn as nn
-from microdl import warmup
-from microdl.optim import SGD
-from bench.train import _cnn_layers
-t_import = time.perf_counter()
-microdl.manual_seed(0)
-model = _cnn_layers(nn)
-if AHEAD:
-    warmup.compile_ahead(model=model)
-opt = SGD(model.parameters(), lr=0.05, momentum=0.9)
-rng = np.random.default_rng(0)
-x = microdl.from_numpy(rng.random((64, 1, 28, 28), dtype=np.float32))
-y = rng.integers(0, 10, 64)
-t_model = time.perf_counter()
-opt.zero_grad()
-F.cross_entropy(model(x), y).backward()
-opt.step()
-t_step = time.perf_counter()
-""" + COUNT_COMPILED + r"""
-print(json.dumps({"import": t_import - t0, "model": t_model - t_import,
-                  "first_step": t_step - t_model, "in_process": t_step - t0,
-                  "compiled": compiled}))
-"""
+def child(model, shape, ahead=False):
+    """The child's code for ``model`` (code setting ``model``) on a batch of ``shape``."""
+    return (_CHILD.replace("MODEL", model).replace("SHAPE", repr(shape))
+            .replace("AHEAD", str(ahead)))
+
+
+# The Ioffe & Szegedy MLP (the start-up rows) and bench/train.py's CNN (its first step on an
+# empty cache, with and without the helper)
+MLP = """layers = []
+for fan_in, fan_out in [(784, 100), (100, 100), (100, 100)]:
+    layers += [nn.Linear(fan_in, fan_out), nn.BatchNorm1d(fan_out), nn.Sigmoid()]
+model = nn.Sequential(*layers, nn.Linear(100, 10))"""
+CNN = """from bench.train import _cnn_layers
+model = _cnn_layers(nn)"""
+CHILD = child(MLP, (60, 784))
 
 
 def run_child(cache_dir, extra_env=None, code=CHILD):
@@ -157,8 +138,7 @@ def measure_cnn():
     result = {}
     for label, ahead in (("alone", False), ("helper", True)):
         with tempfile.TemporaryDirectory(prefix="microdl-cnn-") as tmp:
-            result[label] = run_child(tmp, {AHEAD_SWITCH: "1"},
-                                      CNN_CHILD.replace("AHEAD", str(ahead), 1))
+            result[label] = run_child(tmp, {AHEAD_SWITCH: "1"}, child(CNN, (64, 1, 28, 28), ahead))
     return result
 
 

@@ -102,14 +102,19 @@ def test_functional_momentum_none_gets_a_clear_error():
                      momentum=None)
 
 
-@pytest.mark.parametrize("training", [True, False])
-@pytest.mark.parametrize("shape", [(6, 3), (4, 3, 5), (3, 2, 4, 4)])
-def test_batch_norm_sigmoid_gradcheck(shape, training, kernel_set):
+def _fused_inputs(shape):
+    """x, weight and bias (float64, requiring grad) and running statistics for a fused op."""
     rng = np.random.default_rng(7)
     x = microdl.tensor(rng.standard_normal(shape), requires_grad=True)
     w = microdl.tensor(rng.uniform(0.5, 1.5, shape[1]), requires_grad=True)
     b = microdl.tensor(rng.standard_normal(shape[1]) * 0.3, requires_grad=True)
-    rm, rv = rng.standard_normal(shape[1]), rng.uniform(0.5, 2, shape[1])
+    return x, w, b, rng.standard_normal(shape[1]), rng.uniform(0.5, 2, shape[1])
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("shape", [(6, 3), (4, 3, 5), (3, 2, 4, 4)])
+def test_batch_norm_sigmoid_gradcheck(shape, training, kernel_set):
+    x, w, b, rm, rv = _fused_inputs(shape)
     expected = F.sigmoid(F.batch_norm(x, rm.copy(), rv.copy(), w, b, training=training))
     out = F.batch_norm_sigmoid(x, rm.copy(), rv.copy(), w, b, training=training)
     np.testing.assert_allclose(out.array, expected.array, rtol=1e-14, atol=1e-15)
@@ -121,11 +126,7 @@ def test_batch_norm_sigmoid_gradcheck(shape, training, kernel_set):
 @pytest.mark.parametrize("training", [True, False])
 @pytest.mark.parametrize("shape", [(6, 3), (4, 3, 5), (3, 2, 4, 4)])
 def test_batch_norm_relu_gradcheck(shape, training, kernel_set):
-    rng = np.random.default_rng(7)
-    x = microdl.tensor(rng.standard_normal(shape), requires_grad=True)
-    w = microdl.tensor(rng.uniform(0.5, 1.5, shape[1]), requires_grad=True)
-    b = microdl.tensor(rng.standard_normal(shape[1]) * 0.3, requires_grad=True)
-    rm, rv = rng.standard_normal(shape[1]), rng.uniform(0.5, 2, shape[1])
+    x, w, b, rm, rv = _fused_inputs(shape)
     out = F.batch_norm_relu(x, rm.copy(), rv.copy(), w, b, training=training)
     assert (out.array == 0).any() and (out.array > 0).any()  # both sides of the kink are tried
     assert microdl.gradcheck(
