@@ -30,6 +30,7 @@ managers and decorators.
 
 import functools
 import itertools
+import operator
 import threading
 import weakref
 
@@ -406,7 +407,10 @@ def _reachable_nodes(*root_nodes):
             if child is not None and id(child) not in seen:
                 seen[id(child)] = child
                 stack.append(child)
-    return sorted(seen.values(), key=lambda n: n.sequence, reverse=True)
+    return sorted(seen.values(), key=_by_sequence, reverse=True)
+
+
+_by_sequence = operator.attrgetter("sequence")
 
 
 def _accumulate_leaf(tensor, grad, owned=False):
@@ -415,11 +419,11 @@ def _accumulate_leaf(tensor, grad, owned=False):
     NOTE: the copy makes ``tensor.grad`` an array of its own, so a later ``+=`` never writes into
     an array an op still holds; adopting an owned one saves a pass over it (for a leaf the size of
     a BatchNorm input, several ms)."""
-    dev = backend.of(tensor.array)
     if grad.dtype != tensor.array.dtype:
-        grad, owned = _cast(grad, tensor.array.dtype, dev), True
+        grad, owned = _cast(grad, tensor.array.dtype, backend.of(tensor.array)), True
     if tensor.grad is None:
-        tensor.grad = Tensor._wrap(grad if owned else _cast(grad, grad.dtype, dev))
+        tensor.grad = Tensor._wrap(grad if owned else
+                                   _cast(grad, grad.dtype, backend.of(tensor.array)))
     else:
         target = tensor.grad.array
         backend.for_arrays(target, grad).kernels("elementwise").binary(target, grad, target,
@@ -455,56 +459,67 @@ def _run_backward(roots, retain_graph, capture):
             pending[key] = _add(pending[key], grad) if key in pending else grad
         elif root.requires_grad:
             _sum_for_hooks(hooked_leaves, root, grad)  # a leaf root: its gradient, as is
-    with no_grad():
-        for node in _reachable_nodes(*[root._node for root, _ in roots
-                                       if root._node is not None]):
-            grad_out = pending.pop(id(node), None)
-            if grad_out is None:
+    # NOTE: grad mode is switched off by hand, not with no_grad(): the context manager's
+    # object and two calls cost ~2 us a backward
+    previous_mode, _state.grad_enabled = is_grad_enabled(), False
+    try:
+        _replay(roots, retain_graph, capture, pending, hooked_leaves)
+    finally:
+        _state.grad_enabled = previous_mode
+
+
+def _replay(roots, retain_graph, capture, pending, hooked_leaves):
+    """_run_backward's loop over the nodes, in grad mode off."""
+    cuda = backend.is_cuda_enabled()
+    for node in _reachable_nodes(*[root._node for root, _ in roots
+                                   if root._node is not None]):
+        grad_out = pending.pop(id(node), None)
+        if grad_out is None:
+            continue
+        if node.hooks is not None:
+            grad_out = _run_hooks(node.hooks, grad_out)
+        if capture is not None and id(node) in capture:
+            capture[id(node)][1] = grad_out  # a non-leaf of autograd.grad's inputs
+        node.ctx.check_not_released()
+        if _profiler is None:
+            grads = node.function.backward(node.ctx, grad_out)
+        else:
+            grads = _timed_backward(node, grad_out)
+        if not isinstance(grads, tuple):
+            grads = (grads,)
+        if len(grads) != len(node.inputs):
+            raise RuntimeError(
+                f"{node.function.__name__}.backward returned {len(grads)} gradients for "
+                f"{len(node.inputs)} inputs"
+            )
+        if not retain_graph:
+            node.ctx.release()
+        grads = list(grads)
+        needs, arrays = node.ctx.needs_input_grad, node.arrays
+        for i, (inp, parent) in enumerate(zip(node.inputs, node.parents)):
+            g, grads[i] = grads[i], None  # the list lets go: the refcount below sees the rest
+            if g is None or not needs[i]:  # as when it ran
                 continue
-            if node.hooks is not None:
-                grad_out = _run_hooks(node.hooks, grad_out)
-            if capture is not None and id(node) in capture:
-                capture[id(node)][1] = grad_out  # a non-leaf of autograd.grad's inputs
-            node.ctx.check_not_released()
-            if _profiler is None:
-                grads = node.function.backward(node.ctx, grad_out)
-            else:
-                grads = _timed_backward(node, grad_out)
-            if not isinstance(grads, tuple):
-                grads = (grads,)
-            if len(grads) != len(node.inputs):
-                raise RuntimeError(
-                    f"{node.function.__name__}.backward returned {len(grads)} gradients for "
-                    f"{len(node.inputs)} inputs"
-                )
-            if not retain_graph:
-                node.ctx.release()
-            grads = list(grads)
-            needs, arrays = node.ctx.needs_input_grad, node.arrays
-            for i, (inp, parent) in enumerate(zip(node.inputs, node.parents)):
-                g, grads[i] = grads[i], None  # the list lets go: the refcount below sees the rest
-                if g is None or not needs[i]:  # as when it ran
+            data = arrays[i]
+            if g.shape != data.shape or g.dtype != data.dtype or cuda:
+                g = _as_input_grad(g, data)
+            if parent is None:
+                if inp._grad_hooks is not None or capture is not None:
+                    _sum_for_hooks(hooked_leaves, inp, g)
                     continue
-                data = arrays[i]
-                if g.shape != data.shape or g.dtype != data.dtype or backend.is_cuda_enabled():
-                    g = _as_input_grad(g, data)
-                if parent is None:
-                    if inp._grad_hooks is not None or capture is not None:
-                        _sum_for_hooks(hooked_leaves, inp, g)
-                        continue
-                    owned = _buffers.adoptable(g)  # (its own statement: call arguments hold g)
-                    _accumulate_leaf(inp, g, owned)
-                elif id(parent) in pending:
-                    pending[id(parent)] = _add(pending[id(parent)], g)
-                else:
-                    pending[id(parent)] = g
-        for leaf, g in hooked_leaves.values():
-            if leaf._grad_hooks is not None:
-                g = _run_hooks(leaf._grad_hooks, g)
-            if capture is None:
-                _accumulate_leaf(leaf, g)
-            elif id(leaf) in capture:
-                capture[id(leaf)][1] = g
+                owned = _buffers.adoptable(g)  # (its own statement: call arguments hold g)
+                _accumulate_leaf(inp, g, owned)
+            elif id(parent) in pending:
+                pending[id(parent)] = _add(pending[id(parent)], g)
+            else:
+                pending[id(parent)] = g
+    for leaf, g in hooked_leaves.values():
+        if leaf._grad_hooks is not None:
+            g = _run_hooks(leaf._grad_hooks, g)
+        if capture is None:
+            _accumulate_leaf(leaf, g)
+        elif id(leaf) in capture:
+            capture[id(leaf)][1] = g
 
 
 def _sum_for_hooks(hooked_leaves, leaf, g):

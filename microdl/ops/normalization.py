@@ -22,6 +22,8 @@ from .. import backend
 from ..autograd import Function
 from ._arrays import absent, contiguous
 
+_FLOAT64 = np.dtype(np.float64)  # (a dtype, not the type: the allocator converts a type per call)
+
 
 def _as_ncs(x):
     """(N, C), (N, C, L) or (N, C, H, W) as a C-contiguous (N, C, S) array (a view if possible)."""
@@ -39,8 +41,8 @@ class BatchNorm(Function):
         dev = backend.for_arrays(x, weight, bias, running_mean, running_var)
         x3, none = _as_ncs(x), absent(dev, x.dtype)
         C = x3.shape[1]
-        y, mean, invstd = dev.empty(x3.shape, x.dtype), dev.empty(C, np.float64), \
-            dev.empty(C, np.float64)
+        y, mean, invstd = dev.empty(x3.shape, x.dtype), dev.empty(C, _FLOAT64), \
+            dev.empty(C, _FLOAT64)
         w = none if weight is None else weight
         b = none if bias is None else bias
         kern = dev.kernels("normalization")

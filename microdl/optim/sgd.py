@@ -40,6 +40,7 @@ class SGD(Optimizer):
         # parameters whose buffer this step made: as in PyTorch, a parameter repeated in its
         # group starts afresh (buf = d) at each appearance of its first step
         made_now = set()
+        update_device = update = None  # the kernel, looked up once per device (not per parameter)
         # NOTE: the loops are written out (not _params_with_grad) and each group's settings read
         # once: on a small model this scaffolding was a tenth of the training step
         for group in self.param_groups:
@@ -67,6 +68,7 @@ class SGD(Optimizer):
                     elif type(buf) is not type(p.array):  # the model moved since: buf follows
                         buf, = self._state_arrays(p, "momentum_buffer")
                     first = id(p) in made_now
-                dev.kernels("optim").sgd_update_(p.array, grad, buf, lr, momentum, dampening,
-                                                 weight_decay, nesterov, first)
+                if dev is not update_device:
+                    update_device, update = dev, dev.kernels("optim").sgd_update_
+                update(p.array, grad, buf, lr, momentum, dampening, weight_decay, nesterov, first)
         return loss

@@ -14,7 +14,11 @@ from ._jit import flat, flat_out, serial_and_parallel
 # (microdl caps OpenMP spinning); waking it costs more than a 2x split saves below 2^18 elements.
 @serial_and_parallel(threshold=1 << 18)
 def _sgd(p, g, buf, lr, momentum, keep, weight_decay, use_momentum, nesterov, first_step):
-    # keep = 1 - dampening. The flags are loop-invariant, so LLVM unswitches the branches.
+    # keep = 1 - dampening. The scalars arrive as Python floats and are rounded to p's dtype
+    # here, as numpy's p.dtype.type(x) rounds them: float32 math for float32 parameters, as in
+    # PyTorch. The flags are loop-invariant, so LLVM unswitches the branches.
+    s = p.dtype.type
+    lr, momentum, keep, weight_decay = s(lr), s(momentum), s(keep), s(weight_decay)
     for i in prange(p.size):
         d = g[i]
         if weight_decay != 0:
@@ -33,12 +37,12 @@ def sgd_update_(param, grad, momentum_buffer, lr, momentum, dampening, weight_de
     if grad.shape != param.shape or (use_momentum and momentum_buffer.shape != param.shape):
         raise ValueError(f"sgd_update_: param {param.shape}, grad {grad.shape} and momentum "
                          f"buffer {getattr(momentum_buffer, 'shape', None)} must have one shape")
-    # Scalars in param's dtype (float32 math as in PyTorch) and bools: one compile per dtype.
-    s = param.dtype.type
+    # Python floats and bools: one compile per dtype. NOTE: not numpy scalars in param's dtype
+    # (the kernel rounds them): making four of those took ~1 us, on every parameter every step.
     p = flat_out(param)
     buf = flat_out(momentum_buffer) if use_momentum else p
-    _sgd.run(p.size, p, flat(grad), buf, s(lr), s(momentum), s(1 - dampening), s(weight_decay),
-             use_momentum, bool(nesterov), bool(first_step))
+    _sgd.run(p.size, p, flat(grad), buf, float(lr), float(momentum), float(1 - dampening),
+             float(weight_decay), bool(use_momentum), bool(nesterov), bool(first_step))
 
 
 # ---- adaptive optimizers ----------------------------------------------------------------------
