@@ -124,6 +124,26 @@ def test_each_layout_forced_on_odd_shapes(shape, settings, layout, monkeypatch, 
                _backward(ref, x, g, w, mean, invstd, training), np.float32)
 
 
+@pytest.mark.parametrize("shape,layout", LAYOUTS)
+@pytest.mark.parametrize("infinity", [-np.inf, np.inf])
+def test_an_infinite_upstream_gradient_reaches_the_sums_on_every_layout(shape, layout, infinity,
+                                                                        rng):
+    """dy = +-inf in one place: sum(dy) and sum(dy * xhat) of its channel are infinite, as in
+    the reference (and PyTorch); the kernels once masked an -inf dy to 0, as if a ReLU had
+    cut it."""
+    x, w, b, rm, rv, g = _inputs(shape, np.float32, rng)
+    g[1 % shape[0], 1, 0] = infinity
+    _, mean, invstd, _, _ = _forward_train(ref, x, w, b, rm, rv)
+    for training in (True, False):
+        with np.errstate(invalid="ignore"):  # inf - inf in the reference's dx
+            want = _backward(ref, x, g, w, mean, invstd, training)
+        got = _backward(nb, x, g, w, mean, invstd, training)
+        assert np.isinf(got[2][1]) and np.isinf(got[1][1])
+        np.testing.assert_allclose(got[2], want[2], **_tol(np.float32))  # grad_bias
+        np.testing.assert_allclose(got[1], want[1], **_tol(np.float32))  # grad_weight
+        np.testing.assert_array_equal(np.isfinite(got[0]), np.isfinite(want[0]))
+
+
 @pytest.mark.parametrize("module", [ref, nb], ids=["numpy", "numba"])
 @pytest.mark.parametrize("shape", [(4096, 3, 1), (64, 3, 1024), (16, 3, 16)])
 def test_variance_of_a_large_mean_channel_in_float32(module, shape, rng):

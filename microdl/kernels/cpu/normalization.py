@@ -50,9 +50,9 @@ CHUNK_ELEMENTS = 1 << 15
 _TRAIN_SMALL = (train_small, (0, 3))
 _BACKWARD_SMALL = (backward_small, (0, 1, 2, 7))
 
-# NOTE: with no ReLU, forward clamps at -inf and backward masks dy where dy itself is <= -inf:
-# neither changes a value (NaN included).
-_NO_RELU = -np.inf
+# NOTE: with no ReLU the floor is NaN: no value compares <= or < NaN, so forward clamps nothing
+# and backward masks nothing. (-inf, used before, masked an infinite dy of -inf to 0.)
+_NO_RELU = np.nan
 
 
 def _floor(x, value):
