@@ -8,6 +8,11 @@ import numpy as np
 def sum_axes(x, out, axes, scale=1.0):
     """out = scale * sum of x over ``axes`` (out holds the kept axes, in order), summed as numpy
     sums: pairwise in x's dtype for floats, as 64-bit integers for booleans and integers."""
+    if scale == 1.0 and out.dtype == x.dtype and x.dtype.kind == "f" and \
+            out.ndim == x.ndim - len(axes):
+        # NOTE: straight into out, the same sum (~3 us a call saved: a Linear's bias gradient)
+        np.add.reduce(x, axis=tuple(axes), out=out)
+        return
     total = np.add.reduce(x, axis=tuple(axes))
     if scale != 1.0 and scale and abs(scale) != np.inf:
         total = total * scale  # finite and nonzero: no 0 * inf, no errstate (2 us a mean)
