@@ -247,7 +247,10 @@ def _feature_dx(x2, g2, y2, floor, dx2, lo, rows, S, mean, a, k, c0):
     zero = dx2.dtype.type(0)
     for r in range(lo, lo + rows):
         xr, gr, yr, dr = x2[r], g2[r], y2[r], dx2[r]
-        if x_term:
+        if x_term and _no_relu(floor):
+            for c in range(a.size):
+                dr[c] = a[c] * gr[c] + k[c] * (xr[c] - mean[c]) + c0[c]
+        elif x_term:
             for c in range(a.size):
                 g = zero if yr[c] <= floor else gr[c]
                 dr[c] = a[c] * g + k[c] * (xr[c] - mean[c]) + c0[c]
@@ -266,6 +269,9 @@ def _dx_run(xr, gr, yr, dr, floor, a, k, mu, c0, zero):
         for s in range(dr.size):
             g = zero if yr[s] <= floor else gr[s]
             dr[s] = a * g + c0
+    elif _no_relu(floor):  # (training, no mask: the common case, ~5% of a channels backward)
+        for s in range(dr.size):
+            dr[s] = a * gr[s] + k * (xr[s] - mu) + c0
     else:
         for s in range(dr.size):
             g = zero if yr[s] <= floor else gr[s]
