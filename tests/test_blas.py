@@ -171,3 +171,44 @@ def test_an_interrupt_while_waiting_is_raised_after_the_block_finishes(two_share
         worker._done = real
     assert finished == [1]  # raised only once the worker's block was done
     assert _blas.run_blocks(lambda i: -i, 2) == [0, -1]  # and no stale result is left behind
+
+
+def test_the_poll_ends_when_another_thread_moves_the_counter():
+    import threading
+    import time
+
+    from microdl.kernels.cpu import _spin
+
+    counter = np.zeros(1, np.int64)
+    assert not _spin.wait_above(counter, 0, 100)  # nothing moved: it gives up
+    counter[0] = 1
+    assert _spin.wait_above(counter, 0, 1)
+    counter[0] = 0
+
+    def bump():
+        time.sleep(0.01)
+        counter[0] = 5
+
+    thread = threading.Thread(target=bump)
+    thread.start()
+    # (giving up would take seconds: the read is never hoisted out of the loop)
+    assert _spin.wait_above(counter, 4, 10 ** 9)
+    thread.join()
+    assert _spin.polls_for(200e-6) >= 1
+
+
+@pytest.mark.parametrize("poll_us", ["0", "200"])
+def test_blocks_come_back_whether_the_threads_poll_or_sleep(two_shares, poll_us, monkeypatch):
+    import time
+
+    monkeypatch.setenv("MICRODL_POLL_US", poll_us)
+    monkeypatch.setattr(_blas, "_state", {})  # a pool of its own, which reads the setting
+    pool = _blas._setup()["pool"]
+    try:
+        for n in range(300):  # quick blocks: found while polling (or through the locks)
+            assert _blas.run_blocks(lambda i: i + n, 3) == [n, n + 1, n + 2]
+        for n in range(5):  # a worker block longer than the poll: the caller sleeps on it
+            assert _blas.run_blocks(lambda i: time.sleep(0.002 * i) or i, 2) == [0, 1]
+        assert all(worker.polls > 1 for worker in pool.workers) == (poll_us != "0")
+    finally:
+        pool.shutdown()

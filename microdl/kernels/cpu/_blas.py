@@ -6,8 +6,10 @@ memory-bound passes that follow (im2col, BatchNorm, ReLU, pooling), which ran 2-
 after a matmul. Its timeout can only be set before numpy loads, which microdl cannot ensure.
 So on its first product microdl sets OpenBLAS to one thread, and from then on cuts each large
 product into one block per thread and runs the blocks concurrently on a small pool of Python
-threads (numpy releases the GIL inside BLAS); idle pool threads block instead of spinning. The
-CNN training step went from 29 ms to 24 ms this way. Small products go straight to ``np.matmul``.
+threads (numpy releases the GIL inside BLAS). The CNN training step went from 29 ms to 24 ms
+this way. Small products go straight to ``np.matmul``. A pool thread polls for its next block
+for 200 us before it sleeps (``_spin``: waking a sleeping thread cost 60-76 us a hand-over), where
+OpenBLAS's worker spins far longer, with nothing to tell it the next product is not coming.
 
 Setting the thread count back to two after each split product was tried: the next small
 products then woke OpenBLAS's worker again and the CNN step took 39 ms.
@@ -28,6 +30,8 @@ import os
 import threading
 
 import numpy as np
+
+from . import _spin
 
 # Below this many multiply-adds (m * n * k) a product stays whole: handing a block to another
 # thread costs ~20-50 us, and OpenBLAS keeps small products on one thread by itself.
@@ -157,15 +161,19 @@ def run_blocks(work, count):
 
 class _Workers:
     """The threads of run_blocks besides the caller's: worker k runs share k (1-based) of a
-    call, handed over through a pair of locks. NOTE: not a ThreadPoolExecutor: its futures and
-    queue made a round trip ~34 us on these VMs against ~18 us for a lock handoff, and the CNN
-    training step of bench/ hands blocks to the pool 13 times."""
+    call, handed over through a pair of locks, which each side polls for a while before it
+    sleeps on them (``_spin``). NOTE: not a ThreadPoolExecutor: its futures and queue made a
+    round trip ~34 us on these VMs against ~18 us for a lock handoff, and the CNN training step
+    of bench/ hands blocks to the pool 13 times."""
 
     def __init__(self, count):
         self.busy = threading.Lock()  # one run_blocks call at a time
         self.workers = [_Worker(f"microdl-blocks-{k + 1}") for k in range(count)]
+        self.polling = False
 
     def run(self, work, count, parts):
+        if not self.polling:
+            self._start_polling()
         started = []
         try:
             for k, worker in enumerate(self.workers[:parts - 1], start=1):
@@ -183,22 +191,49 @@ class _Workers:
             results.update(value)
         return [results[i] for i in range(count)]
 
+    def _start_polling(self):
+        """On the pool's first use (not at its creation: a run that never hands a block over,
+        an MLP's, does not compile the poll, ~0.2 s on a first-ever run)."""
+        self.polling = True
+        seconds = _poll_seconds()
+        polls = _spin.polls_for(seconds) if seconds > 0 else 0
+        for worker in self.workers:
+            worker.polls = polls if polls > 1 else 0
+
     def shutdown(self):
         for worker in self.workers:
             worker.stop()
 
 
+def _poll_seconds():
+    """How long the pool's threads poll before they sleep: ``MICRODL_POLL_US`` microseconds if
+    set (0: sleep at once, as a shared machine may prefer), else ``_spin.POLL_SECONDS``."""
+    value = os.environ.get("MICRODL_POLL_US")
+    return _spin.POLL_SECONDS if value is None else max(0.0, float(value)) * 1e-6
+
+
 class _Worker:
+    """One pool thread. Each hand-over is counted twice, so the other side can poll for it
+    without the GIL: ``_posted`` (blocks started, written by the caller) and ``_finished``
+    (blocks done, by the worker); the locks are released before the counters move, so a thread
+    that saw a count never waits on the lock behind it."""
+
     def __init__(self, name):
         self._go, self._done = threading.Lock(), threading.Lock()
         self._go.acquire()
         self._done.acquire()
+        self._posted, self._finished = np.zeros(1, np.int64), np.zeros(1, np.int64)
+        self.polls = 0  # reads of a counter before sleeping on its lock (set by _Workers)
         self._task, self._result = None, None
         threading.Thread(target=self._loop, name=name, daemon=True).start()
 
     def _loop(self):
+        taken = 0
         while True:
+            if self.polls:
+                _spin.wait_above(self._posted, taken, self.polls)
             self._go.acquire()
+            taken += 1
             if self._task is None:
                 return
             try:
@@ -207,15 +242,19 @@ class _Worker:
                 self._result = (False, error)
             self._task = None
             self._done.release()
+            self._finished[0] = taken
 
     def start(self, work, first, count, parts):
         self._task = (work, first, count, parts)
         self._go.release()
+        self._posted[0] += 1
 
     def wait(self):
         """((ok, share or error), interrupt) once the started block has finished: an exception
         raised while waiting (KeyboardInterrupt) is handed back, not raised, so the wait goes on
         and a block never outlives its call (nor leaves a result for the next one)."""
+        if self.polls:
+            _spin.wait_above(self._finished, self._posted[0] - 1, self.polls)
         interrupt = None
         while True:
             try:
@@ -229,6 +268,7 @@ class _Worker:
     def stop(self):
         self._task = None
         self._go.release()
+        self._posted[0] += 1
 
 
 _block = threading.local()
