@@ -162,6 +162,9 @@ def run_ahead(plan=AHEAD_PLAN, only=None):
     ``only``), float32, at a lower priority where the OS has one."""
     if hasattr(os, "nice"):
         os.nice(10)
+    # first the poll of the threads that share a kernel's blocks (kernels/cpu/_spin.py): the
+    # step's first hand-over needs it, early in its first forward
+    importlib.import_module(f"{PACKAGE}._spin").wait_above(np.zeros(1, np.int64), 0, 1)
     plan = [(family, name) for family, name in plan if not only or re.search(only, family)]
     for last in (True, False):
         for family, name in plan:
