@@ -212,3 +212,22 @@ def test_blocks_come_back_whether_the_threads_poll_or_sleep(two_shares, poll_us,
         assert all(worker.polls > 1 for worker in pool.workers) == (poll_us != "0")
     finally:
         pool.shutdown()
+
+
+@pytest.mark.parametrize("rows", [1, 63, 64, 300])  # both sides of SMALL_BATCH_ROWS
+@pytest.mark.parametrize("with_bias", [False, True])
+def test_linear_product_in_either_orientation_matches_the_reference(rows, with_bias):
+    from microdl.kernels.cpu import matmul as cpu
+    from microdl.kernels.numpy_ref import matmul as ref
+
+    assert cpu.SMALL_BATCH_ROWS == 64
+    rng = np.random.default_rng(rows)
+    x = rng.standard_normal((rows, 70)).astype(np.float32)
+    w = rng.standard_normal((30, 70)).astype(np.float32)
+    bias = rng.standard_normal(30).astype(np.float32) if with_bias else np.empty(0, np.float32)
+    got, want = np.full((rows, 30), np.nan, np.float32), np.full((rows, 30), np.nan, np.float32)
+    cpu.gemm(x, w, bias, got, False, True)
+    ref.gemm(x, w, bias, want, False, True)
+    scale = np.abs(x) @ np.abs(w).T + (np.abs(bias) if with_bias else 0)
+    bound = np.finfo(np.float32).eps * 16 * scale
+    assert np.all(np.abs(got - want) <= bound)
