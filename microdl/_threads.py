@@ -13,10 +13,11 @@ is done takes a core from the next one. What microdl chooses (measured by
   block per numba thread and run on microdl's own threads (microdl/kernels/cpu/_blas.py, which says why;
   ``OPENBLAS_NUM_THREADS`` or ``MICRODL_BLAS_SPLIT=0`` set by the user turn that off).
 - microdl's own pool (the threads of those blocks, and of BatchNorm's, im2col's and pooling's):
-  after each block a thread polls for the next for 200 us (about 8,000 ``pause`` loops) before it
-  sleeps, and the caller polls for the block's end likewise (kernels/cpu/_spin.py): waking a
-  sleeping thread cost 60-76 us a hand-over on these VMs, 13 a CNN step. ``MICRODL_POLL_US``
-  sets the time (0: sleep at once).
+  after each block a thread polls for the next for 200 us (reads of a counter, each followed by
+  ``sched_yield``, so a thread of another process that is ready runs first) before it sleeps,
+  and the caller polls for the block's end likewise (kernels/cpu/_spin.py): waking a sleeping
+  thread cost 60-76 us a hand-over on these VMs, 13 a CNN step. ``MICRODL_POLL_US`` sets the
+  time (0: sleep at once).
 - ``GOMP_SPINCOUNT=1000``: set here unless the user set it. libgomp's default spin
   (300,000 pause loops, milliseconds) keeps numba's worker busy after each parallel region while
   OpenBLAS and the main thread need the cores: the CNN training step measured 24 ms with 1000
