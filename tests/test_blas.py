@@ -191,8 +191,9 @@ def test_the_poll_ends_when_another_thread_moves_the_counter():
 
     thread = threading.Thread(target=bump)
     thread.start()
-    # (giving up would take seconds: the read is never hoisted out of the loop)
-    assert _spin.wait_above(counter, 4, 10 ** 9)
+    # polls of 0.1 s or so each (a read is a yield): the first that sees the write ends it; a
+    # read hoisted out of the loop would never see it
+    assert any(_spin.wait_above(counter, 4, 10 ** 5) for _ in range(600))
     thread.join()
     assert _spin.polls_for(200e-6) >= 1
 
